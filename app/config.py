@@ -1,0 +1,78 @@
+"""Settings come from the environment only, read once at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+APP_ROLE = "credit_ledger_app"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def app_url_for(owner_url: str, password: str | None = None) -> str:
+    """The service's URL: the owner's server and database, as the unprivileged role."""
+    url = make_url(owner_url).set(username=APP_ROLE, password=password)
+    return url.render_as_string(hide_password=False)
+
+
+def async_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and use the asyncpg driver for them."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else int(raw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    """Owner connection: migrations and admin commands. ``None`` means embedded."""
+    app_database_url: str | None = None
+    """Service connection; derived from ``database_url`` when unset."""
+    app_db_password: str | None = None
+    data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / ".data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    pool_size: int = 16
+    statement_timeout_ms: int = 5_000
+    lock_timeout_ms: int = 2_000
+    auth_cache_seconds: int = 5
+    max_body_bytes: int = 256 * 1024
+    log_level: str = "INFO"
+    seed_demo: bool = False
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            app_database_url=env.get("APP_DATABASE_URL") or None,
+            app_db_password=env.get("APP_DB_PASSWORD") or None,
+            data_dir=Path(env.get("CREDIT_LEDGER_DATA_DIR") or PROJECT_ROOT / ".data"),
+            host=env.get("HOST", "127.0.0.1"),
+            port=_int("PORT", 8000),
+            workers=_int("WORKERS", 1),
+            pool_size=_int("DB_POOL_SIZE", 16),
+            statement_timeout_ms=_int("STATEMENT_TIMEOUT_MS", 5_000),
+            lock_timeout_ms=_int("LOCK_TIMEOUT_MS", 2_000),
+            auth_cache_seconds=_int("AUTH_CACHE_SECONDS", 5),
+            max_body_bytes=_int("MAX_BODY_BYTES", 256 * 1024),
+            log_level=env.get("LOG_LEVEL", "INFO"),
+            seed_demo=env.get("SEED_DEMO", "").lower() in ("1", "true", "yes"),
+        )
+
+    def service_url(self) -> str:
+        if self.app_database_url:
+            return async_url(self.app_database_url)
+        if not self.database_url:
+            raise RuntimeError("DATABASE_URL is not set and no embedded server was started")
+        return async_url(app_url_for(self.database_url, self.app_db_password))

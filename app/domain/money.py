@@ -1,0 +1,55 @@
+"""Money is an integer count of minor units; only the edges speak decimal strings.
+
+The business's currency decides how many minor units a major unit has (INR 2,
+JPY 0, BHD 3).  An amount with more decimals than that is refused, never rounded.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+# ISO 4217 exponents for the currencies that differ from the common 2.
+_MINOR_UNITS = {
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
+    "PYG": 0, "RWF": 0, "UGX": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+}  # fmt: skip
+MAX_MINOR = 10**15
+"""Largest amount accepted from a client: far beyond any sale, far below bigint overflow."""
+
+
+class MoneyError(ValueError):
+    """An amount that cannot be represented in the business's currency."""
+
+
+def minor_units_of(currency: str) -> int:
+    return _MINOR_UNITS.get(currency.upper(), 2)
+
+
+def to_minor(amount: Decimal, minor_units: int) -> int:
+    """Exact conversion of a major-unit decimal into minor units."""
+    if not amount.is_finite():
+        raise MoneyError("must be a finite number")
+    scaled = amount.scaleb(minor_units)
+    if scaled != scaled.to_integral_value():
+        raise MoneyError(f"has more than {minor_units} decimal places")
+    minor = int(scaled)
+    if abs(minor) > MAX_MINOR:
+        raise MoneyError("is too large")
+    return minor
+
+
+def from_minor(minor: int, minor_units: int) -> Decimal:
+    """The decimal for a count of minor units, always with the currency's decimals."""
+    return Decimal(minor).scaleb(-minor_units).quantize(Decimal(1).scaleb(-minor_units))
+
+
+def parse_decimal(text: str) -> Decimal:
+    """Parse a plain decimal string (no exponent, no spaces, no thousands separators)."""
+    stripped = text.strip()
+    if not stripped or len(stripped) > 40 or any(c not in "+-.0123456789" for c in stripped):
+        raise MoneyError("must be a decimal string such as \"1250.50\"")
+    try:
+        return Decimal(stripped)
+    except InvalidOperation as exc:
+        raise MoneyError("must be a decimal string such as \"1250.50\"") from exc
