@@ -7,8 +7,8 @@ through psycopg, which sends a parameterless script in one simple-protocol call.
 from logging.config import fileConfig
 
 from sqlalchemy import create_engine
-from sqlalchemy.pool import NullPool
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from alembic import context
 from app.config import Settings
@@ -22,8 +22,10 @@ def _owner_url() -> str:
     url = config.attributes.get("database_url") or Settings.from_env().database_url
     if not url:
         raise RuntimeError("DATABASE_URL is not set")
-    return make_url(str(url)).set(drivername="postgresql+psycopg").render_as_string(
-        hide_password=False
+    return (
+        make_url(str(url))
+        .set(drivername="postgresql+psycopg")
+        .render_as_string(hide_password=False)
     )
 
 

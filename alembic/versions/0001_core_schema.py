@@ -321,6 +321,7 @@ GRANT UPDATE (name, phone, email, credit_limit, payment_terms_days, updated_at)
 GRANT UPDATE (name, sku, price, updated_at) ON products TO {APP_ROLE};
 GRANT DELETE ON idempotency_keys TO {APP_ROLE};
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE};
+GRANT SELECT ON alembic_version TO {APP_ROLE};
 """
 
 

@@ -48,8 +48,8 @@ def parse_decimal(text: str) -> Decimal:
     """Parse a plain decimal string (no exponent, no spaces, no thousands separators)."""
     stripped = text.strip()
     if not stripped or len(stripped) > 40 or any(c not in "+-.0123456789" for c in stripped):
-        raise MoneyError("must be a decimal string such as \"1250.50\"")
+        raise MoneyError('must be a decimal string such as "1250.50"')
     try:
         return Decimal(stripped)
     except InvalidOperation as exc:
-        raise MoneyError("must be a decimal string such as \"1250.50\"") from exc
+        raise MoneyError('must be a decimal string such as "1250.50"') from exc

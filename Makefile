@@ -1,0 +1,35 @@
+.DEFAULT_GOAL := help
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create the virtual environment and install the project
+
+run: $(STAMP) ## Run the service (embedded PostgreSQL unless DATABASE_URL is set)
+	$(VENV)/bin/credit-ledger serve
+
+test: $(STAMP) ## Run the whole test suite against a real PostgreSQL
+	$(PY) -m pytest
+
+lint: $(STAMP) ## ruff and mypy (strict on app/)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: $(STAMP) ## Apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+schema: $(STAMP) ## Rewrite schema.graphql from the code
+	$(VENV)/bin/credit-ledger export-schema > schema.graphql
+
+.PHONY: help install run test lint format schema

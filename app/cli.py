@@ -1,0 +1,139 @@
+"""``credit-ledger``: serve, migrate, export the schema, manage businesses and keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import orjson
+
+from app.config import Settings
+from app.db.engine import owner_engine
+from app.domain.identity import Role
+from app.services import admin
+
+
+def _print(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
+    print(orjson.dumps(payload).decode() if args.json else text)
+
+
+def _owner_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    from app.db.embedded import embedded_url
+
+    return embedded_url()
+
+
+def _run_admin(settings: Settings, work: Callable[[Any], Awaitable[None]]) -> None:
+    async def main() -> None:
+        engine = owner_engine(_owner_url(settings))
+        try:
+            await work(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(main())
+    except admin.AdminError as exc:
+        sys.exit(f"error: {exc}")
+
+
+def cmd_export_schema(_: argparse.Namespace, __: Settings) -> None:
+    from app.graphql.schema import export_sdl
+
+    sys.stdout.write(export_sdl())
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
+    from app.db.migrations import upgrade
+
+    upgrade(_owner_url(settings))
+    _print(args, {"migrated": True}, "migrated to head")
+
+
+def cmd_business_create(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(engine: Any) -> None:
+        business_id = await admin.create_business(
+            engine, name=args.name, currency=args.currency, terms_days=args.terms_days
+        )
+        _print(args, {"id": str(business_id)}, f"business {business_id} created")
+
+    _run_admin(settings, work)
+
+
+def cmd_key_create(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(engine: Any) -> None:
+        key = await admin.create_key(engine, business_id=args.business, role=Role(args.role))
+        _print(
+            args,
+            {"id": key.ref.public_id, "businessId": str(key.ref.business_id),
+             "role": key.role.value, "key": key.token},
+            f"key {key.ref.public_id} ({key.role.value}); shown once:\n{key.token}",
+        )  # fmt: skip
+
+    _run_admin(settings, work)
+
+
+def cmd_key_revoke(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(engine: Any) -> None:
+        ref = await admin.revoke_key(engine, args.key_id)
+        _print(args, {"id": ref.public_id, "revoked": True}, f"key {ref.public_id} revoked")
+
+    _run_admin(settings, work)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    from app.server import serve
+
+    serve(settings, host=args.host, port=args.port, workers=args.workers)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="credit-ledger", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the GraphQL service")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--workers", type=int, default=None)
+    serve.set_defaults(handler=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="upgrade the database to the latest schema")
+    migrate.add_argument("--json", action="store_true")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    export = commands.add_parser("export-schema", help="print the GraphQL SDL")
+    export.set_defaults(handler=cmd_export_schema)
+
+    business = commands.add_parser("business", help="manage businesses").add_subparsers(
+        dest="action", required=True
+    )
+    create = business.add_parser("create", help="create a business")
+    create.add_argument("--name", required=True)
+    create.add_argument("--currency", default="INR")
+    create.add_argument("--terms-days", type=int, default=30)
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(handler=cmd_business_create)
+
+    key = commands.add_parser("key", help="manage API keys").add_subparsers(
+        dest="action", required=True
+    )
+    key_create = key.add_parser("create", help="create an API key (its secret is shown once)")
+    key_create.add_argument("--business", type=int, required=True)
+    key_create.add_argument("--role", choices=[r.value for r in Role], required=True)
+    key_create.add_argument("--json", action="store_true")
+    key_create.set_defaults(handler=cmd_key_create)
+    key_revoke = key.add_parser("revoke", help="revoke an API key")
+    key_revoke.add_argument("key_id", metavar="KEY_ID", help="e.g. cl_1_2")
+    key_revoke.add_argument("--json", action="store_true")
+    key_revoke.set_defaults(handler=cmd_key_revoke)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.handler(args, Settings.from_env())

@@ -1,0 +1,193 @@
+"""Product type, lookups and the catalogue mutations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+
+from app.domain.money import from_minor
+from app.domain.records import ProductRecord
+from app.domain.results import KeyReused, Missing, Problems
+from app.graphql.common import (
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotFound,
+    gid,
+    read_id,
+    read_idempotency_key,
+    read_money,
+    read_quantity,
+    read_text,
+)
+from app.graphql.context import Info
+from app.graphql.permissions import READ, WRITE
+from app.graphql.scalars import Money
+from app.services import catalog as service
+from app.services.retry import with_retries
+
+MAX_STOCK = 10**12
+
+
+@strawberry.type
+class Product:
+    id: strawberry.ID
+    name: str
+    sku: str
+    price: Money
+    stock: int = strawberry.field(description="Units on hand; never negative.")
+    record: strawberry.Private[ProductRecord]
+
+    @classmethod
+    def of(cls, record: ProductRecord, minor_units: int) -> Product:
+        return cls(
+            id=gid(record.id),
+            name=record.name,
+            sku=record.sku,
+            price=Money(from_minor(record.price, minor_units)),
+            stock=record.stock,
+            record=record,
+        )
+
+
+@strawberry.type
+class ProductCreated:
+    product: Product
+
+
+@strawberry.type
+class ProductUpdated:
+    product: Product
+
+
+@strawberry.type
+class ProductRestocked:
+    product: Product
+
+
+CreateProductResult = Annotated[
+    ProductCreated | InvalidInput, strawberry.union("CreateProductResult")
+]
+UpdateProductResult = Annotated[
+    ProductUpdated | NotFound | InvalidInput, strawberry.union("UpdateProductResult")
+]
+RestockProductResult = Annotated[
+    ProductRestocked | NotFound | InvalidInput | IdempotencyKeyReused,
+    strawberry.union("RestockProductResult"),
+]
+
+
+@strawberry.input
+class CreateProductInput:
+    name: str
+    sku: str
+    price: Money
+    stock: int = 0
+
+
+@strawberry.input
+class UpdateProductInput:
+    product_id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    sku: str | None = strawberry.UNSET
+    price: Money | None = strawberry.UNSET
+
+
+@strawberry.input
+class RestockProductInput:
+    product_id: strawberry.ID
+    quantity: int
+    idempotency_key: str
+    note: str | None = None
+
+
+def _duplicate_sku(sku: str) -> InvalidInput:
+    return InvalidInput.one("sku", f"{sku!r} is already used by another product")
+
+
+@strawberry.type
+class CatalogQueries:
+    @strawberry.field(permission_classes=READ)
+    async def product(self, info: Info, id: strawberry.ID) -> Product | None:
+        problems = Problems()
+        product_id = read_id(id, "id", problems)
+        if problems.result():
+            return None
+        async with info.context.uow() as uow:
+            record = await service.get_product(uow, product_id)
+        return None if record is None else Product.of(record, info.context.minor_units)
+
+
+@strawberry.type
+class CatalogMutations:
+    @strawberry.mutation(permission_classes=WRITE)
+    async def create_product(self, info: Info, input: CreateProductInput) -> CreateProductResult:
+        problems = Problems()
+        minor_units = info.context.minor_units
+        name = read_text(input.name, "name", problems, max_length=200, required=True)
+        sku = read_text(input.sku, "sku", problems, max_length=64, required=True)
+        price = read_money(input.price, "price", problems, minor_units, positive=False)
+        if input.stock < 0:
+            problems.add("stock", "must not be negative")
+        elif input.stock > MAX_STOCK:
+            problems.add("stock", "is too large")
+        if invalid := problems.result():
+            return InvalidInput.of(invalid)
+        assert name is not None
+        assert sku is not None
+        new = service.NewProduct(name=name, sku=sku, price=price, stock=input.stock)
+        async with info.context.uow() as uow:
+            result = await service.create_product(uow, product=new)
+        if isinstance(result, service.DuplicateSku):
+            return _duplicate_sku(sku)
+        return ProductCreated(product=Product.of(result, minor_units))
+
+    @strawberry.mutation(permission_classes=WRITE)
+    async def update_product(self, info: Info, input: UpdateProductInput) -> UpdateProductResult:
+        problems = Problems()
+        minor_units = info.context.minor_units
+        product_id = read_id(input.product_id, "productId", problems)
+        changes: dict[str, Any] = {}
+        if input.name is not strawberry.UNSET:
+            changes["name"] = read_text(input.name, "name", problems, max_length=200, required=True)
+        if input.sku is not strawberry.UNSET:
+            changes["sku"] = read_text(input.sku, "sku", problems, max_length=64, required=True)
+        if input.price is not strawberry.UNSET:
+            if input.price is None:
+                problems.add("price", "must not be null")
+            else:
+                changes["price"] = read_money(
+                    input.price, "price", problems, minor_units, positive=False
+                )
+        if invalid := problems.result():
+            return InvalidInput.of(invalid)
+        async with info.context.uow() as uow:
+            result = await service.update_product(uow, product_id=product_id, changes=changes)
+        if isinstance(result, Missing):
+            return NotFound.of(result)
+        if isinstance(result, service.DuplicateSku):
+            return _duplicate_sku(str(result))
+        return ProductUpdated(product=Product.of(result, minor_units))
+
+    @strawberry.mutation(permission_classes=WRITE)
+    async def restock_product(self, info: Info, input: RestockProductInput) -> RestockProductResult:
+        problems = Problems()
+        product_id = read_id(input.product_id, "productId", problems)
+        quantity = read_quantity(input.quantity, "quantity", problems)
+        note = read_text(input.note, "note", problems, max_length=500, required=False)
+        key = read_idempotency_key(input.idempotency_key, problems)
+        if invalid := problems.result():
+            return InvalidInput.of(invalid)
+
+        async def attempt() -> ProductRecord | Missing | KeyReused:
+            async with info.context.uow() as uow:
+                return await service.restock_product(
+                    uow, product_id=product_id, quantity=quantity, note=note, idempotency_key=key
+                )
+
+        result = await with_retries(attempt)
+        if isinstance(result, Missing):
+            return NotFound.of(result)
+        if isinstance(result, KeyReused):
+            return IdempotencyKeyReused.of(result)
+        return ProductRestocked(product=Product.of(result, info.context.minor_units))

@@ -1,0 +1,42 @@
+"""Per-request context: who is calling, their units of work, fresh dataloaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.types import Info as StrawberryInfo
+
+from app.domain.identity import Identity
+from app.services.unit_of_work import UnitsOfWork
+
+
+@dataclass
+class Context:
+    request: Request
+    response: Response | None
+    identity: Identity | None
+    units_of_work: UnitsOfWork | None
+    loaders: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def caller(self) -> Identity:
+        """The authenticated identity; permission classes guarantee it is present."""
+        if self.identity is None:
+            raise RuntimeError("field resolved without IsAuthenticated")
+        return self.identity
+
+    @property
+    def uow(self) -> UnitsOfWork:
+        if self.units_of_work is None:
+            raise RuntimeError("field resolved without IsAuthenticated")
+        return self.units_of_work
+
+    @property
+    def minor_units(self) -> int:
+        return self.caller.business.minor_units
+
+
+Info = StrawberryInfo[Context, None]

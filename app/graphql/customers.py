@@ -1,0 +1,201 @@
+"""Customer type, lookups and the customer mutations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+
+from app.domain.money import from_minor
+from app.domain.records import CustomerRecord
+from app.domain.results import Missing, Problems
+from app.graphql.common import (
+    InvalidInput,
+    NotFound,
+    gid,
+    read_id,
+    read_money,
+    read_terms,
+    read_text,
+)
+from app.graphql.context import Info
+from app.graphql.permissions import READ, WRITE, IsOwner
+from app.graphql.scalars import Money
+from app.services import customers as service
+
+
+@strawberry.type
+class Customer:
+    id: strawberry.ID
+    name: str
+    phone: str | None
+    email: str | None
+    credit_limit: Money
+    payment_terms_days: int = strawberry.field(
+        description="Days until a charge falls due: the customer's own terms, else the business's."
+    )
+    balance: Money = strawberry.field(description="What the customer owes now.")
+    available_credit: Money = strawberry.field(
+        description="Credit limit minus balance, never below zero."
+    )
+    created_at: datetime
+    record: strawberry.Private[CustomerRecord]
+
+    @classmethod
+    def of(cls, record: CustomerRecord, minor_units: int) -> Customer:
+        return cls(
+            id=gid(record.id),
+            name=record.name,
+            phone=record.phone,
+            email=record.email,
+            credit_limit=Money(from_minor(record.credit_limit, minor_units)),
+            payment_terms_days=record.payment_terms_days,
+            balance=Money(from_minor(record.balance, minor_units)),
+            available_credit=Money(from_minor(record.available_credit, minor_units)),
+            created_at=record.created_at,
+            record=record,
+        )
+
+
+@strawberry.type
+class CustomerCreated:
+    customer: Customer
+
+
+@strawberry.type
+class CustomerUpdated:
+    customer: Customer
+
+
+CreateCustomerResult = Annotated[
+    CustomerCreated | InvalidInput, strawberry.union("CreateCustomerResult")
+]
+UpdateCustomerResult = Annotated[
+    CustomerUpdated | NotFound | InvalidInput, strawberry.union("UpdateCustomerResult")
+]
+
+
+@strawberry.input
+class CreateCustomerInput:
+    name: str
+    phone: str | None = None
+    email: str | None = None
+    credit_limit: Money | None = strawberry.field(
+        default=None, description="Defaults to zero; setting it needs an owner key."
+    )
+    payment_terms_days: int | None = strawberry.field(
+        default=None, description="Defaults to the business's payment terms."
+    )
+
+
+@strawberry.input
+class UpdateCustomerInput:
+    customer_id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    phone: str | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+    credit_limit: Money | None = strawberry.field(
+        default=strawberry.UNSET, description="Changing it needs an owner key."
+    )
+    payment_terms_days: int | None = strawberry.field(
+        default=strawberry.UNSET, description="null returns the customer to the business's terms."
+    )
+
+
+def _forbid_unless_owner(info: Info) -> None:
+    if not IsOwner().has_permission(None, info):
+        raise strawberry.exceptions.StrawberryGraphQLError(
+            "Only an owner key may set a credit limit.", extensions={"code": "FORBIDDEN"}
+        )
+
+
+def _read_contact(
+    problems: Problems, phone: str | None, email: str | None
+) -> tuple[str | None, str | None]:
+    phone = read_text(phone, "phone", problems, max_length=40, required=False)
+    email = read_text(email, "email", problems, max_length=254, required=False)
+    if email is not None and ("@" not in email or email.startswith("@") or email.endswith("@")):
+        problems.add("email", "is not an email address")
+    return phone, email
+
+
+@strawberry.type
+class CustomerQueries:
+    @strawberry.field(permission_classes=READ)
+    async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
+        problems = Problems()
+        customer_id = read_id(id, "id", problems)
+        if problems.result():
+            return None
+        async with info.context.uow() as uow:
+            record = await service.get_customer(uow, customer_id)
+        return None if record is None else Customer.of(record, info.context.minor_units)
+
+
+@strawberry.type
+class CustomerMutations:
+    @strawberry.mutation(permission_classes=WRITE)
+    async def create_customer(self, info: Info, input: CreateCustomerInput) -> CreateCustomerResult:
+        if input.credit_limit is not None:
+            _forbid_unless_owner(info)
+        problems = Problems()
+        minor_units = info.context.minor_units
+        name = read_text(input.name, "name", problems, max_length=200, required=True)
+        phone, email = _read_contact(problems, input.phone, input.email)
+        limit = 0
+        if input.credit_limit is not None:
+            limit = read_money(
+                input.credit_limit, "creditLimit", problems, minor_units, positive=False
+            )
+        terms = read_terms(input.payment_terms_days, "paymentTermsDays", problems)
+        if invalid := problems.result():
+            return InvalidInput.of(invalid)
+        assert name is not None
+        new = service.NewCustomer(
+            name=name, phone=phone, email=email, credit_limit=limit, payment_terms_days=terms
+        )
+        async with info.context.uow() as uow:
+            record = await service.create_customer(uow, customer=new)
+        return CustomerCreated(customer=Customer.of(record, minor_units))
+
+    @strawberry.mutation(permission_classes=WRITE)
+    async def update_customer(self, info: Info, input: UpdateCustomerInput) -> UpdateCustomerResult:
+        if input.credit_limit is not strawberry.UNSET:
+            _forbid_unless_owner(info)
+        problems = Problems()
+        minor_units = info.context.minor_units
+        customer_id = read_id(input.customer_id, "customerId", problems)
+        changes: dict[str, Any] = {}
+        if input.name is not strawberry.UNSET:
+            changes["name"] = read_text(input.name, "name", problems, max_length=200, required=True)
+        if input.phone is not strawberry.UNSET or input.email is not strawberry.UNSET:
+            phone, email = _read_contact(
+                problems,
+                None if input.phone is strawberry.UNSET else input.phone,
+                None if input.email is strawberry.UNSET else input.email,
+            )
+            if input.phone is not strawberry.UNSET:
+                changes["phone"] = phone
+            if input.email is not strawberry.UNSET:
+                changes["email"] = email
+        if input.credit_limit is not strawberry.UNSET:
+            if input.credit_limit is None:
+                problems.add("creditLimit", "must not be null")
+            else:
+                changes["credit_limit"] = read_money(
+                    input.credit_limit, "creditLimit", problems, minor_units, positive=False
+                )
+        if input.payment_terms_days is not strawberry.UNSET:
+            changes["payment_terms_days"] = read_terms(
+                input.payment_terms_days, "paymentTermsDays", problems
+            )
+        if invalid := problems.result():
+            return InvalidInput.of(invalid)
+        async with info.context.uow() as uow:
+            result = await service.update_customer(uow, customer_id=customer_id, changes=changes)
+        if isinstance(result, Missing):
+            return NotFound.of(result)
+        if isinstance(result, CustomerRecord):
+            return CustomerUpdated(customer=Customer.of(result, minor_units))
+        return InvalidInput.of(result)

@@ -1,0 +1,69 @@
+"""Money and DateTime scalars.
+
+``Money`` is a decimal string in major units (``"1250.50"``).  JSON numbers are
+refused: a float cannot carry money exactly.  The scalar checks syntax only;
+whether the amount fits the business's currency (decimals, sign, size) is
+checked by the resolver, which answers ``InvalidInput`` naming the field.
+
+``DateTime`` is ISO 8601, always returned in UTC; input must carry an offset.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import NewType
+
+import strawberry
+
+from app.domain.money import MoneyError, parse_decimal
+
+Money = NewType("Money", Decimal)
+
+
+def _parse_money(value: object) -> Decimal:
+    if not isinstance(value, str):
+        raise TypeError('Money must be a decimal string such as "1250.50", not a number.')
+    try:
+        return parse_decimal(value)
+    except MoneyError as exc:
+        raise ValueError(f"Money {exc}.") from exc
+
+
+def _serialize_money(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def _parse_datetime(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise TypeError("DateTime must be an ISO 8601 string.")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"DateTime {value!r} is not ISO 8601.") from exc
+    if parsed.tzinfo is None:
+        raise ValueError("DateTime must include a UTC offset, e.g. 2026-01-31T09:00:00Z.")
+    return parsed.astimezone(UTC)
+
+
+def _serialize_datetime(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+MoneyScalar = strawberry.scalar(
+    Money,
+    name="Money",
+    description='An exact amount in major units as a decimal string, e.g. "1250.50".',
+    serialize=_serialize_money,
+    parse_value=_parse_money,
+)
+
+DateTimeScalar = strawberry.scalar(
+    datetime,
+    name="DateTime",
+    description="An ISO 8601 instant; returned in UTC (Z), accepted with any offset.",
+    serialize=_serialize_datetime,
+    parse_value=_parse_datetime,
+)
+
+SCALAR_OVERRIDES = {datetime: DateTimeScalar, Money: MoneyScalar}

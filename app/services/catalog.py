@@ -1,0 +1,149 @@
+"""Products and their stock.
+
+Stock changes only by appending a ``stock_movements`` row; the database trigger
+applies it to ``products.stock`` under the row lock and refuses a negative result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+
+from app.domain.records import ProductRecord
+from app.domain.results import KeyReused, Missing
+from app.services import idempotency
+from app.services.unit_of_work import TENANT, UnitOfWork
+
+PRODUCT_COLUMNS = "p.id, p.name, p.sku, p.price, p.stock, p.created_at"
+
+
+def product_from_row(row: Any) -> ProductRecord:
+    return ProductRecord(
+        id=row.id, name=row.name, sku=row.sku, price=row.price, stock=row.stock,
+        created_at=row.created_at,
+    )  # fmt: skip
+
+
+_BY_IDS = text(
+    f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.business_id = {TENANT} AND p.id = ANY(:ids)"
+)
+
+
+async def get_products(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, ProductRecord]:
+    rows = await uow.execute(_BY_IDS, {"ids": list(ids)})
+    return {row.id: product_from_row(row) for row in rows}
+
+
+async def get_product(uow: UnitOfWork, product_id: int) -> ProductRecord | None:
+    return (await get_products(uow, [product_id])).get(product_id)
+
+
+class DuplicateSku(Exception):  # noqa: N818
+    """Another product of this business already has the SKU."""
+
+
+_SKU_TAKEN = text(
+    f"SELECT 1 FROM products WHERE business_id = {TENANT} AND sku = :sku AND id <> :id"
+)
+
+
+async def _sku_taken(uow: UnitOfWork, sku: str, product_id: int = 0) -> bool:
+    return (await uow.execute(_SKU_TAKEN, {"sku": sku, "id": product_id})).first() is not None
+
+
+@dataclass(frozen=True)
+class NewProduct:
+    name: str
+    sku: str
+    price: int
+    stock: int
+
+
+_INSERT = text(
+    f"INSERT INTO products (business_id, name, sku, price)"
+    f" VALUES ({TENANT}, :name, :sku, :price)"
+    f" ON CONFLICT (business_id, sku) DO NOTHING RETURNING id"
+)
+_MOVE = text(
+    f"INSERT INTO stock_movements (business_id, product_id, kind, quantity, note)"
+    f" VALUES ({TENANT}, :product_id, :kind, :quantity, :note)"
+)
+
+
+async def create_product(uow: UnitOfWork, *, product: NewProduct) -> ProductRecord | DuplicateSku:
+    new_id = (
+        await uow.execute(
+            _INSERT, {"name": product.name, "sku": product.sku, "price": product.price}
+        )
+    ).scalar_one_or_none()
+    if new_id is None:
+        return DuplicateSku(product.sku)
+    if product.stock > 0:
+        await uow.execute(
+            _MOVE,
+            {"product_id": new_id, "kind": "initial", "quantity": product.stock, "note": None},
+        )
+    created = await get_product(uow, new_id)
+    assert created is not None
+    await uow.commit()
+    return created
+
+
+UPDATABLE = ("name", "sku", "price")
+
+
+async def update_product(
+    uow: UnitOfWork, *, product_id: int, changes: dict[str, Any]
+) -> ProductRecord | Missing | DuplicateSku:
+    unknown = set(changes) - set(UPDATABLE)
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    if "sku" in changes and await _sku_taken(uow, changes["sku"], product_id):
+        return DuplicateSku(changes["sku"])
+    assignments = "".join(f", {column} = :{column}" for column in changes)
+    statement = text(
+        f"UPDATE products SET updated_at = now(){assignments}"
+        f" WHERE business_id = {TENANT} AND id = :id RETURNING id"
+    )
+    if (await uow.execute(statement, {**changes, "id": product_id})).first() is None:
+        return Missing("Product", str(product_id))
+    record = await get_product(uow, product_id)
+    assert record is not None
+    await uow.commit()
+    return record
+
+
+_LOCK = text(f"SELECT id FROM products WHERE business_id = {TENANT} AND id = :id FOR UPDATE")
+
+
+async def restock_product(
+    uow: UnitOfWork, *, product_id: int, quantity: int, note: str | None, idempotency_key: str
+) -> ProductRecord | Missing | KeyReused:
+    """Add stock.  A retry with the same key answers with the product, adding nothing."""
+    request = {"productId": product_id, "quantity": quantity, "note": note}
+    hash_ = idempotency.request_hash("restockProduct", request)
+    if (await uow.execute(_LOCK, {"id": product_id})).first() is None:
+        return Missing("Product", str(product_id))
+    # The product lock serialises duplicates of this request, so the check below
+    # sees any earlier duplicate that committed.
+    earlier = await idempotency.recall(
+        uow, key=idempotency_key, operation="restockProduct", hash_=hash_
+    )
+    if isinstance(earlier, KeyReused):
+        return earlier
+    if earlier is None:
+        await uow.execute(
+            _MOVE,
+            {"product_id": product_id, "kind": "restock", "quantity": quantity, "note": note},
+        )
+        await idempotency.remember(
+            uow, key=idempotency_key, operation="restockProduct", hash_=hash_,
+            response={"productId": product_id},
+        )  # fmt: skip
+    record = await get_product(uow, product_id)
+    assert record is not None
+    await uow.commit()
+    return record

@@ -1,0 +1,103 @@
+"""One transaction per use case, with the tenant bound once.
+
+``async with uow:`` checks out a connection, begins a transaction and binds the
+tenant with ``set_config('app.business_id', …, true)`` (transaction-local, so a
+pooled connection never leaks a tenant).  Leaving the block rolls back unless
+``await uow.commit()`` was called: nothing is ever half-written.
+
+Hot write paths (purchase, payment, restock) run as a single call to a
+server-side function that binds the tenant itself, locks, validates and writes.
+``call`` sends that call outside an explicit transaction block, so PostgreSQL
+runs it as one implicit transaction: one round trip, during which the row locks
+are held and after which they are already released.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import text
+from sqlalchemy.engine import Result
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.services.retry import with_retries
+
+TENANT = "current_setting('app.business_id')::bigint"
+"""SQL for the bound tenant; every query filters on it as well as relying on RLS."""
+
+_BIND_TENANT = text("SELECT set_config('app.business_id', :business_id, true)")
+
+
+class UnitOfWork:
+    def __init__(self, engine: AsyncEngine, business_id: int) -> None:
+        self._engine = engine
+        self.business_id = business_id
+        self._connection: AsyncConnection | None = None
+        self._committed = False
+
+    async def __aenter__(self) -> Self:
+        self._connection = await self._engine.connect()
+        self._committed = False
+        try:
+            await self._connection.execute(_BIND_TENANT, {"business_id": str(self.business_id)})
+        except BaseException:
+            await self._connection.close()
+            self._connection = None
+            raise
+        return self
+
+    @property
+    def connection(self) -> AsyncConnection:
+        if self._connection is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        return self._connection
+
+    async def execute(self, statement: Any, params: Any = None) -> Result[Any]:
+        result: Result[Any] = await self.connection.execute(statement, params)
+        return result
+
+    async def commit(self) -> None:
+        await self.connection.commit()
+        self._committed = True
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            if not self._committed:
+                await connection.rollback()
+        finally:
+            await connection.close()
+
+
+class UnitsOfWork:
+    """Per-request factory, bound to the caller's business."""
+
+    def __init__(self, engine: AsyncEngine, business_id: int) -> None:
+        self._engine = engine
+        self.business_id = business_id
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(self._engine, self.business_id)
+
+    async def call(self, statement: Any, params: dict[str, Any]) -> Any:
+        """Run one self-contained server-side function call; return its scalar result.
+
+        The function must bind the tenant from ``business_id`` as its first act.
+        Deadlocks and serialization failures are retried.
+        """
+        params = {**params, "business_id": self.business_id}
+
+        async def attempt() -> Any:
+            async with self._autocommit.connect() as connection:
+                return (await connection.execute(statement, params)).scalar_one()
+
+        return await with_retries(attempt)
