@@ -17,6 +17,9 @@ install: $(STAMP) ## Create the virtual environment and install the project
 run: $(STAMP) ## Run the service (embedded PostgreSQL unless DATABASE_URL is set)
 	$(VENV)/bin/credit-ledger serve
 
+stop-db: $(STAMP) ## Stop the embedded PostgreSQL that `make run` left running
+	$(PY) -m app.db.embedded stop
+
 test: $(STAMP) ## Run the whole test suite against a real PostgreSQL
 	$(PY) -m pytest
 
@@ -32,4 +35,4 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 schema: $(STAMP) ## Rewrite schema.graphql from the code
 	$(VENV)/bin/credit-ledger export-schema > schema.graphql
 
-.PHONY: help install run test lint format schema
+.PHONY: help install run stop-db test lint format schema

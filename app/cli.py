@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from app.config import Settings
+from app.db.embedded import embedded_url
 from app.db.engine import owner_engine
 from app.domain.identity import Role
 from app.services import admin
@@ -23,9 +24,7 @@ def _print(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None
 def _owner_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url
-    from app.db.embedded import embedded_url
-
-    return embedded_url()
+    return embedded_url(settings.data_dir)
 
 
 def _run_admin(settings: Settings, work: Callable[[Any], Awaitable[None]]) -> None:
@@ -49,9 +48,9 @@ def cmd_export_schema(_: argparse.Namespace, __: Settings) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
-    from app.db.migrations import upgrade
+    from app.server import migrate
 
-    upgrade(_owner_url(settings))
+    migrate(settings, _owner_url(settings))
     _print(args, {"migrated": True}, "migrated to head")
 
 
@@ -89,7 +88,11 @@ def cmd_key_revoke(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     from app.server import serve
 
-    serve(settings, host=args.host, port=args.port, workers=args.workers)
+    try:
+        serve(settings, host=args.host, port=args.port, workers=args.workers)
+    except KeyboardInterrupt:
+        # Uvicorn has already shut down gracefully and re-raised Ctrl-C; no traceback.
+        sys.exit(130)
 
 
 def build_parser() -> argparse.ArgumentParser:
