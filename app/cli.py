@@ -91,7 +91,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     try:
         serve(settings, host=args.host, port=args.port, workers=args.workers)
     except KeyboardInterrupt:
-        # Uvicorn has already shut down gracefully and re-raised Ctrl-C; no traceback.
+        # Ctrl-C before uvicorn took over the signals (e.g. while migrating).
         sys.exit(130)
 
 

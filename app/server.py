@@ -58,7 +58,7 @@ def serve(
     migrate(settings, settings.database_url)
 
     graphql_url = f"http://{_display_host(host)}:{port}/graphql"
-    _say(asyncio.run(_first_run(settings, embedded=embedded, graphql_url=graphql_url)))
+    _say(asyncio.run(first_run(settings, embedded=embedded, graphql_url=graphql_url)))
     if embedded:
         _say(
             f"Embedded PostgreSQL: data in {settings.data_dir / 'postgres'}; it keeps running"
@@ -81,7 +81,7 @@ def serve(
     )
 
 
-async def _first_run(settings: Settings, *, embedded: bool, graphql_url: str) -> str:
+async def first_run(settings: Settings, *, embedded: bool, graphql_url: str) -> str:
     """Seed the demo if this run should; the text telling the user how to start."""
     assert settings.database_url is not None
     owner = owner_engine(settings.database_url)
@@ -90,7 +90,9 @@ async def _first_run(settings: Settings, *, embedded: bool, graphql_url: str) ->
         # In embedded mode the owner is the superuser, whom RLS does not hide rows from.
         async with owner.connect() as connection:
             businesses = (
-                await connection.execute(text("SELECT id, name FROM businesses ORDER BY id"))
+                await connection.execute(
+                    text("SELECT id, name FROM businesses ORDER BY id LIMIT 10")
+                )
             ).all()
         if settings.seed_demo or (embedded and not businesses):
             return _demo_banner(await create_demo(owner=owner, service=service), graphql_url)
@@ -130,7 +132,7 @@ def _demo_banner(demo: Demo, graphql_url: str) -> str:
 
 
 def _existing_data_banner(graphql_url: str, businesses: list[tuple[int, str]]) -> str:
-    listed = ", ".join(f"{id_} {name!r}" for id_, name in businesses[:10])
+    listed = ", ".join(f"{id_} {name!r}" for id_, name in businesses)
     return "\n".join(
         (
             "",
