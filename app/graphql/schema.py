@@ -21,11 +21,15 @@ from strawberry.tools import merge_types
 from app.graphql.catalog import CatalogMutations, CatalogQueries
 from app.graphql.customers import CustomerMutations, CustomerQueries
 from app.graphql.errors import ClientErrors
+from app.graphql.orders import OrderMutations, OrderQueries
+from app.graphql.payments import PaymentMutations
 from app.graphql.scalars import SCALAR_OVERRIDES
 from app.graphql.viewer import ViewerQueries
 
-Query = merge_types("Query", (ViewerQueries, CustomerQueries, CatalogQueries))
-Mutation = merge_types("Mutation", (CustomerMutations, CatalogMutations))
+Query = merge_types("Query", (ViewerQueries, CustomerQueries, CatalogQueries, OrderQueries))
+Mutation = merge_types(
+    "Mutation", (CustomerMutations, CatalogMutations, OrderMutations, PaymentMutations)
+)
 
 MAX_DEPTH = 10
 MAX_TOKENS = 2_000
