@@ -139,3 +139,36 @@ async def test_a_connection_killed_in_the_middle_of_a_purchase_leaves_no_trace(
     assert (await buy(tenant, customer, [(product, 3)], key=key))["__typename"] == (
         "PurchaseCompleted"
     )
+
+
+async def test_losing_a_race_on_a_new_key_is_retried_and_then_finds_the_key(
+    tenant: Tenant, owner_db: AsyncEngine
+) -> None:
+    customer = await make_customer(tenant)
+    product = await make_product(tenant, stock=10)
+    key = new_key()
+    async with owner_db.connect() as rival:
+        # Another request (for another customer, so no lock is shared) is about to
+        # commit this key: the purchase writes everything, then waits on the key.
+        await rival.execute(
+            text(
+                "INSERT INTO idempotency_keys (business_id, key, operation, request_hash, response)"
+                " VALUES (:b, :k, 'purchase', 'another request', '{}')"
+            ),
+            {"b": tenant.id, "k": key},
+        )
+        request = purchase_input(customer, [(product, 1)], key=key)
+        full = "mutation($input: PurchaseInput!) { purchase(input: $input) { __typename"
+        pending = asyncio.create_task(
+            tenant.gql(full + " ... on IdempotencyKeyReused { idempotencyKey } } }", request)
+        )
+        await _blocked_purchase_pid(owner_db)
+        await rival.commit()
+        answer = await asyncio.wait_for(pending, timeout=5)
+
+    assert answer["data"]["purchase"] == {
+        "__typename": "IdempotencyKeyReused",
+        "idempotencyKey": key,
+    }
+    assert (await written(owner_db, tenant.id))["orders"] == 0
+    assert await stock_of(owner_db, product) == 10
