@@ -13,6 +13,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from asyncpg import PostgresError
 from sqlalchemy.exc import DBAPIError
 
 RETRYABLE = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
@@ -41,7 +42,7 @@ def constraint_name(exc: BaseException) -> str | None:
     return None
 
 
-def _retryable(exc: DBAPIError) -> bool:
+def _retryable(exc: DBAPIError | PostgresError) -> bool:
     # Two different requests racing on one new idempotency key: the loser retries
     # and then finds the winner's key.
     if sqlstate(exc) == "23505" and constraint_name(exc) == "idempotency_keys_pkey":
@@ -53,7 +54,8 @@ async def with_retries(attempt: Callable[[], Awaitable[T]]) -> T:
     for number in range(1, MAX_ATTEMPTS + 1):
         try:
             return await attempt()
-        except DBAPIError as exc:
+        # PostgresError: UnitsOfWork.call talks to the driver directly.
+        except (DBAPIError, PostgresError) as exc:
             if sqlstate(exc) in TIMEOUTS:
                 raise TryAgain("The database is busy; retry the request.") from exc
             if not _retryable(exc):
