@@ -20,9 +20,23 @@ from app.graphql.common import (
     read_text,
 )
 from app.graphql.context import Info
+from app.graphql.ledger import LedgerEntry, ledger_page
+from app.graphql.overdue_status import OverdueStatus, overdue_loader
+from app.graphql.pagination import (
+    DEFAULT_PAGE_SIZE,
+    Connection,
+    connection,
+    decode_name_id,
+    encode_cursor,
+    page_size,
+    read_search,
+)
 from app.graphql.permissions import READ, WRITE, IsOwner
 from app.graphql.scalars import Money
 from app.services import customers as service
+from app.services import listing
+
+CURSOR_KIND = "customers"
 
 
 @strawberry.type
@@ -41,6 +55,16 @@ class Customer:
     )
     created_at: datetime
     record: strawberry.Private[CustomerRecord]
+
+    @strawberry.field(description="Overdue position at `asOf` (default: now).")
+    async def overdue(self, info: Info, as_of: datetime | None = None) -> OverdueStatus:
+        return await overdue_loader(info).load((self.record.id, as_of))
+
+    @strawberry.field(description="Ledger entries, newest first.")
+    async def ledger(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[LedgerEntry]:
+        return await ledger_page(info, customer_id=self.record.id, first=first, after=after)
 
     @classmethod
     def of(cls, record: CustomerRecord, minor_units: int) -> Customer:
@@ -131,6 +155,37 @@ class CustomerQueries:
         async with info.context.uow() as uow:
             record = await service.get_customer(uow, customer_id)
         return None if record is None else Customer.of(record, info.context.minor_units)
+
+    @strawberry.field(
+        permission_classes=READ,
+        description=(
+            "Customers ordered by name, then id.  `search` matches a case-insensitive part "
+            "of the name or phone; `owing: true` keeps customers with a positive balance, "
+            "`owing: false` those without."
+        ),
+    )
+    async def customers(
+        self,
+        info: Info,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+        search: str | None = None,
+        owing: bool | None = None,
+    ) -> Connection[Customer]:
+        limit = page_size(first)
+        key = decode_name_id(after, CURSOR_KIND)
+        search = read_search(search)
+        async with info.context.uow() as uow:
+            records = await listing.customers_page(
+                uow, limit=limit + 1, after=key, search=search, owing=owing
+            )
+        minor_units = info.context.minor_units
+        return connection(
+            records,
+            limit,
+            cursor=lambda record: encode_cursor(CURSOR_KIND, record.name, record.id),
+            node=lambda record: Customer.of(record, minor_units),
+        )
 
 
 @strawberry.type

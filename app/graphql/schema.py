@@ -18,13 +18,17 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
+from app.graphql.balances import BalanceQueries
 from app.graphql.catalog import CatalogMutations, CatalogQueries
 from app.graphql.customers import CustomerMutations, CustomerQueries
 from app.graphql.errors import ClientErrors
+from app.graphql.overdue import OverdueQueries
 from app.graphql.scalars import SCALAR_OVERRIDES
 from app.graphql.viewer import ViewerQueries
 
-Query = merge_types("Query", (ViewerQueries, CustomerQueries, CatalogQueries))
+Query = merge_types(
+    "Query", (ViewerQueries, CustomerQueries, BalanceQueries, OverdueQueries, CatalogQueries)
+)
 Mutation = merge_types("Mutation", (CustomerMutations, CatalogMutations))
 
 MAX_DEPTH = 10
