@@ -47,8 +47,7 @@ class BalanceQueries:
         wanted = sorted({i for i in ids if i is not None})
         if not wanted:
             return [None] * len(ids)
-        async with info.context.uow() as uow:
-            found = await listing.balances(uow, customer_ids=wanted)
+        found = await listing.balances(info.context.uow, customer_ids=wanted)
         minor_units = info.context.minor_units
         answers = {
             b.customer_id: CustomerBalance(

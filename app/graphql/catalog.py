@@ -145,8 +145,9 @@ class CatalogQueries:
         limit = page_size(first)
         key = decode_name_id(after, CURSOR_KIND)
         search = read_search(search)
-        async with info.context.uow() as uow:
-            records = await listing.products_page(uow, limit=limit + 1, after=key, search=search)
+        records = await listing.products_page(
+            info.context.uow, limit=limit + 1, after=key, search=search
+        )
         minor_units = info.context.minor_units
         return connection(
             records,

@@ -21,6 +21,7 @@ from app.graphql.common import (
 )
 from app.graphql.context import Info
 from app.graphql.ledger import LedgerEntry, ledger_page
+from app.graphql.lookahead import asks_for_now
 from app.graphql.overdue_status import OverdueStatus, overdue_loader
 from app.graphql.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -55,10 +56,16 @@ class Customer:
     )
     created_at: datetime
     record: strawberry.Private[CustomerRecord]
+    overdue_now: strawberry.Private[OverdueStatus | None] = None
+    """Read with the page this customer came in, when the query asked for it."""
 
     @strawberry.field(description="Overdue position at `asOf` (default: now).")
-    async def overdue(self, info: Info, as_of: datetime | None = None) -> OverdueStatus:
-        return await overdue_loader(info).load((self.record.id, as_of))
+    def overdue(self, info: Info, as_of: datetime | None = None) -> OverdueStatus:
+        # A plain resolver: when the page already read the status (the common case), no
+        # coroutine per customer; otherwise the per-request loader batches the page.
+        if as_of is None and self.overdue_now is not None:
+            return self.overdue_now
+        return overdue_loader(info).load((self.record.id, as_of))  # type: ignore[return-value]
 
     @strawberry.field(description="Ledger entries, newest first.")
     async def ledger(
@@ -67,7 +74,9 @@ class Customer:
         return await ledger_page(info, customer_id=self.record.id, first=first, after=after)
 
     @classmethod
-    def of(cls, record: CustomerRecord, minor_units: int) -> Customer:
+    def of(
+        cls, record: CustomerRecord, minor_units: int, overdue_now: OverdueStatus | None = None
+    ) -> Customer:
         return cls(
             id=gid(record.id),
             name=record.name,
@@ -79,6 +88,7 @@ class Customer:
             available_credit=Money(from_minor(record.available_credit, minor_units)),
             created_at=record.created_at,
             record=record,
+            overdue_now=overdue_now,
         )
 
 
@@ -175,16 +185,25 @@ class CustomerQueries:
         limit = page_size(first)
         key = decode_name_id(after, CURSOR_KIND)
         search = read_search(search)
-        async with info.context.uow() as uow:
-            records = await listing.customers_page(
-                uow, limit=limit + 1, after=key, search=search, owing=owing
-            )
+        overdue = asks_for_now(info.selected_fields, "customers", "edges", "node", "overdue")
+        listed = await listing.customers_page(
+            info.context.uow,
+            limit=limit + 1,
+            after=key,
+            search=search,
+            owing=owing,
+            overdue=overdue,
+        )
         minor_units = info.context.minor_units
         return connection(
-            records,
+            listed,
             limit,
-            cursor=lambda record: encode_cursor(CURSOR_KIND, record.name, record.id),
-            node=lambda record: Customer.of(record, minor_units),
+            cursor=lambda row: encode_cursor(CURSOR_KIND, row.record.name, row.record.id),
+            node=lambda row: Customer.of(
+                row.record,
+                minor_units,
+                None if row.overdue_now is None else OverdueStatus.of(row.overdue_now, minor_units),
+            ),
         )
 
 

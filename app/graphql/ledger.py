@@ -68,12 +68,11 @@ async def _load(context: Context, keys: list[LedgerKey]) -> list[list[LedgerEntr
     for customer_id, limit, before_id in keys:
         by_page[(limit, before_id)].append(customer_id)
     found: dict[LedgerKey, list[LedgerEntryRecord]] = {}
-    async with context.uow() as uow:
-        for (limit, before_id), customer_ids in by_page.items():
-            pages = await service.ledger_pages(
-                uow, customer_ids=customer_ids, limit=limit, before_id=before_id
-            )
-            found.update(((cid, limit, before_id), rows) for cid, rows in pages.items())
+    for (limit, before_id), customer_ids in by_page.items():
+        pages = await service.ledger_pages(
+            context.uow, customer_ids=customer_ids, limit=limit, before_id=before_id
+        )
+        found.update(((cid, limit, before_id), rows) for cid, rows in pages.items())
     return [found[key] for key in keys]
 
 

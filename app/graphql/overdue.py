@@ -95,10 +95,9 @@ class OverdueQueries:
         limit = page_size(first)
         min_days = _min_days(min_days_overdue)
         key = decode_instant_id(after, CURSOR_KIND)
-        async with info.context.uow() as uow:
-            rows = await service.overdue_customers(
-                uow, as_of=as_of, min_days=min_days, limit=limit + 1, after=key
-            )
+        rows = await service.overdue_customers(
+            info.context.uow, as_of=as_of, min_days=min_days, limit=limit + 1, after=key
+        )
         minor_units = info.context.minor_units
 
         def node(row: service.OverdueCustomer) -> OverdueCustomer:
@@ -121,8 +120,7 @@ class OverdueQueries:
 
     @strawberry.field(permission_classes=READ)
     async def aging_report(self, info: Info, as_of: datetime | None = None) -> AgingReport:
-        async with info.context.uow() as uow:
-            totals = await service.aging_report(uow, as_of=as_of)
+        totals = await service.aging_report(info.context.uow, as_of=as_of)
         minor_units = info.context.minor_units
         return AgingReport(
             as_of=totals.as_of,

@@ -62,10 +62,11 @@ async def _load(context: Context, keys: list[OverdueKey]) -> list[OverdueStatus 
     for customer_id, as_of in keys:
         by_as_of[as_of].append(customer_id)
     found: dict[OverdueKey, domain.OverdueStatus] = {}
-    async with context.uow() as uow:
-        for as_of, customer_ids in by_as_of.items():
-            statuses = await service.overdue_statuses(uow, customer_ids=customer_ids, as_of=as_of)
-            found.update(((customer_id, as_of), s) for customer_id, s in statuses.items())
+    for as_of, customer_ids in by_as_of.items():
+        statuses = await service.overdue_statuses(
+            context.uow, customer_ids=customer_ids, as_of=as_of
+        )
+        found.update(((customer_id, as_of), s) for customer_id, s in statuses.items())
     minor_units = context.minor_units
     return [
         OverdueStatus.of(found[key], minor_units) if key in found else LookupError(key)

@@ -68,6 +68,8 @@ def read_search(raw: str | None) -> str | None:
     search = (raw or "").strip()
     if len(search) > MAX_SEARCH_LENGTH:
         raise bad_input("search", f"must be at most {MAX_SEARCH_LENGTH} characters")
+    if any(not character.isprintable() for character in search):
+        raise bad_input("search", "must not contain control characters")
     return search or None
 
 

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
-
-from app.services.unit_of_work import TENANT, UnitOfWork
+from app.services.as_of import TENANT_ONCE
+from app.services.reads import ReadQuery
+from app.services.unit_of_work import UnitsOfWork
 
 
 @dataclass(frozen=True)
@@ -28,14 +28,14 @@ class LedgerEntryRecord:
     payment_id: int | None
 
 
-_PAGES = text(
+_PAGES = ReadQuery(
     f"""
     SELECT l.id, l.customer_id, l.kind, l.amount, l.balance_after, l.created_at,
            l.order_id, l.payment_id
       FROM unnest(CAST(:ids AS bigint[])) AS k(customer_id)
      CROSS JOIN LATERAL (
            SELECT * FROM credit_ledger l
-            WHERE l.business_id = {TENANT} AND l.customer_id = k.customer_id
+            WHERE l.business_id = {TENANT_ONCE} AND l.customer_id = k.customer_id
               AND l.id < :before_id
             ORDER BY l.id DESC LIMIT :limit) l
      ORDER BY l.customer_id, l.id DESC
@@ -44,7 +44,7 @@ _PAGES = text(
 
 
 async def ledger_pages(
-    uow: UnitOfWork, *, customer_ids: Sequence[int], limit: int, before_id: int | None
+    units: UnitsOfWork, *, customer_ids: Sequence[int], limit: int, before_id: int | None
 ) -> dict[int, list[LedgerEntryRecord]]:
     """Up to ``limit`` entries per customer older than entry ``before_id``, newest first."""
     params = {
@@ -53,6 +53,17 @@ async def ledger_pages(
         "before_id": 2**63 - 1 if before_id is None else before_id,
     }
     pages: dict[int, list[LedgerEntryRecord]] = {customer_id: [] for customer_id in customer_ids}
-    for row in await uow.execute(_PAGES, params):
-        pages[row.customer_id].append(LedgerEntryRecord(**row._mapping))
+    for row in await _PAGES.fetch(units, params):
+        pages[row.customer_id].append(
+            LedgerEntryRecord(
+                id=row.id,
+                customer_id=row.customer_id,
+                kind=row.kind,
+                amount=row.amount,
+                balance_after=row.balance_after,
+                created_at=row.created_at,
+                order_id=row.order_id,
+                payment_id=row.payment_id,
+            )
+        )
     return pages

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.domain.overdue import AGING_BUCKETS, DAY, Entry, aging, due_at, overdue_status
 from app.services import admin, overdue
-from app.services.unit_of_work import UnitOfWork
+from app.services.unit_of_work import UnitOfWork, UnitsOfWork
 from tests.ledger_data import Posting, add_customer, post
 
 US = timedelta(microseconds=1)
@@ -83,12 +83,13 @@ async def test_batched_overdue_and_aging_match_fifo_from_scratch(
 
     async with UnitOfWork(app_db, business) as uow:
         await _check_cached_columns(uow, history)
-        for as_of in [None, *instants]:
-            await _check_statuses(uow, history, as_of)
-            await _check_aging(uow, history, as_of)
-        for as_of in instants:
-            for min_days in (0, 1, 2, 31, 100):
-                await _check_overdue_list(uow, history, as_of, min_days)
+    units = UnitsOfWork(app_db, business)
+    for as_of in [None, *instants]:
+        await _check_statuses(units, history, as_of)
+        await _check_aging(units, history, as_of)
+    for as_of in instants:
+        for min_days in (0, 1, 2, 31, 100):
+            await _check_overdue_list(units, history, as_of, min_days)
 
 
 async def _check_cached_columns(
@@ -109,9 +110,9 @@ async def _check_cached_columns(
 
 
 async def _check_statuses(
-    uow: UnitOfWork, history: dict[int, tuple[int, list[Entry]]], as_of: datetime | None
+    units: UnitsOfWork, history: dict[int, tuple[int, list[Entry]]], as_of: datetime | None
 ) -> None:
-    found = await overdue.overdue_statuses(uow, customer_ids=list(history), as_of=as_of)
+    found = await overdue.overdue_statuses(units, customer_ids=list(history), as_of=as_of)
     assert set(found) == set(history)
     for customer, status in found.items():
         terms, entries = history[customer]
@@ -120,9 +121,9 @@ async def _check_statuses(
 
 
 async def _check_aging(
-    uow: UnitOfWork, history: dict[int, tuple[int, list[Entry]]], as_of: datetime | None
+    units: UnitsOfWork, history: dict[int, tuple[int, list[Entry]]], as_of: datetime | None
 ) -> None:
-    report = await overdue.aging_report(uow, as_of=as_of)
+    report = await overdue.aging_report(units, as_of=as_of)
     amounts = [0] * len(AGING_BUCKETS)
     counts = [0] * len(AGING_BUCKETS)
     owing = 0
@@ -143,7 +144,7 @@ async def _check_aging(
 
 
 async def _check_overdue_list(
-    uow: UnitOfWork,
+    units: UnitsOfWork,
     history: dict[int, tuple[int, list[Entry]]],
     as_of: datetime,
     min_days: int,
@@ -160,7 +161,7 @@ async def _check_overdue_list(
     after = None
     while True:
         page = await overdue.overdue_customers(
-            uow, as_of=as_of, min_days=min_days, limit=7, after=after
+            units, as_of=as_of, min_days=min_days, limit=7, after=after
         )
         listed += [(row.due_at, row.customer.id, row.status) for row in page]
         if len(page) < 7:
