@@ -207,6 +207,7 @@ def _aging_statement(*, now: bool) -> ReadQuery:
     before ``cut<d>``, so a bucket holds the difference between the ``u`` of its lower
     bound and of its upper bound.  Credits settle the first ``credited`` units charged,
     so that is the running ``charged_total`` of the last such debit beyond ``credited``.
+    A customer with nothing past due owes only "current": their debits are not read.
     """
     bounds = [bucket.to_days for bucket in AGING_BUCKETS if bucket.to_days is not None]
     cutoffs = [f"due_at(q.as_of, -({TERMS} + {d})) AS cut{d}" for d in bounds]
@@ -224,7 +225,8 @@ def _aging_statement(*, now: bool) -> ReadQuery:
     ]
     from_ledger = f"""
         UNION ALL
-        SELECT c.business_id, c.id, c.payment_terms_days, s.charged, s.credited
+        SELECT c.business_id, c.id, c.payment_terms_days, s.charged, s.credited,
+               s.oldest_unpaid_at
           FROM q, customers c
           {POSITION}
          WHERE c.business_id = {TENANT_ONCE} AND NOT q.cached_is_exact
@@ -234,7 +236,7 @@ def _aging_statement(*, now: bool) -> ReadQuery:
         WITH {AS_OF},
         owing AS MATERIALIZED (
             SELECT c.business_id, c.id, c.payment_terms_days,
-                   c.charged_total AS charged, c.credited_total AS credited
+                   c.charged_total AS charged, c.credited_total AS credited, c.oldest_unpaid_at
               FROM customers c
              WHERE c.business_id = {TENANT_ONCE} AND c.balance > 0
                AND (SELECT cached_is_exact FROM q)
@@ -247,7 +249,8 @@ def _aging_statement(*, now: bool) -> ReadQuery:
               CROSS JOIN LATERAL (
                   SELECT {", ".join(unsettled)}
                     FROM credit_ledger d
-                   WHERE d.business_id = c.business_id AND d.customer_id = c.id
+                   WHERE c.oldest_unpaid_at < x.cut{bounds[0]}
+                     AND d.business_id = c.business_id AND d.customer_id = c.id
                      AND d.amount > 0
                      AND d.charged_total > c.credited AND d.charged_total <= c.charged
               ) u

@@ -112,6 +112,11 @@ class UnitsOfWork:
         Three round trips: BEGIN READ ONLY with the tenant binding, the query, ROLLBACK.
         A connection that fails anywhere on the way is discarded, never returned to the
         pool mid-transaction.
+
+        The query runs with its generic plan, planned once per connection: read queries
+        are written to need no parameter values to be planned well (limits and bounds
+        arrive as parameters, tenants through the setting), and re-planning the bigger
+        ones for every execution cost more than running them.
         """
         async with self._engine.connect() as connection:
             driver = (await connection.get_raw_connection()).driver_connection
@@ -119,7 +124,8 @@ class UnitsOfWork:
             try:
                 await driver.execute(
                     "BEGIN READ ONLY;"
-                    f" SELECT set_config('app.business_id', '{int(self.business_id)}', true)"
+                    f" SELECT set_config('app.business_id', '{int(self.business_id)}', true),"
+                    " set_config('plan_cache_mode', 'force_generic_plan', true)"
                 )
                 rows: list[Any] = await driver.fetch(query, *args)
                 await driver.execute("ROLLBACK")
