@@ -106,7 +106,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> None:
 
     async def work(engine: Any) -> None:
         nonlocal report
-        report = await verify.verify_all(engine)
+        report = await verify.verify_all(engine, args.business)
 
     _run_admin(settings, work)
     summary = f"checked {report.businesses} businesses: " + (
@@ -194,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser(
         "verify", help="prove balances equal the ledger and stock equals its movements"
+    )
+    check.add_argument(
+        "--business", type=int, action="append", help="only this business (repeatable)"
     )
     check.add_argument("--json", action="store_true")
     check.set_defaults(handler=cmd_verify)

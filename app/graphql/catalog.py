@@ -21,11 +21,23 @@ from app.graphql.common import (
     read_text,
 )
 from app.graphql.context import Info
+from app.graphql.pagination import (
+    DEFAULT_PAGE_SIZE,
+    Connection,
+    connection,
+    decode_name_id,
+    encode_cursor,
+    page_size,
+    read_search,
+)
 from app.graphql.permissions import READ, WRITE
 from app.graphql.scalars import Money
 from app.services import catalog as service
+from app.services import listing
 from app.services.catalog import MAX_STOCK
 from app.services.retry import with_retries
+
+CURSOR_KIND = "products"
 
 
 @strawberry.type
@@ -115,6 +127,34 @@ class CatalogQueries:
         async with info.context.uow() as uow:
             record = await service.get_product(uow, product_id)
         return None if record is None else Product.of(record, info.context.minor_units)
+
+    @strawberry.field(
+        permission_classes=READ,
+        description=(
+            "Products ordered by name, then id; `search` matches a case-insensitive part "
+            "of the name or SKU."
+        ),
+    )
+    async def products(
+        self,
+        info: Info,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+        search: str | None = None,
+    ) -> Connection[Product]:
+        limit = page_size(first)
+        key = decode_name_id(after, CURSOR_KIND)
+        search = read_search(search)
+        records = await listing.products_page(
+            info.context.uow, limit=limit + 1, after=key, search=search
+        )
+        minor_units = info.context.minor_units
+        return connection(
+            records,
+            limit,
+            cursor=lambda record: encode_cursor(CURSOR_KIND, record.name, record.id),
+            node=lambda record: Product.of(record, minor_units),
+        )
 
 
 @strawberry.type

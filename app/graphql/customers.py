@@ -20,12 +20,27 @@ from app.graphql.common import (
     read_text,
 )
 from app.graphql.context import Info
+from app.graphql.ledger import LedgerEntry, ledger_page
+from app.graphql.lookahead import asks_for_now
+from app.graphql.overdue_status import OverdueStatus, overdue_loader
+from app.graphql.pagination import (
+    DEFAULT_PAGE_SIZE,
+    Connection,
+    connection,
+    decode_name_id,
+    encode_cursor,
+    page_size,
+    read_search,
+)
 from app.graphql.permissions import READ, WRITE, IsOwner
 from app.graphql.scalars import Money
 from app.services import customers as service
+from app.services import listing
+
+CURSOR_KIND = "customers"
 
 if TYPE_CHECKING:
-    from app.graphql.orders import OrderConnection
+    from app.graphql.orders import Order
 
 
 @strawberry.type
@@ -44,18 +59,36 @@ class Customer:
     )
     created_at: datetime
     record: strawberry.Private[CustomerRecord]
+    overdue_now: strawberry.Private[OverdueStatus | None] = None
+    """Read with the page this customer came in, when the query asked for it."""
+
+    @strawberry.field(description="Overdue position at `asOf` (default: now).")
+    def overdue(self, info: Info, as_of: datetime | None = None) -> OverdueStatus:
+        # A plain resolver: when the page already read the status (the common case), no
+        # coroutine per customer; otherwise the per-request loader batches the page.
+        if as_of is None and self.overdue_now is not None:
+            return self.overdue_now
+        return overdue_loader(info).load((self.record.id, as_of))  # type: ignore[return-value]
+
+    @strawberry.field(description="Ledger entries, newest first.")
+    async def ledger(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[LedgerEntry]:
+        return await ledger_page(info, customer_id=self.record.id, first=first, after=after)
 
     @strawberry.field(description="The customer's orders, newest first.")
     async def orders(
-        self, info: Info, first: int = 20, after: str | None = None
-    ) -> Annotated[OrderConnection, strawberry.lazy("app.graphql.orders")]:
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[Annotated[Order, strawberry.lazy("app.graphql.orders")]]:
         # app.graphql.orders builds on Customer, so it is imported on first use.
         from app.graphql.orders import customer_orders  # noqa: PLC0415
 
         return await customer_orders(info, self.record, first, after)
 
     @classmethod
-    def of(cls, record: CustomerRecord, minor_units: int) -> Customer:
+    def of(
+        cls, record: CustomerRecord, minor_units: int, overdue_now: OverdueStatus | None = None
+    ) -> Customer:
         return cls(
             id=gid(record.id),
             name=record.name,
@@ -67,6 +100,7 @@ class Customer:
             available_credit=Money(from_minor(record.available_credit, minor_units)),
             created_at=record.created_at,
             record=record,
+            overdue_now=overdue_now,
         )
 
 
@@ -143,6 +177,46 @@ class CustomerQueries:
         async with info.context.uow() as uow:
             record = await service.get_customer(uow, customer_id)
         return None if record is None else Customer.of(record, info.context.minor_units)
+
+    @strawberry.field(
+        permission_classes=READ,
+        description=(
+            "Customers ordered by name, then id.  `search` matches a case-insensitive part "
+            "of the name or phone; `owing: true` keeps customers with a positive balance, "
+            "`owing: false` those without."
+        ),
+    )
+    async def customers(
+        self,
+        info: Info,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+        search: str | None = None,
+        owing: bool | None = None,
+    ) -> Connection[Customer]:
+        limit = page_size(first)
+        key = decode_name_id(after, CURSOR_KIND)
+        search = read_search(search)
+        overdue = asks_for_now(info.selected_fields, "customers", "edges", "node", "overdue")
+        listed = await listing.customers_page(
+            info.context.uow,
+            limit=limit + 1,
+            after=key,
+            search=search,
+            owing=owing,
+            overdue=overdue,
+        )
+        minor_units = info.context.minor_units
+        return connection(
+            listed,
+            limit,
+            cursor=lambda row: encode_cursor(CURSOR_KIND, row.record.name, row.record.id),
+            node=lambda row: Customer.of(
+                row.record,
+                minor_units,
+                None if row.overdue_now is None else OverdueStatus.of(row.overdue_now, minor_units),
+            ),
+        )
 
 
 @strawberry.type

@@ -1,5 +1,9 @@
 """Per-request dataloaders, created on first use in ``info.context.loaders``.
 
+A resolver asks for a loader by name; the first call in a request creates it with
+a batch function bound to that request's context, so batches never mix requests
+(or tenants).
+
 Each batch is one statement in one short unit of work, whatever the number of
 keys, so a response costs a constant number of queries per level.  Loaders live
 only as long as their request: nothing is cached across requests or tenants.
@@ -7,67 +11,76 @@ only as long as their request: nothing is cached across requests or tenants.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from typing import TypeVar, cast
 
 from strawberry.dataloader import DataLoader
 
-from app.domain.purchases import OrderItemRecord, OrderRecord
+from app.domain.purchases import OrderItemRecord, OrderRecord, PaymentRecord
 from app.domain.records import CustomerRecord, ProductRecord
-from app.graphql.context import Info
-from app.services import catalog, customers, orders
-from app.services.unit_of_work import UnitOfWork, UnitsOfWork
+from app.graphql.context import Context, Info
+from app.services import catalog, customers, orders, payments
+from app.services.unit_of_work import UnitOfWork
 
-K = TypeVar("K")
+K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-def _loader(
+def request_loader(
+    info: Info, name: str, batch: Callable[[Context, list[K]], Awaitable[Sequence[V]]]
+) -> DataLoader[K, V]:
+    """The request's loader called ``name``, created with ``batch`` on first use."""
+    context = info.context
+    loader = context.loaders.get(name)
+    if loader is None:
+
+        async def load(keys: list[K]) -> Sequence[V]:
+            return await batch(context, keys)
+
+        loader = context.loaders[name] = DataLoader(load_fn=load)
+    return cast("DataLoader[K, V]", loader)
+
+
+def _by_id_loader(
     info: Info,
     name: str,
     fetch: Callable[[UnitOfWork, Sequence[K]], Awaitable[Mapping[K, V]]],
 ) -> DataLoader[K, V | None]:
-    loaders = info.context.loaders
-    loader: DataLoader[K, V | None] | None = loaders.get(name)
-    if loader is None:
-        units: UnitsOfWork = info.context.uow
+    """Rows by key, one statement per batch in one short unit of work."""
 
-        async def load(keys: list[K]) -> list[V | None]:
-            async with units() as uow:
-                found = await fetch(uow, keys)
-            return [found.get(key) for key in keys]
+    async def batch(context: Context, keys: list[K]) -> list[V | None]:
+        async with context.uow() as uow:
+            found = await fetch(uow, keys)
+        return [found.get(key) for key in keys]
 
-        loader = loaders[name] = DataLoader(load_fn=load)
-    return loader
+    return request_loader(info, name, batch)
 
 
 def customer_by_id(info: Info) -> DataLoader[int, CustomerRecord | None]:
-    return _loader(info, "customer_by_id", customers.get_customers)
+    return _by_id_loader(info, "customer_by_id", customers.get_customers)
 
 
 def product_by_id(info: Info) -> DataLoader[int, ProductRecord | None]:
-    return _loader(info, "product_by_id", catalog.get_products)
+    return _by_id_loader(info, "product_by_id", catalog.get_products)
 
 
 def order_by_id(info: Info) -> DataLoader[int, OrderRecord | None]:
-    return _loader(info, "order_by_id", orders.get_orders)
+    return _by_id_loader(info, "order_by_id", orders.get_orders)
 
 
 def items_by_order(info: Info) -> DataLoader[int, tuple[OrderItemRecord, ...] | None]:
-    return _loader(info, "items_by_order", orders.get_items)
+    return _by_id_loader(info, "items_by_order", orders.get_items)
+
+
+def payment_by_id(info: Info) -> DataLoader[int, PaymentRecord | None]:
+    return _by_id_loader(info, "payment_by_id", payments.get_payments)
 
 
 def customer_orders(info: Info) -> DataLoader[orders.PageRequest, list[OrderRecord] | None]:
-    loaders = info.context.loaders
-    loader: DataLoader[orders.PageRequest, list[OrderRecord] | None] | None = loaders.get(
-        "customer_orders"
-    )
-    if loader is None:
-        units: UnitsOfWork = info.context.uow
+    async def batch(
+        context: Context, keys: list[orders.PageRequest]
+    ) -> list[list[OrderRecord] | None]:
+        async with context.uow() as uow:
+            return list(await orders.customer_order_pages(uow, keys))
 
-        async def load(keys: list[orders.PageRequest]) -> list[list[OrderRecord] | None]:
-            async with units() as uow:
-                return list(await orders.customer_order_pages(uow, keys))
-
-        loader = loaders["customer_orders"] = DataLoader(load_fn=load)
-    return loader
+    return request_loader(info, "customer_orders", batch)

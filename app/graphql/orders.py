@@ -31,7 +31,7 @@ from app.graphql.common import (
 )
 from app.graphql.context import Info
 from app.graphql.customers import Customer
-from app.graphql.pagination import PageInfo, check_first, decode_cursor, encode_cursor
+from app.graphql.pagination import Connection, connection, decode_id, encode_cursor, page_size
 from app.graphql.permissions import READ, WRITE
 from app.graphql.scalars import Money
 from app.services import purchase as service
@@ -109,38 +109,19 @@ class Order:
         return [OrderItem.of(item, minor_units) for item in items or ()]
 
 
-@strawberry.type
-class OrderEdge:
-    cursor: str
-    node: Order
-
-
-@strawberry.type
-class OrderConnection:
-    edges: list[OrderEdge]
-    page_info: PageInfo
-
-
 async def customer_orders(
     info: Info, customer: CustomerRecord, first: int, after: str | None
-) -> OrderConnection:
+) -> Connection[Order]:
     """A page of ``customer``'s orders, newest first; batched across customers."""
-    first = check_first(first)
-    before = decode_cursor("order", after)
+    first = page_size(first)
+    before = decode_id(after, "order")
     page = await loaders.customer_orders(info).load(PageRequest(customer.id, before, first + 1))
-    page = page or []
     minor_units = info.context.minor_units
-    edges = [
-        OrderEdge(
-            cursor=encode_cursor("order", order.id), node=Order.of(order, minor_units, customer)
-        )
-        for order in page[:first]
-    ]
-    return OrderConnection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(page) > first, end_cursor=edges[-1].cursor if edges else None
-        ),
+    return connection(
+        page or [],
+        first,
+        cursor=lambda order: encode_cursor("order", order.id),
+        node=lambda order: Order.of(order, minor_units, customer),
     )
 
 

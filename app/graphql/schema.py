@@ -17,16 +17,21 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
+from app.graphql.balances import BalanceQueries
 from app.graphql.catalog import CatalogMutations, CatalogQueries
 from app.graphql.customers import CustomerMutations, CustomerQueries
 from app.graphql.errors import ClientErrors
 from app.graphql.limits import LIMIT_RULES, MAX_TOKENS
 from app.graphql.orders import OrderMutations, OrderQueries
+from app.graphql.overdue import OverdueQueries
 from app.graphql.payments import PaymentMutations
 from app.graphql.scalars import SCALAR_OVERRIDES
 from app.graphql.viewer import ViewerQueries
 
-Query = merge_types("Query", (ViewerQueries, CustomerQueries, CatalogQueries, OrderQueries))
+Query = merge_types(
+    "Query",
+    (ViewerQueries, CustomerQueries, BalanceQueries, OverdueQueries, CatalogQueries, OrderQueries),
+)
 Mutation = merge_types(
     "Mutation", (CustomerMutations, CatalogMutations, OrderMutations, PaymentMutations)
 )

@@ -8,6 +8,7 @@ the idempotency record.  Round trips made while the row lock is held: 1.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -16,7 +17,7 @@ from app.domain.purchases import PaymentExceedsBalance, PaymentMethod, PaymentRe
 from app.domain.results import KeyReused, Missing
 from app.services.call_results import customer_from_json, instant, missing_from_json
 from app.services.idempotency import request_hash
-from app.services.unit_of_work import UnitsOfWork
+from app.services.unit_of_work import TENANT, UnitOfWork, UnitsOfWork
 
 OPERATION = "recordPayment"
 
@@ -85,3 +86,24 @@ def outcome_from_json(answer: dict[str, Any], idempotency_key: str) -> PaymentOu
     if result == "key_reused":
         return KeyReused(idempotency_key)
     raise ValueError(f"unexpected payment result {result!r}")
+
+
+_BY_IDS = text(
+    f"SELECT id, customer_id, amount, method, reference, created_at FROM payments"
+    f" WHERE business_id = {TENANT} AND id = ANY(:ids)"
+)
+
+
+async def get_payments(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, PaymentRecord]:
+    rows = await uow.execute(_BY_IDS, {"ids": list(ids)})
+    return {
+        row.id: PaymentRecord(
+            id=row.id,
+            customer_id=row.customer_id,
+            amount=row.amount,
+            method=PaymentMethod(row.method),
+            reference=row.reference,
+            created_at=row.created_at,
+        )
+        for row in rows
+    }

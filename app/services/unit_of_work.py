@@ -5,6 +5,10 @@ tenant with ``set_config('app.business_id', …, true)`` (transaction-local, so 
 pooled connection never leaks a tenant).  Leaving the block rolls back unless
 ``await uow.commit()`` was called: nothing is ever half-written.
 
+Reads of whole pages (lists, balances, overdue status) use ``read``: one
+query in a READ ONLY transaction of its own, sent through the driver directly,
+which costs about a third of the CPU of the same query through SQLAlchemy.
+
 Hot write paths (purchase, payment, restock) run as a single call to a
 server-side function that binds the tenant itself, locks, validates and writes.
 ``call`` sends that call outside an explicit transaction block, so PostgreSQL
@@ -139,3 +143,31 @@ class UnitsOfWork:
                     raise
 
         return await with_retries(attempt)
+
+    async def read(self, query: str, *args: Any) -> list[Any]:
+        """The rows of one read-only ``query`` (``$1``-style parameters), tenant bound.
+
+        Three round trips: BEGIN READ ONLY with the tenant binding, the query, ROLLBACK.
+        A connection that fails anywhere on the way is discarded, never returned to the
+        pool mid-transaction.
+
+        The query runs with its generic plan, planned once per connection: read queries
+        are written to need no parameter values to be planned well (limits and bounds
+        arrive as parameters, tenants through the setting), and re-planning the bigger
+        ones for every execution cost more than running them.
+        """
+        async with self._engine.connect() as connection:
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            try:
+                await driver.execute(
+                    "BEGIN READ ONLY;"
+                    f" SELECT set_config('app.business_id', '{int(self.business_id)}', true),"
+                    " set_config('plan_cache_mode', 'force_generic_plan', true)"
+                )
+                rows: list[Any] = await driver.fetch(query, *args)
+                await driver.execute("ROLLBACK")
+            except BaseException:
+                await connection.invalidate()
+                raise
+        return rows

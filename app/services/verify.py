@@ -149,10 +149,11 @@ async def verify_business(engine: AsyncEngine, business_id: int) -> list[Problem
             return await _check(snapshot, business_id)
 
 
-async def verify_all(engine: AsyncEngine) -> Report:
-    """Check every business; ``engine`` must be the owner's (it lists businesses)."""
-    async with engine.connect() as connection:
-        business_ids = [row.id for row in await connection.execute(_BUSINESSES)]
+async def verify_all(engine: AsyncEngine, business_ids: list[int] | None = None) -> Report:
+    """Check the given businesses, else every one; ``engine`` must be the owner's."""
+    if business_ids is None:
+        async with engine.connect() as connection:
+            business_ids = [row.id for row in await connection.execute(_BUSINESSES)]
     report = Report(businesses=len(business_ids))
     for business_id in business_ids:
         report.problems.extend(await verify_business(engine, business_id))

@@ -128,7 +128,8 @@ async def test_the_verify_command_exits_non_zero_and_lists_problems(
     _, product = await _busy_tenant(tenant)
     await _write(raw, "UPDATE products SET stock = stock + 5 WHERE id = :p", p=int(product))
     try:
-        broken = cli(database_url, "verify", "--json")
+        # Scoped to this tenant: other tests' tenants hold deliberately partial data.
+        broken = cli(database_url, "verify", "--business", str(tenant.id), "--json")
     finally:
         await _write(raw, "UPDATE products SET stock = stock - 5 WHERE id = :p", p=int(product))
     assert broken.returncode == 1, broken.stderr
@@ -141,7 +142,7 @@ async def test_the_verify_command_exits_non_zero_and_lists_problems(
         "detail": "stock 12 != movements 7",
     } in report["problems"]
 
-    fine = cli(database_url, "verify")
+    fine = cli(database_url, "verify", "--business", str(tenant.id))
     assert fine.returncode == 0, fine.stdout + fine.stderr
     assert "ledger, balances and stock agree" in fine.stdout
 

@@ -15,7 +15,7 @@ from app.domain.purchases import (
     merge_lines,
 )
 from app.domain.results import KeyReused, Missing
-from app.graphql.pagination import decode_cursor, encode_cursor
+from app.graphql.pagination import decode_id, encode_cursor
 from app.services.purchase import outcome_from_json, purchase_hash
 
 
@@ -117,8 +117,8 @@ def test_available_credit_in_a_refusal_is_never_negative() -> None:
 
 
 def test_cursors_round_trip_and_reject_anything_else() -> None:
-    assert decode_cursor("order", encode_cursor("order", 12345)) == 12345
-    assert decode_cursor("order", None) is None
+    assert decode_id(encode_cursor("order", 12345), "order") == 12345
+    assert decode_id(None, "order") is None
     for bad in ("", "!!!", encode_cursor("customer", 1), encode_cursor("order", 0), "b3JkZXI6"):
         with pytest.raises(StrawberryGraphQLError):
-            decode_cursor("order", bad)
+            decode_id(bad, "order")

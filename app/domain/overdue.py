@@ -1,0 +1,184 @@
+"""Overdue status and aging, computed from scratch by first-in-first-out settlement.
+
+Conventions (the SQL in ``app/services/overdue_sql.py`` follows the same ones):
+
+* Entries are ledger amounts in minor units, in the order they were recorded:
+  positive amounts are debits (charges, reversed payments), negative amounts are
+  credits (payments, reversed charges).  Only entries created at or before
+  ``as_of`` count.
+* Credits settle the oldest debits first.  A credit larger than everything owed
+  leaves a surplus that settles the next debits as they arrive.
+* A debit is due ``terms_days`` x 24 hours after it was made: a day is exactly
+  24 hours of UTC time, so daylight saving never moves a due instant.
+* A debit is past due when its due instant is strictly before ``as_of``: at the
+  due instant itself it is still current.
+* Days past due count started days: from just after the due instant up to and
+  including exactly 24 hours after it, a debit is 1 day past due; 24 hours and
+  1 microsecond after, 2 days.  So ``is_overdue`` holds exactly when
+  ``days_overdue >= 1``, and every past-due amount falls in a bucket of 1 day
+  or more.
+* ``oldest_unpaid_at`` is when the oldest debit not fully settled was made;
+  ``days_overdue`` is that debit's days past due; ``overdue_amount`` is the
+  unsettled part of all debits that are past due.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+DAY = timedelta(hours=24)
+_MICROSECOND = timedelta(microseconds=1)
+_MICROSECONDS_PER_DAY = DAY // _MICROSECOND
+
+
+@dataclass(frozen=True)
+class Entry:
+    amount: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class OverdueStatus:
+    as_of: datetime
+    balance: int
+    """Balance at ``as_of``; negative when the customer is in credit."""
+    oldest_unpaid_at: datetime | None
+    overdue_amount: int
+    days_overdue: int
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.overdue_amount > 0
+
+
+@dataclass(frozen=True)
+class AgingBucket:
+    label: str
+    from_days: int
+    to_days: int | None
+    """Inclusive upper bound in days past due; ``None`` for the open-ended bucket."""
+
+    def holds(self, days_past_due: int) -> bool:
+        return self.from_days <= days_past_due and (
+            self.to_days is None or days_past_due <= self.to_days
+        )
+
+
+AGING_BUCKETS = (
+    AgingBucket("current", 0, 0),
+    AgingBucket("1-30", 1, 30),
+    AgingBucket("31-60", 31, 60),
+    AgingBucket("61-90", 61, 90),
+    AgingBucket("over 90", 91, None),
+)
+"""Days past due per bucket; ``current`` holds what is not yet due."""
+
+
+@dataclass(frozen=True)
+class Aging:
+    """One customer's (or, summed, a business's) unsettled debits by days past due."""
+
+    amounts: tuple[int, ...]
+    """Per bucket of ``AGING_BUCKETS``, in the same order."""
+
+    @property
+    def total(self) -> int:
+        return sum(self.amounts)
+
+
+def due_at(made_at: datetime, terms_days: int) -> datetime:
+    return made_at + terms_days * DAY
+
+
+def days_past_due(due: datetime, as_of: datetime) -> int:
+    """Started days since ``due``; 0 up to and including the due instant itself."""
+    late = (as_of - due) // _MICROSECOND
+    if late <= 0:
+        return 0
+    return -(-late // _MICROSECONDS_PER_DAY)
+
+
+@dataclass
+class _Open:
+    made_at: datetime
+    unsettled: int
+
+
+def _unsettled(entries: Iterable[Entry], as_of: datetime) -> tuple[list[_Open], int]:
+    """Debits still (partly) unsettled at ``as_of``, oldest first, and any surplus credit."""
+    open_debits: deque[_Open] = deque()
+    surplus = 0
+    for entry in entries:
+        if entry.created_at > as_of:
+            continue
+        if entry.amount > 0:
+            applied = min(surplus, entry.amount)
+            surplus -= applied
+            if entry.amount > applied:
+                open_debits.append(_Open(entry.created_at, entry.amount - applied))
+            continue
+        credit = -entry.amount
+        while credit and open_debits:
+            oldest = open_debits[0]
+            applied = min(credit, oldest.unsettled)
+            oldest.unsettled -= applied
+            credit -= applied
+            if oldest.unsettled == 0:
+                open_debits.popleft()
+        surplus += credit
+    return list(open_debits), surplus
+
+
+def overdue_status(entries: Iterable[Entry], *, as_of: datetime, terms_days: int) -> OverdueStatus:
+    open_debits, surplus = _unsettled(entries, as_of)
+    owed = sum(debit.unsettled for debit in open_debits)
+    past_due = [d for d in open_debits if due_at(d.made_at, terms_days) < as_of]
+    oldest = open_debits[0].made_at if open_debits else None
+    return OverdueStatus(
+        as_of=as_of,
+        balance=owed - surplus,
+        oldest_unpaid_at=oldest,
+        overdue_amount=sum(debit.unsettled for debit in past_due),
+        days_overdue=0 if oldest is None else days_past_due(due_at(oldest, terms_days), as_of),
+    )
+
+
+def aging(entries: Iterable[Entry], *, as_of: datetime, terms_days: int) -> Aging:
+    open_debits, _ = _unsettled(entries, as_of)
+    amounts = [0] * len(AGING_BUCKETS)
+    for debit in open_debits:
+        days = days_past_due(due_at(debit.made_at, terms_days), as_of)
+        index = next(i for i, bucket in enumerate(AGING_BUCKETS) if bucket.holds(days))
+        amounts[index] += debit.unsettled
+    return Aging(tuple(amounts))
+
+
+def status_from_totals(
+    *,
+    as_of: datetime,
+    terms_days: int,
+    charged: int,
+    credited: int,
+    oldest_unpaid_at: datetime | None,
+    charged_past_due: int,
+) -> OverdueStatus:
+    """The same status from running totals, as the batched SQL reads them.
+
+    ``charged`` and ``credited`` are the running totals of the last entry at or
+    before ``as_of``; ``charged_past_due`` is the running charged total of the last
+    entry made strictly before ``as_of - terms``, i.e. of every debit now past due.
+    Credits settle the first ``credited`` units charged, so what is past due and
+    unsettled is whatever of ``charged_past_due`` lies beyond ``credited``.
+    """
+    balance = charged - credited
+    oldest = oldest_unpaid_at if balance > 0 else None
+    return OverdueStatus(
+        as_of=as_of,
+        balance=balance,
+        oldest_unpaid_at=oldest,
+        overdue_amount=max(charged_past_due - credited, 0) if oldest is not None else 0,
+        days_overdue=0 if oldest is None else days_past_due(due_at(oldest, terms_days), as_of),
+    )

@@ -1,0 +1,119 @@
+"""Ledger history written directly as the database owner, with chosen (past) times.
+
+The insert trigger still does all the bookkeeping (running totals, cached
+balance, oldest unpaid charge); it only raises a ``created_at`` that is earlier
+than the customer's previous entry, so histories are written in time order.
+Charges get an order, payments a payment, reversals point at what they reverse.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.domain.overdue import Entry
+
+
+@dataclass(frozen=True)
+class Posting:
+    kind: str
+    """'charge', 'payment' or 'reversal'."""
+    amount: int
+    """Minor units; positive for charges, negative for payments, either for reversals."""
+    at: datetime
+    reverses: int | None = None
+    """Index, in the same customer's postings, of the entry a reversal reverses."""
+
+
+def charge(amount: int, at: datetime) -> Posting:
+    return Posting("charge", amount, at)
+
+
+def payment(amount: int, at: datetime) -> Posting:
+    return Posting("payment", -amount, at)
+
+
+async def _bind(connection: AsyncConnection, business_id: int) -> None:
+    await connection.execute(
+        text("SELECT set_config('app.business_id', :b, true)"), {"b": str(business_id)}
+    )
+
+
+async def add_customer(
+    owner_db: AsyncEngine,
+    business_id: int,
+    *,
+    name: str,
+    phone: str | None = None,
+    credit_limit: int = 0,
+    terms_days: int | None = None,
+) -> int:
+    async with owner_db.begin() as connection:
+        await _bind(connection, business_id)
+        new_id = (
+            await connection.execute(
+                text(
+                    "INSERT INTO customers (business_id, name, phone, credit_limit,"
+                    " payment_terms_days) VALUES (:b, :name, :phone, :limit, :terms) RETURNING id"
+                ),
+                {
+                    "b": business_id,
+                    "name": name,
+                    "phone": phone,
+                    "limit": credit_limit,
+                    "terms": terms_days,
+                },
+            )
+        ).scalar_one()
+    return int(new_id)
+
+
+_POST = text(
+    """
+    WITH o AS (
+        INSERT INTO orders (business_id, number, customer_id, total, created_at)
+        SELECT :b, :number, :c, :amount, :at WHERE :kind = 'charge' RETURNING id
+    ), p AS (
+        INSERT INTO payments (business_id, customer_id, amount, method, created_at)
+        SELECT :b, :c, -:amount, 'CASH', :at WHERE :kind = 'payment' RETURNING id
+    )
+    INSERT INTO credit_ledger (business_id, customer_id, kind, amount, order_id, payment_id,
+                               reverses_entry_id, created_at)
+    SELECT :b, :c, :kind, :amount, (SELECT id FROM o), (SELECT id FROM p),
+           CAST(:reverses AS bigint), :at
+    RETURNING id, amount, created_at
+    """
+)
+
+
+async def post(
+    owner_db: AsyncEngine, business_id: int, customer_id: int, postings: Sequence[Posting]
+) -> list[Entry]:
+    """Write ``postings`` in order; the entries as stored (times possibly raised)."""
+    ids: list[int] = []
+    entries: list[Entry] = []
+    async with owner_db.begin() as connection:
+        await _bind(connection, business_id)
+        for posting in postings:
+            row = (
+                await connection.execute(
+                    _POST,
+                    {
+                        "b": business_id,
+                        "c": customer_id,
+                        "kind": posting.kind,
+                        "amount": posting.amount,
+                        "at": posting.at,
+                        "number": f"T-{uuid.uuid4().hex[:12]}",
+                        "reverses": None if posting.reverses is None else ids[posting.reverses],
+                    },
+                )
+            ).one()
+            ids.append(row.id)
+            entries.append(Entry(row.amount, row.created_at))
+    return entries

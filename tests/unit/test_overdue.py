@@ -1,0 +1,240 @@
+"""First-in-first-out overdue arithmetic, from scratch and from running totals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.domain.overdue import (
+    AGING_BUCKETS,
+    DAY,
+    Entry,
+    OverdueStatus,
+    aging,
+    days_past_due,
+    due_at,
+    overdue_status,
+    status_from_totals,
+)
+
+T0 = datetime(2025, 1, 1, 9, 30, tzinfo=UTC)
+US = timedelta(microseconds=1)
+
+
+def at(days: float) -> datetime:
+    return T0 + timedelta(days=days)
+
+
+def charge(amount: int, days: float) -> Entry:
+    return Entry(amount, at(days))
+
+
+def pay(amount: int, days: float) -> Entry:
+    return Entry(-amount, at(days))
+
+
+def status(entries: list[Entry], as_of: datetime, terms: int = 30) -> OverdueStatus:
+    return overdue_status(entries, as_of=as_of, terms_days=terms)
+
+
+def test_a_customer_without_entries_owes_nothing() -> None:
+    result = status([], at(100))
+    assert result == OverdueStatus(at(100), 0, None, 0, 0)
+    assert not result.is_overdue
+
+
+def test_a_charge_is_current_until_its_due_instant_inclusive() -> None:
+    entries = [charge(1000, 0)]
+    at_due = status(entries, at(30))
+    assert at_due.balance == 1000
+    assert at_due.oldest_unpaid_at == at(0)
+    assert not at_due.is_overdue
+    assert at_due.overdue_amount == 0
+    assert at_due.days_overdue == 0
+
+
+def test_a_charge_is_one_day_overdue_one_microsecond_after_its_due_instant() -> None:
+    result = status([charge(1000, 0)], at(30) + US)
+    assert result.is_overdue
+    assert result.overdue_amount == 1000
+    assert result.days_overdue == 1
+
+
+def test_days_overdue_count_started_days() -> None:
+    entries = [charge(1000, 0)]
+    assert status(entries, at(31)).days_overdue == 1
+    assert status(entries, at(31) + US).days_overdue == 2
+    assert status(entries, at(30.5)).days_overdue == 1
+    assert status(entries, at(75)).days_overdue == 45
+
+
+def test_entries_after_as_of_are_ignored() -> None:
+    entries = [charge(1000, 0), pay(1000, 40)]
+    assert status(entries, at(39)).overdue_amount == 1000
+    assert status(entries, at(40)).balance == 0
+    assert status(entries, at(40)).oldest_unpaid_at is None
+
+
+def test_a_partial_payment_settles_the_oldest_charge_first() -> None:
+    entries = [charge(1000, 0), charge(500, 20), pay(600, 25)]
+    result = status(entries, at(45))
+    assert result.balance == 900
+    assert result.oldest_unpaid_at == at(0)
+    assert result.overdue_amount == 400  # what is left of the first charge
+    assert result.days_overdue == 15
+
+
+def test_once_the_oldest_charge_is_paid_the_next_one_sets_the_clock() -> None:
+    entries = [charge(1000, 0), charge(500, 20), pay(1000, 25)]
+    result = status(entries, at(45))
+    assert result.oldest_unpaid_at == at(20)
+    assert not result.is_overdue
+    assert status(entries, at(50) + US).days_overdue == 1
+    assert status(entries, at(50) + US).overdue_amount == 500
+
+
+def test_only_charges_past_their_own_due_instant_are_overdue() -> None:
+    entries = [charge(100, 0), charge(200, 10), charge(400, 40)]
+    result = status(entries, at(41))
+    assert result.balance == 700
+    assert result.overdue_amount == 300
+    assert result.days_overdue == 11
+
+
+def test_the_customers_own_terms_decide_the_due_instant() -> None:
+    entries = [charge(100, 0)]
+    assert status(entries, at(7), terms=7).days_overdue == 0
+    assert status(entries, at(7) + US, terms=7).days_overdue == 1
+    assert status(entries, at(7) + US, terms=30).days_overdue == 0
+    assert status(entries, at(0) + US, terms=0).days_overdue == 1
+    assert not status(entries, at(0), terms=0).is_overdue
+
+
+def test_a_credit_balance_is_never_overdue_and_settles_later_charges() -> None:
+    entries = [charge(100, 0), pay(100, 1), Entry(-50, at(2)), charge(80, 3)]
+    in_credit = status(entries, at(2.5))
+    assert in_credit.balance == -50
+    assert in_credit.oldest_unpaid_at is None
+    assert not in_credit.is_overdue
+    later = status(entries, at(40))
+    assert later.balance == 30
+    assert later.oldest_unpaid_at == at(3)
+    assert later.overdue_amount == 30
+
+
+def test_a_reversed_payment_is_a_new_debit_dated_when_it_was_reversed() -> None:
+    entries = [charge(100, 0), pay(100, 5), Entry(100, at(10))]
+    result = status(entries, at(35))
+    assert result.balance == 100
+    assert result.oldest_unpaid_at == at(10)
+    assert not result.is_overdue
+    assert status(entries, at(40) + US).days_overdue == 1
+
+
+def test_a_reversed_charge_is_a_credit() -> None:
+    entries = [charge(100, 0), charge(50, 1), Entry(-100, at(2))]
+    result = status(entries, at(31) + US)
+    assert result.balance == 50
+    assert result.oldest_unpaid_at == at(1)
+    assert result.overdue_amount == 50
+
+
+def test_aging_puts_each_unpaid_portion_in_its_own_bucket() -> None:
+    entries = [
+        charge(1, 0),  # 120 days past due at day 150
+        charge(10, 80),  # 40
+        charge(100, 100),  # 20
+        charge(1000, 140),  # not yet due
+        pay(1, 145),
+    ]
+    report = aging(entries, as_of=at(150), terms_days=30)
+    assert report.amounts == (1000, 100, 10, 0, 0)
+    assert report.total == 1110
+
+
+@pytest.mark.parametrize(
+    ("late", "bucket"),
+    [
+        (timedelta(0), "current"),
+        (US, "1-30"),
+        (30 * DAY, "1-30"),
+        (30 * DAY + US, "31-60"),
+        (60 * DAY, "31-60"),
+        (60 * DAY + US, "61-90"),
+        (90 * DAY, "61-90"),
+        (90 * DAY + US, "over 90"),
+    ],
+)
+def test_aging_bucket_boundaries(late: timedelta, bucket: str) -> None:
+    report = aging([charge(7, 0)], as_of=due_at(at(0), 30) + late, terms_days=30)
+    labels = [b.label for b in AGING_BUCKETS]
+    assert report.amounts[labels.index(bucket)] == 7
+    assert report.total == 7
+
+
+def test_days_past_due_is_exact_to_the_microsecond_far_in_the_future() -> None:
+    due = at(0)
+    assert days_past_due(due, due + 3650 * DAY) == 3650
+    assert days_past_due(due, due + 3650 * DAY + US) == 3651
+    assert days_past_due(due, due - US) == 0
+
+
+# Random sequences: the running-totals formula the SQL uses must agree with FIFO.
+
+_steps = st.lists(
+    st.tuples(
+        st.integers(min_value=-5_000, max_value=5_000).filter(bool),
+        st.integers(min_value=0, max_value=20 * 24 * 60),  # minutes after the previous entry
+    ),
+    max_size=30,
+)
+
+
+def _entries(steps: list[tuple[int, int]]) -> list[Entry]:
+    entries, now = [], T0
+    for amount, gap in steps:
+        now += timedelta(minutes=gap)
+        entries.append(Entry(amount, now))
+    return entries
+
+
+def _from_totals(entries: list[Entry], as_of: datetime, terms: int) -> OverdueStatus:
+    charged = credited = 0
+    charged_past_due = 0
+    firsts: list[tuple[int, datetime]] = []  # (running charged total, made at) per debit
+    for entry in entries:
+        if entry.created_at > as_of:
+            break
+        if entry.amount > 0:
+            charged += entry.amount
+            firsts.append((charged, entry.created_at))
+        else:
+            credited -= entry.amount
+        if entry.created_at < as_of - terms * DAY:
+            charged_past_due = charged
+    oldest = next((made for total, made in firsts if total > credited), None)
+    return status_from_totals(
+        as_of=as_of, terms_days=terms, charged=charged, credited=credited,
+        oldest_unpaid_at=oldest, charged_past_due=charged_past_due,
+    )  # fmt: skip
+
+
+@given(
+    steps=_steps,
+    as_of_minutes=st.integers(min_value=0, max_value=400 * 24 * 60),
+    terms=st.sampled_from([0, 1, 7, 30, 45]),
+)
+def test_running_totals_agree_with_fifo_settlement(
+    steps: list[tuple[int, int]], as_of_minutes: int, terms: int
+) -> None:
+    entries = _entries(steps)
+    as_of = T0 + timedelta(minutes=as_of_minutes)
+    fifo = overdue_status(entries, as_of=as_of, terms_days=terms)
+    assert _from_totals(entries, as_of, terms) == fifo
+    report = aging(entries, as_of=as_of, terms_days=terms)
+    assert report.total == max(fifo.balance, 0)
+    assert report.total - report.amounts[0] == fifo.overdue_amount
+    assert fifo.is_overdue == (fifo.days_overdue >= 1)
