@@ -9,6 +9,7 @@ import strawberry
 from app.domain.money import from_minor
 from app.domain.records import ProductRecord
 from app.domain.results import Invalid, KeyReused, Missing, Problems
+from app.graphql import loaders
 from app.graphql.common import (
     IdempotencyKeyReused,
     InvalidInput,
@@ -120,12 +121,7 @@ def _duplicate_sku(sku: str) -> InvalidInput:
 class CatalogQueries:
     @strawberry.field(permission_classes=READ)
     async def product(self, info: Info, id: strawberry.ID) -> Product | None:
-        problems = Problems()
-        product_id = read_id(id, "id", problems)
-        if problems.result():
-            return None
-        async with info.context.uow() as uow:
-            record = await service.get_product(uow, product_id)
+        record = await loaders.load_by_client_id(loaders.product_by_id(info), id)
         return None if record is None else Product.of(record, info.context.minor_units)
 
     @strawberry.field(

@@ -10,6 +10,7 @@ import strawberry
 from app.domain.money import from_minor
 from app.domain.records import CustomerRecord
 from app.domain.results import Missing, Problems
+from app.graphql import loaders
 from app.graphql.common import (
     InvalidInput,
     NotFound,
@@ -170,12 +171,7 @@ def _read_contact(
 class CustomerQueries:
     @strawberry.field(permission_classes=READ)
     async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
-        problems = Problems()
-        customer_id = read_id(id, "id", problems)
-        if problems.result():
-            return None
-        async with info.context.uow() as uow:
-            record = await service.get_customer(uow, customer_id)
+        record = await loaders.load_by_client_id(loaders.customer_by_id(info), id)
         return None if record is None else Customer.of(record, info.context.minor_units)
 
     @strawberry.field(

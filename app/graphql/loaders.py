@@ -16,6 +16,7 @@ from typing import TypeVar, cast
 
 from strawberry.dataloader import DataLoader
 
+from app.domain.ids import parse_id
 from app.domain.purchases import OrderItemRecord, OrderRecord, PaymentRecord
 from app.domain.records import CustomerRecord, ProductRecord
 from app.graphql.context import Context, Info
@@ -54,6 +55,12 @@ def _by_id_loader(
         return [found.get(key) for key in keys]
 
     return request_loader(info, name, batch)
+
+
+async def load_by_client_id(loader: DataLoader[int, V | None], raw_id: str) -> V | None:
+    """The row for a client-supplied ID; ``None`` when malformed, unknown or another tenant's."""
+    id_ = parse_id(raw_id)
+    return None if id_ is None else await loader.load(id_)
 
 
 def customer_by_id(info: Info) -> DataLoader[int, CustomerRecord | None]:

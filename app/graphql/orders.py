@@ -250,11 +250,7 @@ def _result(outcome: service.PurchaseOutcome, minor_units: int) -> PurchaseResul
 class OrderQueries:
     @strawberry.field(permission_classes=READ)
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
-        problems = Problems()
-        order_id = read_id(id, "id", problems)
-        if problems.result():
-            return None
-        record = await loaders.order_by_id(info).load(order_id)
+        record = await loaders.load_by_client_id(loaders.order_by_id(info), id)
         return None if record is None else Order.of(record, info.context.minor_units)
 
 

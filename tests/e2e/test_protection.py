@@ -216,7 +216,7 @@ def break_customer_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
     async def crash(*_: Any, **__: Any) -> None:
         raise RuntimeError("secret internal detail: password=hunter2")
 
-    monkeypatch.setattr(customers, "get_customer", crash)
+    monkeypatch.setattr(customers, "get_customers", crash)
 
 
 async def test_an_unexpected_error_is_masked_and_logged_with_the_request_id(
