@@ -1,6 +1,7 @@
 """Overdue status and aging, computed from scratch by first-in-first-out settlement.
 
-Conventions (the SQL in ``app/services/overdue_sql.py`` follows the same ones):
+Conventions (the SQL in ``app/services/as_of.py`` and ``app/services/overdue.py``
+follows the same ones):
 
 * Entries are ledger amounts in minor units, in the order they were recorded:
   positive amounts are debits (charges, reversed payments), negative amounts are
@@ -12,11 +13,15 @@ Conventions (the SQL in ``app/services/overdue_sql.py`` follows the same ones):
   24 hours of UTC time, so daylight saving never moves a due instant.
 * A debit is past due when its due instant is strictly before ``as_of``: at the
   due instant itself it is still current.
-* Days past due count started days: from just after the due instant up to and
-  including exactly 24 hours after it, a debit is 1 day past due; 24 hours and
-  1 microsecond after, 2 days.  So ``is_overdue`` holds exactly when
-  ``days_overdue >= 1``, and every past-due amount falls in a bucket of 1 day
-  or more.
+* Days past due count whole elapsed days: ``floor((as_of - due) / 24 h)`` for a
+  debit past due, 0 for one that is not.  So a debit 5 hours past due is past due
+  by 0 days; exactly 24 hours after its due instant it is 1 day past due.
+  ``is_overdue`` therefore does not follow from ``days_overdue``: a customer is
+  overdue by 0 days during the first 24 hours after the due instant.
+* Aging puts each unsettled part of a debit in one bucket: ``current`` when it is
+  not past due, otherwise by its whole days past due ``d``: ``1-30`` for
+  ``d <= 30`` (including ``d = 0``, so that bucket starts at 0 days), ``31-60``,
+  ``61-90``, ``over 90``.
 * ``oldest_unpaid_at`` is when the oldest debit not fully settled was made;
   ``days_overdue`` is that debit's days past due; ``overdue_amount`` is the
   unsettled part of all debits that are past due.
@@ -30,8 +35,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 DAY = timedelta(hours=24)
-_MICROSECOND = timedelta(microseconds=1)
-_MICROSECONDS_PER_DAY = DAY // _MICROSECOND
 
 
 @dataclass(frozen=True)
@@ -57,24 +60,28 @@ class OverdueStatus:
 @dataclass(frozen=True)
 class AgingBucket:
     label: str
+    past_due: bool
+    """Whether the bucket holds what is past due; only ``current`` does not."""
     from_days: int
+    """Inclusive lower bound in whole days past due."""
     to_days: int | None
-    """Inclusive upper bound in days past due; ``None`` for the open-ended bucket."""
+    """Inclusive upper bound in whole days past due; ``None`` for the open-ended bucket."""
 
-    def holds(self, days_past_due: int) -> bool:
-        return self.from_days <= days_past_due and (
-            self.to_days is None or days_past_due <= self.to_days
-        )
+    def holds(self, due: datetime, as_of: datetime) -> bool:
+        if (due < as_of) != self.past_due:
+            return False
+        days = days_past_due(due, as_of)
+        return self.from_days <= days and (self.to_days is None or days <= self.to_days)
 
 
 AGING_BUCKETS = (
-    AgingBucket("current", 0, 0),
-    AgingBucket("1-30", 1, 30),
-    AgingBucket("31-60", 31, 60),
-    AgingBucket("61-90", 61, 90),
-    AgingBucket("over 90", 91, None),
+    AgingBucket("current", False, 0, 0),
+    AgingBucket("1-30", True, 0, 30),
+    AgingBucket("31-60", True, 31, 60),
+    AgingBucket("61-90", True, 61, 90),
+    AgingBucket("over 90", True, 91, None),
 )
-"""Days past due per bucket; ``current`` holds what is not yet due."""
+"""``current`` holds what is not yet due; the others what is past due, by whole days."""
 
 
 @dataclass(frozen=True)
@@ -94,11 +101,8 @@ def due_at(made_at: datetime, terms_days: int) -> datetime:
 
 
 def days_past_due(due: datetime, as_of: datetime) -> int:
-    """Started days since ``due``; 0 up to and including the due instant itself."""
-    late = (as_of - due) // _MICROSECOND
-    if late <= 0:
-        return 0
-    return -(-late // _MICROSECONDS_PER_DAY)
+    """Whole days elapsed since ``due``, floored: 0 until 24 hours have passed, and before it."""
+    return max((as_of - due) // DAY, 0)
 
 
 @dataclass
@@ -150,8 +154,8 @@ def aging(entries: Iterable[Entry], *, as_of: datetime, terms_days: int) -> Agin
     open_debits, _ = _unsettled(entries, as_of)
     amounts = [0] * len(AGING_BUCKETS)
     for debit in open_debits:
-        days = days_past_due(due_at(debit.made_at, terms_days), as_of)
-        index = next(i for i, bucket in enumerate(AGING_BUCKETS) if bucket.holds(days))
+        due = due_at(debit.made_at, terms_days)
+        index = next(i for i, bucket in enumerate(AGING_BUCKETS) if bucket.holds(due, as_of))
         amounts[index] += debit.unsettled
     return Aging(tuple(amounts))
 

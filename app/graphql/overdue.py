@@ -43,12 +43,17 @@ class OverdueCustomer:
 @strawberry.type
 class AgingBucket:
     label: str = strawberry.field(description='"current", "1-30", "31-60", "61-90", "over 90".')
-    from_days: int = strawberry.field(description="Fewest days past due in this bucket.")
+    from_days: int = strawberry.field(
+        description=(
+            "Fewest whole days past due in this bucket.  `current` holds what is not yet "
+            "due; `1-30` starts at 0: it also holds what fell due less than 24 hours ago."
+        )
+    )
     to_days: int | None = strawberry.field(
-        description="Most days past due in this bucket; null for the last one."
+        description="Most whole days past due in this bucket; null for the last one."
     )
     amount: Money = strawberry.field(
-        description="Unsettled parts of charges this many days past due at `asOf`."
+        description="Unsettled parts of charges in this bucket at `asOf`."
     )
     customer_count: int = strawberry.field(
         description="Customers with something in this bucket; one may be in several buckets."
@@ -57,7 +62,7 @@ class AgingBucket:
 
 @strawberry.type(
     description=(
-        "What the business is owed at `asOf`, by days past due of each unsettled part of a "
+        "What the business is owed at `asOf`, by whole days past due of each unsettled part of a "
         "charge (payments settle the oldest charges first).  Bucket amounts add up to `total`."
     )
 )
@@ -79,8 +84,9 @@ class OverdueQueries:
     @strawberry.field(
         permission_classes=READ,
         description=(
-            "Customers overdue at `asOf` (default: now) by at least `minDaysOverdue` days "
-            "(at least 1), most overdue first: by the due instant of their oldest unpaid "
+            "Customers overdue at `asOf` (default: now) by at least `minDaysOverdue` whole "
+            "days (0, the default, lists every overdue customer, also those less than a day "
+            "past due), most overdue first: by the due instant of their oldest unpaid "
             "charge, then id."
         ),
     )

@@ -37,8 +37,9 @@ class OverdueStatus:
     )
     days_overdue: int = strawberry.field(
         description=(
-            "Started days since the oldest unpaid charge fell due: 1 from just after the "
-            "due instant through 24 hours after it, and so on; 0 when not overdue."
+            "Whole days elapsed since the oldest unpaid charge fell due: 0 during the first "
+            "24 hours after its due instant, 1 from exactly 24 hours after it, and so on; "
+            "0 when not overdue."
         )
     )
 

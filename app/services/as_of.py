@@ -56,6 +56,21 @@ CROSS JOIN LATERAL (
 """Lateral ``t``: effective ``terms``, and ``due_cutoff``: debits made before it are past due."""
 
 
+def due_by(as_of: str, days: int | str) -> str:
+    """The latest due instant of a debit that is past due at ``as_of`` (SQL) by at least
+    ``days`` whole days (a number, or an SQL expression); compare with ``<=``.
+
+    Past due is due strictly before ``as_of``, and whole days are floored, so for
+    ``days >= 1`` that is due at or before ``as_of - days x 24 h``; for ``days = 0``
+    (past due at all) it is due at or before ``as_of - 1 microsecond``, which is
+    exactly "before ``as_of``" because timestamps have microsecond resolution.
+    """
+    at_all = f"{as_of} - interval '1 microsecond'"
+    if isinstance(days, int):
+        return at_all if days == 0 else f"due_at({as_of}, -{days})"
+    return f"CASE WHEN {days} = 0 THEN {at_all} ELSE due_at({as_of}, -({days})) END"
+
+
 CACHED_POSITION = """
 CROSS JOIN LATERAL (
     SELECT c.charged_total AS charged, c.credited_total AS credited, c.oldest_unpaid_at

@@ -18,8 +18,13 @@ computed from the ledger: that costs a few index probes per customer of the
 business.
 
 The aging report reads, per owing customer, the still unsettled debits in one
-index range scan of ``credit_ledger_debits_idx`` and sums what lies before each
+index range scan of ``credit_ledger_debits_idx`` and sums what was made by each
 bucket's cut-off instant.
+
+Days past due are whole elapsed days (``app.domain.overdue``), and no statement
+computes them: each compares due instants (or creation instants) with the latest
+instant that is past due by at least so many days (``app.services.as_of.due_by``),
+a plain column, so the comparisons stay index conditions under Row Level Security.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from app.services.as_of import (
     POSITION,
     TENANT_ONCE,
     TERMS,
+    due_by,
 )
 from app.services.customers import CUSTOMER_COLUMNS, customer_from_row
 from app.services.reads import ReadQuery
@@ -96,15 +102,15 @@ class OverdueCustomer:
     """When the customer's oldest unpaid charge fell due: the list's sort key."""
 
 
-_DUE_BEFORE = "due_at(q.as_of, -greatest(CAST(:min_days AS integer) - 1, 0))"
-"""``daysOverdue >= minDaysOverdue`` (and at least 1) as a bound on the due instant."""
+_DUE_BY = due_by("q.as_of", "CAST(:min_days AS integer)")
+"""Overdue with ``daysOverdue >= minDaysOverdue`` as the latest due instant allowed."""
 
 _FROM_CACHE = f"""
     (SELECT c.id, due_at(c.oldest_unpaid_at, (SELECT default_terms FROM q)) AS due
        FROM customers c
       WHERE c.business_id = {TENANT_ONCE} AND c.balance > 0 AND c.payment_terms_days IS NULL
         AND (SELECT cached_is_exact FROM q)
-        AND c.oldest_unpaid_at < (SELECT made_before FROM k)
+        AND c.oldest_unpaid_at <= (SELECT made_by FROM k)
         AND (c.oldest_unpaid_at, c.id) > ((SELECT after_made FROM k), :after_id)
       ORDER BY c.oldest_unpaid_at, c.id LIMIT :limit)
     UNION ALL
@@ -112,7 +118,7 @@ _FROM_CACHE = f"""
        FROM customers c
       WHERE c.business_id = {TENANT_ONCE} AND c.balance > 0 AND c.payment_terms_days IS NOT NULL
         AND (SELECT cached_is_exact FROM q)
-        AND c.own_terms_due_at < (SELECT due_before FROM k)
+        AND c.own_terms_due_at <= (SELECT due_by FROM k)
         AND (c.own_terms_due_at, c.id) > ((SELECT after_due FROM k), :after_id)
       ORDER BY c.own_terms_due_at, c.id LIMIT :limit)"""
 """Candidates when the cached columns are exact: two index scans in due order."""
@@ -123,7 +129,7 @@ _FROM_LEDGER = f"""
        {POSITION}
       WHERE c.business_id = {TENANT_ONCE} AND NOT q.cached_is_exact
         AND s.charged > s.credited
-        AND due_at(s.oldest_unpaid_at, {TERMS}) < k.due_before
+        AND due_at(s.oldest_unpaid_at, {TERMS}) <= k.due_by
         AND (due_at(s.oldest_unpaid_at, {TERMS}), c.id) > (k.after_due, :after_id)
       ORDER BY 2, 1 LIMIT :limit)"""
 """Candidates at an instant in the past: every customer's position at that instant."""
@@ -136,8 +142,8 @@ def _overdue_statement(*, now: bool) -> ReadQuery:
         f"""
         WITH {AS_OF},
         k AS MATERIALIZED (
-            SELECT {_DUE_BEFORE} AS due_before,
-                   due_at({_DUE_BEFORE}, -q.default_terms) AS made_before,
+            SELECT {_DUE_BY} AS due_by,
+                   due_at({_DUE_BY}, -q.default_terms) AS made_by,
                    coalesce(CAST(:after_due AS timestamptz), '-infinity') AS after_due,
                    coalesce(due_at(CAST(:after_due AS timestamptz), -q.default_terms),
                             '-infinity') AS after_made
@@ -203,21 +209,22 @@ class AgingTotals:
 
 @cache
 def _aging_statement(*, now: bool) -> ReadQuery:
-    """``u<d>`` is what is unsettled of debits more than ``d`` days past due, i.e. made
-    before ``cut<d>``, so a bucket holds the difference between the ``u`` of its lower
-    bound and of its upper bound.  Credits settle the first ``credited`` units charged,
-    so that is the running ``charged_total`` of the last such debit beyond ``credited``.
-    A customer with nothing past due owes only "current": their debits are not read.
+    """``u<k>`` is what is unsettled of debits at least ``k`` whole days past due, i.e.
+    made at or before ``made_by<k>``, for the lower bound ``k`` of each past-due bucket;
+    a bucket holds the difference between the ``u`` of its lower bound and of the next
+    bucket's.  Credits settle the first ``credited`` units charged, so that is the
+    running ``charged_total`` of the last such debit beyond ``credited``.  A customer
+    with nothing past due owes only "current": their debits are not read.
     """
-    bounds = [bucket.to_days for bucket in AGING_BUCKETS if bucket.to_days is not None]
-    cutoffs = [f"due_at(q.as_of, -({TERMS} + {d})) AS cut{d}" for d in bounds]
+    bounds = [bucket.from_days for bucket in AGING_BUCKETS if bucket.past_due]
+    cutoffs = [f"due_at({due_by('q.as_of', k)}, -{TERMS}) AS made_by{k}" for k in bounds]
     unsettled = [
-        f"coalesce(max(d.charged_total) FILTER (WHERE d.created_at < x.cut{d}), c.credited)"
-        f" - c.credited AS u{d}"
-        for d in bounds
+        f"coalesce(max(d.charged_total) FILTER (WHERE d.created_at <= x.made_by{k}), c.credited)"
+        f" - c.credited AS u{k}"
+        for k in bounds
     ]
-    above = ["c.charged - c.credited", *(f"u.u{d}" for d in bounds)]
-    below = [*(f"u.u{d}" for d in bounds), "0"]
+    above = ["c.charged - c.credited", *(f"u.u{k}" for k in bounds)]
+    below = [*(f"u.u{k}" for k in bounds), "0"]
     amounts = [f"{a} - {b} AS b{i}" for i, (a, b) in enumerate(zip(above, below, strict=True))]
     totals = [
         f"coalesce(sum(b{i}), 0) AS a{i}, count(*) FILTER (WHERE b{i} > 0) AS n{i}"
@@ -249,7 +256,7 @@ def _aging_statement(*, now: bool) -> ReadQuery:
               CROSS JOIN LATERAL (
                   SELECT {", ".join(unsettled)}
                     FROM credit_ledger d
-                   WHERE c.oldest_unpaid_at < x.cut{bounds[0]}
+                   WHERE c.oldest_unpaid_at <= x.made_by{bounds[0]}
                      AND d.business_id = c.business_id AND d.customer_id = c.id
                      AND d.amount > 0
                      AND d.charged_total > c.credited AND d.charged_total <= c.charged

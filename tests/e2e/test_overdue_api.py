@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.domain.identity import Role
 from tests.conftest import Tenant
-from tests.helpers import make_customer
+from tests.helpers import make_customer, make_product
 from tests.ledger_data import charge, payment, post
+from tests.purchases import buy
 
 US = timedelta(microseconds=1)
 DAY = timedelta(days=1)
@@ -72,7 +73,7 @@ async def customer_with_charge(
     return customer, entry.created_at
 
 
-async def test_a_charge_becomes_overdue_just_after_its_due_instant(
+async def test_a_charge_becomes_overdue_by_zero_days_just_after_its_due_instant(
     tenant: Tenant, owner_db: AsyncEngine
 ) -> None:
     customer, made = await customer_with_charge(tenant, owner_db, 125_050)
@@ -93,12 +94,46 @@ async def test_a_charge_becomes_overdue_just_after_its_due_instant(
 
     just_after = await overdue(tenant, customer, due + US)
     assert (just_after["isOverdue"], just_after["overdueAmount"], just_after["daysOverdue"]) == (
-        True, "1250.50", 1,
+        True, "1250.50", 0,
     )  # fmt: skip
 
+    hours_late = await overdue(tenant, customer, due + timedelta(hours=5))
+    assert (hours_late["isOverdue"], hours_late["daysOverdue"]) == (True, 0)
+    assert (await overdue(tenant, customer, due + DAY - US))["daysOverdue"] == 0
     assert (await overdue(tenant, customer, due + DAY))["daysOverdue"] == 1
-    assert (await overdue(tenant, customer, due + DAY + US))["daysOverdue"] == 2
+    assert (await overdue(tenant, customer, due + DAY + US))["daysOverdue"] == 1
+    assert (await overdue(tenant, customer, due + 2 * DAY))["daysOverdue"] == 2
     assert (await overdue(tenant, customer, made + 75 * DAY))["daysOverdue"] == 45
+
+
+async def test_a_purchase_on_thirty_day_terms_is_five_days_overdue_thirty_five_days_later(
+    tenant: Tenant,
+) -> None:
+    on_default_terms = await make_customer(tenant, name="Default terms")
+    on_long_terms = await make_customer(tenant, name="Long terms", paymentTermsDays=45)
+    rice = await make_product(tenant, price="12.50")
+    for customer in (on_default_terms, on_long_terms):
+        assert (await buy(tenant, customer, [(rice, 2)]))["__typename"] == "PurchaseCompleted"
+    now = datetime.now(UTC)
+    as_of = now + 35 * DAY
+
+    late = await overdue(tenant, on_default_terms, as_of)
+    assert parse(late["oldestUnpaidAt"]) <= now
+    assert (late["isOverdue"], late["overdueAmount"], late["daysOverdue"]) == (True, "25.00", 5)
+    not_yet = await overdue(tenant, on_long_terms, as_of)
+    assert (not_yet["isOverdue"], not_yet["overdueAmount"], not_yet["daysOverdue"]) == (
+        False, "0.00", 0,
+    )  # fmt: skip
+
+    for min_days, listed in ((0, [on_default_terms]), (5, [on_default_terms]), (6, [])):
+        data = await tenant.data(OVERDUE_LIST, {"asOf": iso(as_of), "min": min_days, "first": 10})
+        edges = data["overdueCustomers"]["edges"]
+        assert [e["node"]["customer"]["id"] for e in edges] == listed, min_days
+        assert all(e["node"]["daysOverdue"] == 5 for e in edges)
+
+    report = (await tenant.data(AGING, {"asOf": iso(as_of)}))["agingReport"]
+    buckets = {b["label"]: (b["amount"], b["customerCount"]) for b in report["buckets"]}
+    assert (buckets["current"], buckets["1-30"]) == (("25.00", 1), ("25.00", 1))
 
 
 async def test_a_customers_own_terms_set_the_due_instant(
@@ -106,7 +141,9 @@ async def test_a_customers_own_terms_set_the_due_instant(
 ) -> None:
     customer, made = await customer_with_charge(tenant, owner_db, 1_000, terms=7)
     assert (await overdue(tenant, customer, made + 7 * DAY))["isOverdue"] is False
-    assert (await overdue(tenant, customer, made + 7 * DAY + US))["daysOverdue"] == 1
+    just_after = await overdue(tenant, customer, made + 7 * DAY + US)
+    assert (just_after["isOverdue"], just_after["daysOverdue"]) == (True, 0)
+    assert (await overdue(tenant, customer, made + 8 * DAY))["daysOverdue"] == 1
     assert (await overdue(tenant, customer, made + 31 * DAY))["daysOverdue"] == 24
 
     cash_only, made = await customer_with_charge(tenant, owner_db, 1_000, terms=0)
@@ -131,7 +168,7 @@ async def test_a_partial_payment_settles_the_oldest_charge_first(
         "isOverdue": True,
         "overdueAmount": "30.00",
         "oldestUnpaidAt": iso(second),
-        "daysOverdue": 1,
+        "daysOverdue": 0,
     }
     settled = await overdue(tenant, customer, entries[0].created_at + 30 * DAY + US)
     assert settled["oldestUnpaidAt"] == iso(second)
@@ -170,18 +207,25 @@ async def test_the_overdue_list_puts_the_most_overdue_first_and_honours_min_days
     data = await tenant.data(OVERDUE_LIST, {"asOf": iso(as_of), "min": 0, "first": 10})
     rows = [edge["node"] for edge in data["overdueCustomers"]["edges"]]
     assert [row["customer"]["id"] for row in rows] == [later, late]
-    assert rows[0]["daysOverdue"] == -(-(as_of - made[later] - 10 * DAY) // DAY)
+    assert rows[0]["daysOverdue"] == (as_of - made[later] - 10 * DAY) // DAY == 35
     assert rows[0]["overdueAmount"] == rows[0]["balance"] == "5.00"
     assert parse(rows[0]["oldestUnpaidAt"]) == made[later]
 
     data = await tenant.data(OVERDUE_LIST, {"asOf": iso(as_of), "min": 20, "first": 10})
     assert [e["node"]["customer"]["id"] for e in data["overdueCustomers"]["edges"]] == [later]
 
-    exactly_due = made[late] + 30 * DAY
-    data = await tenant.data(OVERDUE_LIST, {"asOf": iso(exactly_due), "min": 0, "first": 10})
-    assert late not in [e["node"]["customer"]["id"] for e in data["overdueCustomers"]["edges"]]
-    data = await tenant.data(OVERDUE_LIST, {"asOf": iso(exactly_due + US), "min": 1, "first": 10})
-    assert late in [e["node"]["customer"]["id"] for e in data["overdueCustomers"]["edges"]]
+    async def listed(as_of: datetime, min_days: int) -> dict[str, int]:
+        variables = {"asOf": iso(as_of), "min": min_days, "first": 10}
+        edges = (await tenant.data(OVERDUE_LIST, variables))["overdueCustomers"]["edges"]
+        return {e["node"]["customer"]["id"]: e["node"]["daysOverdue"] for e in edges}
+
+    due = made[late] + 30 * DAY
+    assert late not in await listed(due, 0)
+    assert (await listed(due + US, 0))[late] == 0
+    assert late not in await listed(due + US, 1)
+    assert late not in await listed(due + DAY - US, 1)
+    assert (await listed(due + DAY, 1))[late] == 1
+    assert late not in await listed(due + DAY, 2)
 
 
 async def test_aging_buckets_add_up_to_what_is_owed(tenant: Tenant, owner_db: AsyncEngine) -> None:
@@ -214,7 +258,7 @@ async def test_aging_buckets_add_up_to_what_is_owed(tenant: Tenant, owner_db: As
     total = sum(Decimal(b["amount"]) for b in report["buckets"])
     assert total == Decimal(report["total"])
     assert [(b["fromDays"], b["toDays"]) for b in report["buckets"]] == [
-        (0, 0), (1, 30), (31, 60), (61, 90), (91, None),
+        (0, 0), (0, 30), (31, 60), (61, 90), (91, None),
     ]  # fmt: skip
 
     later = (await tenant.data(AGING, {"asOf": iso(start + 300 * DAY)}))["agingReport"]
@@ -222,3 +266,25 @@ async def test_aging_buckets_add_up_to_what_is_owed(tenant: Tenant, owner_db: As
     assert [(b["amount"], b["customerCount"]) for b in later["buckets"]] == [
         ("0.00", 0), ("0.00", 0), ("0.00", 0), ("300.00", 1), ("4020.50", 2),
     ]  # fmt: skip
+
+
+async def test_aging_buckets_count_whole_days_past_due(
+    tenant: Tenant, owner_db: AsyncEngine
+) -> None:
+    _, made = await customer_with_charge(tenant, owner_db, 700, terms=0)
+
+    async def bucket_of(as_of: datetime) -> str:
+        report = (await tenant.data(AGING, {"asOf": iso(as_of)}))["agingReport"]
+        (label,) = [b["label"] for b in report["buckets"] if b["amount"] != "0.00"]
+        assert report["total"] == "7.00"
+        return label  # type: ignore[no-any-return]
+
+    assert await bucket_of(made) == "current"
+    assert await bucket_of(made + US) == "1-30"
+    assert await bucket_of(made + timedelta(hours=5)) == "1-30"
+    assert await bucket_of(made + 31 * DAY - US) == "1-30"
+    assert await bucket_of(made + 31 * DAY) == "31-60"
+    assert await bucket_of(made + 61 * DAY - US) == "31-60"
+    assert await bucket_of(made + 61 * DAY) == "61-90"
+    assert await bucket_of(made + 91 * DAY - US) == "61-90"
+    assert await bucket_of(made + 91 * DAY) == "over 90"

@@ -4,8 +4,9 @@ Random histories (seeded, so a failure replays) of charges, payments,
 overpayments, reversals, entries sharing an instant and entries written out of
 time order, for customers on several payment terms; then, at many ``asOf``
 instants (past ones that need the ledger, exact due instants and their
-neighbours, future ones that use the cached columns), every batched answer is
-compared with ``app.domain.overdue`` run over the customer's entries.
+neighbours, the instants where whole days past due change, future ones that use
+the cached columns), every batched answer is compared with
+``app.domain.overdue`` run over the customer's entries.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from app.services.unit_of_work import UnitOfWork, UnitsOfWork
 from tests.ledger_data import Posting, add_customer, post
 
 US = timedelta(microseconds=1)
+WHOLE_DAY_EDGES = [US, DAY - US, DAY, 2 * DAY - US, 2 * DAY, 31 * DAY - US, 31 * DAY]
+WHOLE_DAY_EDGES += [61 * DAY - US, 61 * DAY, 91 * DAY - US, 91 * DAY, 100 * DAY - US, 100 * DAY]
+"""After a due instant: where days overdue, the overdue list's ``minDaysOverdue`` (0, 1,
+2, 31, 100) and the aging buckets (from 0, 31, 61, 91 whole days) change their answers."""
 TERMS = [None, None, None, 0, 7, 45]
 BUSINESS_TERMS = 30
 
@@ -80,6 +85,14 @@ async def test_batched_overdue_and_aging_match_fifo_from_scratch(
         if entries:
             made = rng.choice(entries).created_at
             instants += [made, due_at(made, terms), due_at(made, terms) + US]
+    owing = [
+        c for c, (t, e) in history.items() if overdue_status(e, as_of=now, terms_days=t).balance > 0
+    ]
+    for customer in rng.sample(owing, min(2, len(owing))):
+        terms, entries = history[customer]
+        oldest = overdue_status(entries, as_of=now, terms_days=terms).oldest_unpaid_at
+        assert oldest is not None
+        instants += [due_at(oldest, terms) + edge for edge in WHOLE_DAY_EDGES]
 
     async with UnitOfWork(app_db, business) as uow:
         await _check_cached_columns(uow, history)

@@ -56,19 +56,47 @@ def test_a_charge_is_current_until_its_due_instant_inclusive() -> None:
     assert at_due.days_overdue == 0
 
 
-def test_a_charge_is_one_day_overdue_one_microsecond_after_its_due_instant() -> None:
+def test_a_charge_is_overdue_by_zero_days_one_microsecond_after_its_due_instant() -> None:
     result = status([charge(1000, 0)], at(30) + US)
     assert result.is_overdue
     assert result.overdue_amount == 1000
-    assert result.days_overdue == 1
+    assert result.days_overdue == 0
 
 
-def test_days_overdue_count_started_days() -> None:
+@pytest.mark.parametrize(
+    ("late", "is_overdue", "days"),
+    [
+        (-US, False, 0),
+        (timedelta(0), False, 0),
+        (US, True, 0),
+        (timedelta(hours=5), True, 0),
+        (DAY - US, True, 0),
+        (DAY, True, 1),
+        (DAY + US, True, 1),
+        (2 * DAY - US, True, 1),
+        (2 * DAY, True, 2),
+        (45 * DAY, True, 45),
+    ],
+)
+def test_days_overdue_count_whole_days_elapsed_since_the_due_instant(
+    late: timedelta, is_overdue: bool, days: int
+) -> None:
+    result = status([charge(1000, 0)], due_at(at(0), 30) + late)
+    assert (result.is_overdue, result.days_overdue) == (is_overdue, days)
+    assert result.overdue_amount == (1000 if is_overdue else 0)
+
+
+def test_thirty_days_and_an_hour_after_a_charge_on_thirty_day_terms_is_zero_days_overdue() -> None:
+    result = status([charge(1000, 0)], at(30) + timedelta(hours=1))
+    assert result.is_overdue
+    assert result.days_overdue == 0
+
+
+def test_thirty_five_days_after_a_charge_on_thirty_day_terms_is_five_days_overdue() -> None:
     entries = [charge(1000, 0)]
-    assert status(entries, at(31)).days_overdue == 1
-    assert status(entries, at(31) + US).days_overdue == 2
-    assert status(entries, at(30.5)).days_overdue == 1
-    assert status(entries, at(75)).days_overdue == 45
+    assert status(entries, at(35) + timedelta(milliseconds=3)).days_overdue == 5
+    assert status(entries, at(35) - US).days_overdue == 4
+    assert not status(entries, at(35), terms=45).is_overdue
 
 
 def test_entries_after_as_of_are_ignored() -> None:
@@ -92,8 +120,9 @@ def test_once_the_oldest_charge_is_paid_the_next_one_sets_the_clock() -> None:
     result = status(entries, at(45))
     assert result.oldest_unpaid_at == at(20)
     assert not result.is_overdue
-    assert status(entries, at(50) + US).days_overdue == 1
+    assert status(entries, at(50)).overdue_amount == 0
     assert status(entries, at(50) + US).overdue_amount == 500
+    assert status(entries, at(51)).days_overdue == 1
 
 
 def test_only_charges_past_their_own_due_instant_are_overdue() -> None:
@@ -106,11 +135,14 @@ def test_only_charges_past_their_own_due_instant_are_overdue() -> None:
 
 def test_the_customers_own_terms_decide_the_due_instant() -> None:
     entries = [charge(100, 0)]
-    assert status(entries, at(7), terms=7).days_overdue == 0
-    assert status(entries, at(7) + US, terms=7).days_overdue == 1
-    assert status(entries, at(7) + US, terms=30).days_overdue == 0
-    assert status(entries, at(0) + US, terms=0).days_overdue == 1
+    assert not status(entries, at(7), terms=7).is_overdue
+    assert status(entries, at(7) + US, terms=7).is_overdue
+    assert status(entries, at(8), terms=7).days_overdue == 1
+    assert not status(entries, at(8), terms=30).is_overdue
+    assert status(entries, at(8), terms=30).days_overdue == 0
     assert not status(entries, at(0), terms=0).is_overdue
+    assert status(entries, at(0) + US, terms=0).is_overdue
+    assert status(entries, at(1), terms=0).days_overdue == 1
 
 
 def test_a_credit_balance_is_never_overdue_and_settles_later_charges() -> None:
@@ -131,7 +163,8 @@ def test_a_reversed_payment_is_a_new_debit_dated_when_it_was_reversed() -> None:
     assert result.balance == 100
     assert result.oldest_unpaid_at == at(10)
     assert not result.is_overdue
-    assert status(entries, at(40) + US).days_overdue == 1
+    assert status(entries, at(40) + US).is_overdue
+    assert status(entries, at(41)).days_overdue == 1
 
 
 def test_a_reversed_charge_is_a_credit() -> None:
@@ -158,14 +191,18 @@ def test_aging_puts_each_unpaid_portion_in_its_own_bucket() -> None:
 @pytest.mark.parametrize(
     ("late", "bucket"),
     [
+        (-DAY, "current"),
         (timedelta(0), "current"),
         (US, "1-30"),
-        (30 * DAY, "1-30"),
-        (30 * DAY + US, "31-60"),
-        (60 * DAY, "31-60"),
-        (60 * DAY + US, "61-90"),
-        (90 * DAY, "61-90"),
-        (90 * DAY + US, "over 90"),
+        (DAY - US, "1-30"),
+        (DAY, "1-30"),
+        (31 * DAY - US, "1-30"),
+        (31 * DAY, "31-60"),
+        (61 * DAY - US, "31-60"),
+        (61 * DAY, "61-90"),
+        (91 * DAY - US, "61-90"),
+        (91 * DAY, "over 90"),
+        (3650 * DAY, "over 90"),
     ],
 )
 def test_aging_bucket_boundaries(late: timedelta, bucket: str) -> None:
@@ -175,11 +212,27 @@ def test_aging_bucket_boundaries(late: timedelta, bucket: str) -> None:
     assert report.total == 7
 
 
+def test_a_past_due_buckets_bounds_hold_the_days_overdue_of_what_it_holds() -> None:
+    past_due = [b for b in AGING_BUCKETS if b.past_due]
+    assert [(b.from_days, b.to_days) for b in past_due] == [
+        (0, 30), (31, 60), (61, 90), (91, None),
+    ]  # fmt: skip
+    for hours in range(1, 100 * 24, 7):
+        as_of = due_at(at(0), 30) + timedelta(hours=hours)
+        days = status([charge(7, 0)], as_of).days_overdue
+        (holder,) = [b for b in AGING_BUCKETS if b.holds(due_at(at(0), 30), as_of)]
+        assert holder.past_due
+        assert holder.from_days <= days
+        assert holder.to_days is None or days <= holder.to_days
+
+
 def test_days_past_due_is_exact_to_the_microsecond_far_in_the_future() -> None:
     due = at(0)
+    assert days_past_due(due, due + 3650 * DAY - US) == 3649
     assert days_past_due(due, due + 3650 * DAY) == 3650
-    assert days_past_due(due, due + 3650 * DAY + US) == 3651
+    assert days_past_due(due, due + 3650 * DAY + US) == 3650
     assert days_past_due(due, due - US) == 0
+    assert days_past_due(due, due - 3650 * DAY) == 0
 
 
 # Random sequences: the running-totals formula the SQL uses must agree with FIFO.
@@ -237,4 +290,9 @@ def test_running_totals_agree_with_fifo_settlement(
     report = aging(entries, as_of=as_of, terms_days=terms)
     assert report.total == max(fifo.balance, 0)
     assert report.total - report.amounts[0] == fifo.overdue_amount
-    assert fifo.is_overdue == (fifo.days_overdue >= 1)
+    if fifo.is_overdue:
+        assert fifo.oldest_unpaid_at is not None
+        due = due_at(fifo.oldest_unpaid_at, terms)
+        assert due + fifo.days_overdue * DAY <= as_of < due + (fifo.days_overdue + 1) * DAY
+    else:
+        assert fifo.days_overdue == 0
