@@ -65,7 +65,8 @@ def _row(result: WorkloadResult, pgbench: PgbenchResult | None) -> str:
     name = result.workload.name
     target = result.workload.target.describe() if result.workload.target else "-"
     if result.outcome is None:
-        return f"{name:<18}{result.status} ({result.reason})"
+        reason = result.reason if len(result.reason) <= 120 else result.reason[:117] + "..."
+        return f"{name:<18}{result.status} ({reason})"
     o = result.outcome
     ratio = result.ratio(pgbench)
     ratio_text = f"{ratio:.3f}" if ratio is not None else "n/a"

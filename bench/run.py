@@ -321,6 +321,7 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> Any:
 def main(argv: list[str] | None = None) -> None:
     config = parse(argv)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         run(config)
     except KeyboardInterrupt:

@@ -121,7 +121,8 @@ def seed_ledger(
     with connect(url) as connection:
         with tenant(connection, business_id) as cursor:
             cursor.execute(
-                "INSERT INTO customers (business_id, name, phone, credit_limit, payment_terms_days)"
+                "INSERT INTO customers (business_id, name, phone, credit_limit, payment_terms_days,"
+                "   created_at)"
                 " SELECT %(b)s,"
                 "   (ARRAY['Asha','Ravi','Meena','Arjun','Priya','Karan','Divya','Sunil',"
                 "          'Lakshmi','Vikram','Neha','Rahul','Fatima','Joseph','Anita'])"
@@ -130,9 +131,10 @@ def seed_ledger(
                 "          'Gupta','Menon','Rao','Joshi'])[1 + floor(random() * 12)]"
                 "     || ' ' || n,"
                 "   '+91 97' || lpad(n::text, 8, '0'), %(limit)s,"
-                "   CASE WHEN n %% 10 = 0 THEN 15 WHEN n %% 10 = 1 THEN 60 END"
+                "   CASE WHEN n %% 10 = 0 THEN 15 WHEN n %% 10 = 1 THEN 60 END,"
+                "   now() - make_interval(days => %(days)s + 1)"
                 " FROM generate_series(1, %(customers)s) n",
-                {"b": business_id, "customers": customers, "limit": CREDIT_LIMIT},
+                {"b": business_id, "customers": customers, "limit": CREDIT_LIMIT, "days": days},
             )
         fast = history.seed(connection, business_id=business_id, entries=entries, days=days)
         with tenant(connection, business_id) as cursor:
