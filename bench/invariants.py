@@ -7,13 +7,31 @@ unpaid charge; every charge points at an order of the same customer and amount
 and every payment entry at its payment; every product's stock equals the sum of
 its movements (initial + restocks - sold) and each ``stock_after`` the previous
 plus its quantity.  Each check counts violations; all zero means intact.
+
+When the service's own ``app.services.verify`` exists it is the authority for
+what it covers (balances, balance chain, stock, order totals and their stock
+movements): it runs instead of the overlapping checks here, and the rest of
+these still run.
 """
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
+from collections import Counter
 from typing import Any
 
+from app.db.engine import owner_engine
 from bench.database import connect, tenant
+
+OVERLAPPING = frozenset(
+    {
+        "customer balance != sum of its ledger",
+        "entry balance_after != previous + amount",
+        "product stock != sum of its movements",
+    }
+)
+"""Checks that ``app.services.verify`` makes too."""
 
 CHECKS: dict[str, str] = {
     "customer balance != sum of its ledger": """
@@ -76,16 +94,39 @@ CHECKS: dict[str, str] = {
 }
 
 
+def service_verify_available() -> bool:
+    return importlib.util.find_spec("app.services.verify") is not None
+
+
+async def _service_verify(url: str, business_id: int) -> dict[str, int]:
+    from app.services import verify  # noqa: PLC0415 (not on every branch)
+
+    engine = owner_engine(url)
+    try:
+        problems = await verify.verify_business(engine, business_id)
+    finally:
+        await engine.dispose()
+    # Each of its checks reports at most verify.LIMIT problems.
+    return {"app.services.verify problems": len(problems)} | Counter(
+        f"verify: {problem.check}" for problem in problems
+    )
+
+
 def violations(url: str, business_id: int) -> dict[str, int]:
     """Each check's count of violations (all zero: intact)."""
+    use_service = service_verify_available()
     found: dict[str, int] = {}
     with connect(url) as connection, tenant(connection, business_id) as cursor:
         cursor.execute("SET LOCAL work_mem = '256MB'")
         params: dict[str, Any] = {"b": business_id}
         for name, sql in CHECKS.items():
+            if use_service and name in OVERLAPPING:
+                continue
             cursor.execute(sql, params)
             row = cursor.fetchone()
             found[name] = int(row[0]) if row else 0
+    if use_service:
+        found |= asyncio.run(_service_verify(url, business_id))
     return found
 
 

@@ -182,7 +182,9 @@ def run_workload(
     )  # fmt: skip
     if missing := plan.missing_pools():
         return report.WorkloadResult(workload, "failed", f"no pool for {', '.join(missing)}")
-    probe = graphql.post_body(service.host, service.port, plan.token, plan.one_body("probe"))
+    probe = graphql.post_body(
+        service.host, service.port, plan.token, plan.one_body(f"{plan.key_prefix}probe")
+    )
     if classify(200, probe, *plan.typenames()) not in ("ok", "refused"):
         return report.WorkloadResult(
             workload, "failed", f"probe answered {probe[:300].decode(errors='replace')}"

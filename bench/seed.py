@@ -25,11 +25,44 @@ from bench.database import connect, tenant
 
 CREDIT_LIMIT = 10**13
 """Minor units: far beyond anything a bench run can charge."""
-OPENING_BALANCE = 10**9
+OPENING_QUANTITY = 20_000
+"""Each customer's opening order: this many units of one product, 200,000.00 or more."""
 INITIAL_STOCK = 10**9
 PAYMENT_AMOUNTS = [f"{n}.00" for n in range(1, 101)]
 """Payments of 1.00 to 100.00: a bench run never exhausts an opening balance."""
 POOL_SIZE = 1_000
+
+
+# Each customer's opening balance is a real order, in one statement (foreign keys
+# are checked at its end): the order, its item, the sale movement and the charge,
+# the last two through their triggers like any purchase.
+OPENING_ORDERS = """
+WITH pick AS (
+    SELECT c.id AS customer_id, p.id AS product_id, p.name, p.price
+    FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rn
+          FROM customers WHERE business_id = %(b)s) c
+    JOIN (SELECT id, name, price, row_number() OVER (ORDER BY id) - 1 AS rn,
+                 count(*) OVER () AS n
+          FROM products WHERE business_id = %(b)s) p ON p.rn = c.rn %% p.n
+), opened AS (
+    INSERT INTO orders (business_id, number, customer_id, total, note)
+    SELECT %(b)s, 'OPEN-' || customer_id, customer_id, price * %(quantity)s, 'opening balance'
+    FROM pick ORDER BY customer_id
+    RETURNING id, customer_id, total
+), items AS (
+    INSERT INTO order_items (business_id, order_id, line_no, product_id, product_name,
+                             quantity, unit_price, line_total)
+    SELECT %(b)s, o.id, 1, k.product_id, k.name, %(quantity)s, k.price, o.total
+    FROM opened o JOIN pick k USING (customer_id)
+), sales AS (
+    INSERT INTO stock_movements (business_id, product_id, kind, quantity, order_id)
+    SELECT %(b)s, k.product_id, 'sale', -%(quantity)s, o.id
+    FROM opened o JOIN pick k USING (customer_id) ORDER BY o.id
+)
+INSERT INTO credit_ledger (business_id, customer_id, kind, amount, balance_after,
+                           charged_total, credited_total, order_id)
+SELECT %(b)s, customer_id, 'charge', total, 0, 0, 0, id FROM opened ORDER BY id
+"""
 
 
 @dataclass
@@ -60,7 +93,7 @@ def seed_shop(url: str, *, customers: int = 1_000, products: int = 1_000) -> Dat
     business_id, tokens = asyncio.run(_business_with_keys(url, "Bench shop"))
     params = {
         "b": business_id, "customers": customers, "products": products,
-        "limit": CREDIT_LIMIT, "opening": OPENING_BALANCE, "stock": INITIAL_STOCK,
+        "limit": CREDIT_LIMIT, "quantity": OPENING_QUANTITY, "stock": INITIAL_STOCK,
     }  # fmt: skip
     with connect(url) as connection, tenant(connection, business_id) as cursor:
         cursor.execute(
@@ -84,18 +117,7 @@ def seed_shop(url: str, *, customers: int = 1_000, products: int = 1_000) -> Dat
             " FROM products WHERE business_id = %(b)s ORDER BY id",
             params,
         )
-        # Parent and child in one statement: the foreign key is checked at its end.
-        cursor.execute(
-            "WITH opening AS ("
-            "  INSERT INTO orders (business_id, number, customer_id, total, note)"
-            "  SELECT %(b)s, 'OPEN-' || id, id, %(opening)s, 'opening balance'"
-            "  FROM customers WHERE business_id = %(b)s ORDER BY id"
-            "  RETURNING id, customer_id, total)"
-            " INSERT INTO credit_ledger (business_id, customer_id, kind, amount,"
-            "   balance_after, charged_total, credited_total, order_id)"
-            " SELECT %(b)s, customer_id, 'charge', total, 0, 0, 0, id FROM opening",
-            params,
-        )
+        cursor.execute(OPENING_ORDERS, params)
     with connect(url, autocommit=True) as connection:
         connection.execute("ANALYZE customers, products, stock_movements, credit_ledger")
     return Dataset(

@@ -41,7 +41,9 @@ def _bench_databases(server: str) -> set[str]:
 
 def test_bulk_seeded_history_equals_what_the_triggers_keep(scratch: str) -> None:
     ledger = seed_ledger(scratch, customers=40, entries=850, days=180)
-    assert invariants.violations(scratch, ledger.business_id) == dict.fromkeys(invariants.CHECKS, 0)
+    found = invariants.violations(scratch, ledger.business_id)
+    assert len(found) >= 4
+    assert not any(found.values()), found
     with connect(scratch) as connection, tenant(connection, ledger.business_id) as cursor:
         cursor.execute(
             "SELECT count(*), count(DISTINCT customer_id), count(*) FILTER (WHERE kind = 'payment')"
@@ -82,7 +84,7 @@ def test_invariant_checks_notice_a_cached_balance_that_drifted(scratch: str) -> 
             (ledger.business_id, ledger.business_id),
         )
     found = invariants.violations(scratch, ledger.business_id)
-    assert found["customer balance != sum of its ledger"] == 1
+    assert sum(count for name, count in found.items() if "balance" in name) == 1, found
 
 
 def test_a_tiny_bench_run_prints_its_table_and_cleans_up(
