@@ -118,7 +118,7 @@ def parse(argv: list[str] | None = None) -> Config:
         default=_env("BENCH_LOG_LEVEL", "WARNING"),
         help="the service's LOG_LEVEL (INFO writes one access line per request)",
     )
-    args = p.parse_args(argv)  # fmt: skip
+    args = p.parse_args(argv)
     return Config(
         workloads=select(args.workloads),
         seconds=args.seconds,
@@ -286,10 +286,13 @@ def run(config: Config) -> Run:
         datasets, seeding = seed(config, database_url, needed)
         for workload in config.workloads:
             say(f"  {workload.name} ...")
-            result = run_workload(
-                workload, config=config, generator=generator, service=service, fields=fields,
-                datasets=datasets, database_url=database_url, run_id=run_id,
-            )  # fmt: skip
+            try:
+                result = run_workload(
+                    workload, config=config, generator=generator, service=service,
+                    fields=fields, datasets=datasets, database_url=database_url, run_id=run_id,
+                )  # fmt: skip
+            except Exception as exc:  # one broken workload must not hide the others' results
+                result = report.WorkloadResult(workload, "failed", f"{type(exc).__name__}: {exc}")
             if result.status != "ran":
                 say(f"    {result.status} ({result.reason})")
             results.append(result)
