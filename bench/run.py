@@ -40,7 +40,7 @@ class Config:
     seconds: float = 10
     warmup: float = 2
     clients: int = 16
-    workers: int = 1
+    workers: int = 2
     generator: str = "auto"
     wrk_threads: int = 1
     pgbench: bool = True
@@ -95,8 +95,8 @@ def parse(argv: list[str] | None = None) -> Config:
     p.add_argument(
         "--workers",
         type=int,
-        default=int(_env("BENCH_WORKERS", "1")),
-        help="service worker processes (BENCH_WORKERS)",
+        default=int(_env("BENCH_WORKERS", "2")),
+        help="service worker processes (BENCH_WORKERS); 2 measured faster than 1 on 2 cores",
     )
     p.add_argument(
         "--generator",

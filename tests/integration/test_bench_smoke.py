@@ -102,6 +102,7 @@ def test_a_tiny_bench_run_prints_its_table_and_cleans_up(
         seconds=1,
         warmup=0,
         clients=4,
+        workers=1,
         generator="wrk" if wrk.available() else "python",
         pgbench_scale=1,
         shop_customers=20,
