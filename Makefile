@@ -17,6 +17,9 @@ install: $(STAMP) ## Create the virtual environment and install the project
 run: $(STAMP) ## Run the service (embedded PostgreSQL unless DATABASE_URL is set)
 	$(VENV)/bin/credit-ledger serve
 
+stop-db: $(STAMP) ## Stop the embedded PostgreSQL that `make run` left running
+	$(PY) -m app.db.embedded stop
+
 test: $(STAMP) ## Run the whole test suite against a real PostgreSQL
 	$(PY) -m pytest
 
@@ -35,4 +38,4 @@ schema: $(STAMP) ## Rewrite schema.graphql from the code
 bench: $(STAMP) ## Load the service over HTTP vs pgbench (BENCH_WORKLOADS, BENCH_SECONDS; bench/README.md)
 	$(PY) -m bench.run
 
-.PHONY: help install run test lint format schema bench
+.PHONY: help install run stop-db test lint format schema bench

@@ -1,4 +1,5 @@
-"""``credit-ledger``: serve, migrate, export the schema, manage businesses and keys."""
+"""``credit-ledger``: serve, migrate, export the schema, manage businesses and keys,
+verify the ledger, prune idempotency keys."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from typing import Any
 import orjson
 
 from app.config import Settings
+from app.db.embedded import embedded_url
 from app.db.engine import owner_engine
 from app.domain.identity import Role
-from app.services import admin
+from app.services import admin, idempotency, verify
 
 
 def _print(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
@@ -23,9 +25,7 @@ def _print(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None
 def _owner_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url
-    from app.db.embedded import embedded_url
-
-    return embedded_url()
+    return embedded_url(settings.data_dir)
 
 
 def _run_admin(settings: Settings, work: Callable[[Any], Awaitable[None]]) -> None:
@@ -49,9 +49,9 @@ def cmd_export_schema(_: argparse.Namespace, __: Settings) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
-    from app.db.migrations import upgrade
+    from app.server import migrate
 
-    upgrade(_owner_url(settings))
+    migrate(settings, _owner_url(settings))
     _print(args, {"migrated": True}, "migrated to head")
 
 
@@ -86,10 +86,57 @@ def cmd_key_revoke(args: argparse.Namespace, settings: Settings) -> None:
     _run_admin(settings, work)
 
 
+def cmd_idempotency_prune(args: argparse.Namespace, settings: Settings) -> None:
+    if args.older_than_hours < idempotency.MIN_RETENTION_HOURS:
+        sys.exit(f"error: keys are kept at least {idempotency.MIN_RETENTION_HOURS} hours")
+
+    async def work(engine: Any) -> None:
+        deleted = await idempotency.prune_expired(engine, older_than_hours=args.older_than_hours)
+        _print(
+            args,
+            {"deleted": deleted, "olderThanHours": args.older_than_hours},
+            f"deleted {deleted} idempotency keys older than {args.older_than_hours} hours",
+        )
+
+    _run_admin(settings, work)
+
+
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> None:
+    report = verify.Report()
+
+    async def work(engine: Any) -> None:
+        nonlocal report
+        report = await verify.verify_all(engine)
+
+    _run_admin(settings, work)
+    summary = f"checked {report.businesses} businesses: " + (
+        "ledger, balances and stock agree" if report.ok else f"{len(report.problems)} problems"
+    )
+    _print(
+        args,
+        {
+            "ok": report.ok,
+            "businesses": report.businesses,
+            "problems": [
+                {"businessId": str(p.business_id), "check": p.check, "subject": p.subject,
+                 "detail": p.detail}
+                for p in report.problems
+            ],
+        },
+        "\n".join([*map(str, report.problems), summary]),
+    )  # fmt: skip
+    if not report.ok:
+        sys.exit(1)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     from app.server import serve
 
-    serve(settings, host=args.host, port=args.port, workers=args.workers)
+    try:
+        serve(settings, host=args.host, port=args.port, workers=args.workers)
+    except KeyboardInterrupt:
+        # Ctrl-C before uvicorn took over the signals (e.g. while migrating).
+        sys.exit(130)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,6 +178,25 @@ def build_parser() -> argparse.ArgumentParser:
     key_revoke.add_argument("key_id", metavar="KEY_ID", help="e.g. cl_1_2")
     key_revoke.add_argument("--json", action="store_true")
     key_revoke.set_defaults(handler=cmd_key_revoke)
+
+    keys = commands.add_parser("idempotency", help="manage idempotency keys").add_subparsers(
+        dest="action", required=True
+    )
+    prune = keys.add_parser("prune", help="delete idempotency keys older than a given age")
+    prune.add_argument(
+        "--older-than-hours",
+        type=int,
+        default=idempotency.MIN_RETENTION_HOURS,
+        help=f"at least {idempotency.MIN_RETENTION_HOURS} (the default)",
+    )
+    prune.add_argument("--json", action="store_true")
+    prune.set_defaults(handler=cmd_idempotency_prune)
+
+    check = commands.add_parser(
+        "verify", help="prove balances equal the ledger and stock equals its movements"
+    )
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(handler=cmd_verify)
     return parser
 
 

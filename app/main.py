@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -30,6 +31,17 @@ access_log = logging.getLogger("credit_ledger.access")
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    def decode_json(self, data: str | bytes) -> object:
+        """Refuse a body that is JSON but not a request (``null``, ``"x"``, ``5``) with 400.
+
+        Strawberry calls ``.get`` on whatever the body decodes to, which turned
+        these into 500s; a decode error is what it answers with a 400.
+        """
+        decoded = super().decode_json(data)
+        if not isinstance(decoded, dict | list):
+            raise json.JSONDecodeError("a GraphQL request is a JSON object", "", 0)
+        return decoded
+
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         state = request.app.state
         identity = await state.authenticator.authenticate(request.headers.get("authorization"))
@@ -78,7 +90,6 @@ class RequestContext:
         status = 500
         limit = self.max_body_bytes
         declared = headers.get(b"content-length")
-        received = 0
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -88,23 +99,17 @@ class RequestContext:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _BodyTooLargeError
-            return message
-
         try:
             if declared is not None and declared.isdigit() and int(declared) > limit:
+                body = None
+            else:
+                # Read the whole body before the app runs: a body sent without a length
+                # that turns out too large is refused before any response has started.
+                body = await _read_body(receive, limit)
+            if body is None:
                 await _too_large(limit)(scope, receive, send_with_id)
             else:
-                try:
-                    await self.app(scope, limited_receive, send_with_id)
-                except _BodyTooLargeError:
-                    await _too_large(limit)(scope, receive, send_with_id)
+                await self.app(scope, _replay(body, receive), send_with_id)
         finally:
             access_log.info(
                 "%s %s %s", scope["method"], scope["path"], status,
@@ -113,8 +118,36 @@ class RequestContext:
             request_id_var.reset(token)
 
 
-class _BodyTooLargeError(Exception):
-    pass
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The request body, or ``None`` as soon as it exceeds ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break  # the client went away: the app gets what arrived, its answer goes nowhere
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands over the already-read body, then defers to the server."""
+    pending = True
+
+    async def replay() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 def _too_large(limit: int) -> Response:

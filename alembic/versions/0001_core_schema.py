@@ -232,6 +232,11 @@ DECLARE
     c customers%ROWTYPE;
     oldest timestamptz;
 BEGIN
+    -- SECURITY DEFINER: refuse a row of another tenant before touching anything,
+    -- so the row lock and the error code cannot reveal another tenant's rows.
+    IF NEW.business_id IS DISTINCT FROM nullif(current_setting('app.business_id', true), '')::bigint THEN
+        RAISE EXCEPTION 'row belongs to another tenant' USING ERRCODE = 'insufficient_privilege';
+    END IF;
     SELECT * INTO c FROM customers
      WHERE business_id = NEW.business_id AND id = NEW.customer_id FOR UPDATE;
     IF NOT FOUND THEN
@@ -269,6 +274,11 @@ END $$;
 CREATE FUNCTION stock_movements_apply() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
+    -- SECURITY DEFINER: refuse a row of another tenant before touching anything,
+    -- so the row lock and the error code cannot reveal another tenant's rows.
+    IF NEW.business_id IS DISTINCT FROM nullif(current_setting('app.business_id', true), '')::bigint THEN
+        RAISE EXCEPTION 'row belongs to another tenant' USING ERRCODE = 'insufficient_privilege';
+    END IF;
     UPDATE products SET stock = stock + NEW.quantity
      WHERE business_id = NEW.business_id AND id = NEW.product_id
     RETURNING stock INTO NEW.stock_after;

@@ -6,7 +6,7 @@ JPY 0, BHD 3).  An amount with more decimals than that is refused, never rounded
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
 
 # ISO 4217 exponents for the currencies that differ from the common 2.
 _MINOR_UNITS = {
@@ -16,6 +16,10 @@ _MINOR_UNITS = {
 }  # fmt: skip
 MAX_MINOR = 10**15
 """Largest amount accepted from a client: far beyond any sale, far below bigint overflow."""
+
+# Scaling by a power of ten under the default context (28 digits) would round
+# away a tiny fraction ("1.00000000000000000000000000001" became 1.00).
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 class MoneyError(ValueError):
@@ -30,13 +34,13 @@ def to_minor(amount: Decimal, minor_units: int) -> int:
     """Exact conversion of a major-unit decimal into minor units."""
     if not amount.is_finite():
         raise MoneyError("must be a finite number")
-    scaled = amount.scaleb(minor_units)
+    # The bound comes first: comparing is exact and cheap even for 1E+999999999.
+    if abs(amount) > Decimal(MAX_MINOR).scaleb(-minor_units):
+        raise MoneyError("is too large")
+    scaled = amount.scaleb(minor_units, context=_EXACT)
     if scaled != scaled.to_integral_value():
         raise MoneyError(f"has more than {minor_units} decimal places")
-    minor = int(scaled)
-    if abs(minor) > MAX_MINOR:
-        raise MoneyError("is too large")
-    return minor
+    return int(scaled)
 
 
 def from_minor(minor: int, minor_units: int) -> Decimal:

@@ -8,7 +8,7 @@ import strawberry
 
 from app.domain.money import from_minor
 from app.domain.records import ProductRecord
-from app.domain.results import KeyReused, Missing, Problems
+from app.domain.results import Invalid, KeyReused, Missing, Problems
 from app.graphql.common import (
     IdempotencyKeyReused,
     InvalidInput,
@@ -24,9 +24,8 @@ from app.graphql.context import Info
 from app.graphql.permissions import READ, WRITE
 from app.graphql.scalars import Money
 from app.services import catalog as service
+from app.services.catalog import MAX_STOCK
 from app.services.retry import with_retries
-
-MAX_STOCK = 10**12
 
 
 @strawberry.type
@@ -179,7 +178,7 @@ class CatalogMutations:
         if invalid := problems.result():
             return InvalidInput.of(invalid)
 
-        async def attempt() -> ProductRecord | Missing | KeyReused:
+        async def attempt() -> ProductRecord | Missing | KeyReused | Invalid:
             async with info.context.uow() as uow:
                 return await service.restock_product(
                     uow, product_id=product_id, quantity=quantity, note=note, idempotency_key=key
@@ -190,4 +189,6 @@ class CatalogMutations:
             return NotFound.of(result)
         if isinstance(result, KeyReused):
             return IdempotencyKeyReused.of(result)
+        if isinstance(result, Invalid):
+            return InvalidInput.of(result)
         return ProductRestocked(product=Product.of(result, info.context.minor_units))

@@ -98,6 +98,8 @@ def read_text(
         return None
     if len(value) > max_length:
         problems.add(field, f"must be at most {max_length} characters")
+    elif not _storable(value):
+        problems.add(field, _NOT_STORABLE)
     return value
 
 
@@ -105,7 +107,23 @@ def read_idempotency_key(raw: str, problems: results.Problems) -> str:
     value = raw.strip()
     if not 1 <= len(value) <= 200:
         problems.add("idempotencyKey", "must be 1 to 200 characters")
+    elif not _storable(value):
+        problems.add("idempotencyKey", _NOT_STORABLE)
     return value
+
+
+_NOT_STORABLE = "must not contain NUL characters or unpaired surrogates"
+
+
+def _storable(value: str) -> bool:
+    """JSON strings can carry NUL and lone surrogates; PostgreSQL text can hold neither."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def read_quantity(raw: int, field: str, problems: results.Problems) -> int:

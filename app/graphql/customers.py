@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -24,6 +24,9 @@ from app.graphql.permissions import READ, WRITE, IsOwner
 from app.graphql.scalars import Money
 from app.services import customers as service
 
+if TYPE_CHECKING:
+    from app.graphql.orders import OrderConnection
+
 
 @strawberry.type
 class Customer:
@@ -41,6 +44,15 @@ class Customer:
     )
     created_at: datetime
     record: strawberry.Private[CustomerRecord]
+
+    @strawberry.field(description="The customer's orders, newest first.")
+    async def orders(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Annotated[OrderConnection, strawberry.lazy("app.graphql.orders")]:
+        # app.graphql.orders builds on Customer, so it is imported on first use.
+        from app.graphql.orders import customer_orders  # noqa: PLC0415
+
+        return await customer_orders(info, self.record, first, after)
 
     @classmethod
     def of(cls, record: CustomerRecord, minor_units: int) -> Customer:

@@ -2,7 +2,7 @@
 
 Expected business outcomes are union members, not errors.  Errors a client can
 act on keep their ``extensions.code`` (UNAUTHENTICATED, FORBIDDEN, TRY_AGAIN)
-and GraphQL validation errors pass through; everything else is masked, logged
+and GraphQL validation and variable errors pass through; everything else is masked, logged
 with the request id, and answered as INTERNAL_SERVER_ERROR with that id.
 """
 
@@ -22,6 +22,11 @@ log = logging.getLogger("credit_ledger.graphql")
 def _client_error(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if original is None or (error.extensions or {}).get("code"):
+        return error
+    if isinstance(original, GraphQLError) and not error.path:
+        # graphql-core refusing the request before execution (a variable of the
+        # wrong type, a missing field, a Money sent as a number): the client's
+        # mistake, and the message is about the request.
         return error
     if isinstance(original, TryAgain):
         return GraphQLError(

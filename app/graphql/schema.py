@@ -10,10 +10,9 @@ from typing import Any
 
 import strawberry
 from strawberry.extensions import (
-    MaxAliasesLimiter,
+    AddValidationRules,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 from strawberry.tools import merge_types
@@ -21,15 +20,16 @@ from strawberry.tools import merge_types
 from app.graphql.catalog import CatalogMutations, CatalogQueries
 from app.graphql.customers import CustomerMutations, CustomerQueries
 from app.graphql.errors import ClientErrors
+from app.graphql.limits import LIMIT_RULES, MAX_TOKENS
+from app.graphql.orders import OrderMutations, OrderQueries
+from app.graphql.payments import PaymentMutations
 from app.graphql.scalars import SCALAR_OVERRIDES
 from app.graphql.viewer import ViewerQueries
 
-Query = merge_types("Query", (ViewerQueries, CustomerQueries, CatalogQueries))
-Mutation = merge_types("Mutation", (CustomerMutations, CatalogMutations))
-
-MAX_DEPTH = 10
-MAX_TOKENS = 2_000
-MAX_ALIASES = 30
+Query = merge_types("Query", (ViewerQueries, CustomerQueries, CatalogQueries, OrderQueries))
+Mutation = merge_types(
+    "Mutation", (CustomerMutations, CatalogMutations, OrderMutations, PaymentMutations)
+)
 
 
 class Schema(strawberry.Schema):
@@ -37,13 +37,14 @@ class Schema(strawberry.Schema):
         """Expected errors are not worth a traceback; ClientErrors logs the rest."""
 
 
+# Classes and factories, never instances: Strawberry keeps each request's execution
+# context on the extension, so a shared instance would be shared by concurrent requests.
 EXTENSIONS: list[Any] = [
     ClientErrors,
-    QueryDepthLimiter(max_depth=MAX_DEPTH),
-    MaxTokensLimiter(max_token_count=MAX_TOKENS),
-    MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-    ParserCache(maxsize=256),
-    ValidationCache(maxsize=256),
+    lambda: AddValidationRules(LIMIT_RULES),
+    lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+    lambda: ParserCache(maxsize=256),
+    lambda: ValidationCache(maxsize=256),
 ]
 
 schema = Schema(

@@ -11,11 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from app.domain.records import ProductRecord
-from app.domain.results import KeyReused, Missing
+from app.domain.results import Invalid, KeyReused, Missing
 from app.services import idempotency
+from app.services.retry import constraint_name
 from app.services.unit_of_work import TENANT, UnitOfWork
+
+MAX_STOCK = 2**31 - 1
+"""Product.stock is a GraphQL Int (32-bit): more stock than this could not be shown."""
 
 PRODUCT_COLUMNS = "p.id, p.name, p.sku, p.price, p.stock, p.created_at"
 
@@ -45,6 +50,7 @@ class DuplicateSku(Exception):  # noqa: N818
     """Another product of this business already has the SKU."""
 
 
+SKU_CONSTRAINT = "products_business_id_sku_key"
 _SKU_TAKEN = text(
     f"SELECT 1 FROM products WHERE business_id = {TENANT} AND sku = :sku AND id <> :id"
 )
@@ -108,7 +114,14 @@ async def update_product(
         f"UPDATE products SET updated_at = now(){assignments}"
         f" WHERE business_id = {TENANT} AND id = :id RETURNING id"
     )
-    if (await uow.execute(statement, {**changes, "id": product_id})).first() is None:
+    try:
+        updated = (await uow.execute(statement, {**changes, "id": product_id})).first()
+    except IntegrityError as exc:
+        # Another request took the SKU between the check above and this update.
+        if constraint_name(exc) == SKU_CONSTRAINT:
+            return DuplicateSku(changes["sku"])
+        raise
+    if updated is None:
         return Missing("Product", str(product_id))
     record = await get_product(uow, product_id)
     assert record is not None
@@ -116,16 +129,17 @@ async def update_product(
     return record
 
 
-_LOCK = text(f"SELECT id FROM products WHERE business_id = {TENANT} AND id = :id FOR UPDATE")
+_LOCK = text(f"SELECT stock FROM products WHERE business_id = {TENANT} AND id = :id FOR UPDATE")
 
 
 async def restock_product(
     uow: UnitOfWork, *, product_id: int, quantity: int, note: str | None, idempotency_key: str
-) -> ProductRecord | Missing | KeyReused:
+) -> ProductRecord | Missing | KeyReused | Invalid:
     """Add stock.  A retry with the same key answers with the product, adding nothing."""
     request = {"productId": product_id, "quantity": quantity, "note": note}
     hash_ = idempotency.request_hash("restockProduct", request)
-    if (await uow.execute(_LOCK, {"id": product_id})).first() is None:
+    stock = (await uow.execute(_LOCK, {"id": product_id})).scalar_one_or_none()
+    if stock is None:
         return Missing("Product", str(product_id))
     # The product lock serialises duplicates of this request, so the check below
     # sees any earlier duplicate that committed.
@@ -135,6 +149,8 @@ async def restock_product(
     if isinstance(earlier, KeyReused):
         return earlier
     if earlier is None:
+        if stock + quantity > MAX_STOCK:
+            return Invalid.one("quantity", f"would take stock above {MAX_STOCK}")
         await uow.execute(
             _MOVE,
             {"product_id": product_id, "kind": "restock", "quantity": quantity, "note": note},

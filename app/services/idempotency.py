@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.domain.results import KeyReused
 from app.services.unit_of_work import TENANT, UnitOfWork
@@ -70,4 +71,21 @@ _PRUNE = text("DELETE FROM idempotency_keys WHERE created_at < now() - make_inte
 async def prune(uow: UnitOfWork, *, older_than_hours: int) -> int:
     result = await uow.execute(_PRUNE, {"h": older_than_hours})
     await uow.commit()
+    return int(getattr(result, "rowcount", 0))
+
+
+MIN_RETENTION_HOURS = 24
+"""Keys are kept at least this long; migration 0002 enforces the same floor."""
+
+_PRUNE_ALL = text(
+    "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => :h)"
+)
+
+
+async def prune_expired(engine: AsyncEngine, *, older_than_hours: int) -> int:
+    """Delete every business's keys older than the given age (owner engine)."""
+    if older_than_hours < MIN_RETENTION_HOURS:
+        raise ValueError(f"keys are kept at least {MIN_RETENTION_HOURS} hours")
+    async with engine.begin() as connection:
+        result = await connection.execute(_PRUNE_ALL, {"h": older_than_hours})
     return int(getattr(result, "rowcount", 0))

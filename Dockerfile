@@ -1,0 +1,20 @@
+# The service image.  The project is installed in editable mode on purpose: the
+# code finds alembic.ini and the migrations next to the `app` package (/srv).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /srv
+COPY pyproject.toml README.md alembic.ini schema.graphql ./
+COPY alembic ./alembic
+COPY app ./app
+RUN pip install -e . \
+    && useradd --system --no-create-home credit-ledger
+
+USER credit-ledger
+ENV HOST=0.0.0.0 PORT=8000
+EXPOSE 8000
+CMD ["credit-ledger", "serve"]

@@ -1,0 +1,28 @@
+"""The service role's password, for servers that authenticate with passwords.
+
+The core migration creates ``credit_ledger_app`` without a password, which is all a
+trust-authenticated server (the embedded one, the test server) needs.  A server that
+asks for passwords (Docker Compose's PostgreSQL) gets one from ``APP_DB_PASSWORD``,
+set by every migrate run so that changing the variable rotates it.  The password is
+hashed here with SCRAM, as ``psql``'s ``\\password`` does, so the cleartext never
+reaches the server, its logs or ``pg_stat_activity``.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from app.config import APP_ROLE
+
+
+def set_password(owner_url: str, password: str) -> None:
+    libpq_url = make_url(owner_url).set(drivername="postgresql")
+    with psycopg.connect(libpq_url.render_as_string(hide_password=False)) as connection:
+        verifier = connection.pgconn.encrypt_password(password.encode(), APP_ROLE.encode())
+        connection.execute(
+            sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                sql.Identifier(APP_ROLE), sql.Literal(verifier.decode())
+            )
+        )

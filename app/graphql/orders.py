@@ -1,0 +1,305 @@
+"""Orders: the ``purchase`` mutation, the ``order`` query and a customer's orders.
+
+``purchase`` answers from the database function's own result: the order, its
+items and the customer after the charge arrive in that one round trip.  Only
+fields a client asks for beyond that (``OrderItem.product``, ``Order.customer``
+of an order read back) go through dataloaders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from app.domain import purchases as domain
+from app.domain.money import from_minor
+from app.domain.records import CustomerRecord
+from app.domain.results import KeyReused, Missing, Problems
+from app.graphql import loaders
+from app.graphql.catalog import Product
+from app.graphql.common import (
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotFound,
+    gid,
+    read_id,
+    read_idempotency_key,
+    read_money,
+    read_text,
+)
+from app.graphql.context import Info
+from app.graphql.customers import Customer
+from app.graphql.pagination import PageInfo, check_first, decode_cursor, encode_cursor
+from app.graphql.permissions import READ, WRITE
+from app.graphql.scalars import Money
+from app.services import purchase as service
+from app.services.orders import PageRequest
+
+
+def _money(minor: int, minor_units: int) -> Money:
+    return Money(from_minor(minor, minor_units))
+
+
+@strawberry.type
+class OrderItem:
+    product_name: str = strawberry.field(description="The product's name when ordered.")
+    quantity: int
+    unit_price: Money = strawberry.field(description="The price when ordered.")
+    line_total: Money
+    record: strawberry.Private[domain.OrderItemRecord]
+
+    @classmethod
+    def of(cls, item: domain.OrderItemRecord, minor_units: int) -> OrderItem:
+        return cls(
+            product_name=item.product_name,
+            quantity=item.quantity,
+            unit_price=_money(item.unit_price, minor_units),
+            line_total=_money(item.line_total, minor_units),
+            record=item,
+        )
+
+    @strawberry.field
+    async def product(self, info: Info) -> Product:
+        record = await loaders.product_by_id(info).load(self.record.product_id)
+        # order_items references products with ON DELETE RESTRICT.
+        assert record is not None
+        return Product.of(record, info.context.minor_units)
+
+
+@strawberry.type
+class Order:
+    id: strawberry.ID
+    number: str = strawberry.field(description="Human-readable, unique within the business.")
+    total: Money
+    note: str | None
+    created_at: datetime
+    record: strawberry.Private[domain.OrderRecord]
+    customer_record: strawberry.Private[CustomerRecord | None]
+
+    @classmethod
+    def of(
+        cls, record: domain.OrderRecord, minor_units: int, customer: CustomerRecord | None = None
+    ) -> Order:
+        return cls(
+            id=gid(record.id),
+            number=record.number,
+            total=_money(record.total, minor_units),
+            note=record.note,
+            created_at=record.created_at,
+            record=record,
+            customer_record=customer,
+        )
+
+    @strawberry.field
+    async def customer(self, info: Info) -> Customer:
+        record = self.customer_record
+        if record is None:
+            record = await loaders.customer_by_id(info).load(self.record.customer_id)
+        assert record is not None  # orders reference customers with ON DELETE RESTRICT
+        return Customer.of(record, info.context.minor_units)
+
+    @strawberry.field
+    async def items(self, info: Info) -> list[OrderItem]:
+        items = self.record.items
+        if items is None:
+            items = await loaders.items_by_order(info).load(self.record.id)
+        minor_units = info.context.minor_units
+        return [OrderItem.of(item, minor_units) for item in items or ()]
+
+
+@strawberry.type
+class OrderEdge:
+    cursor: str
+    node: Order
+
+
+@strawberry.type
+class OrderConnection:
+    edges: list[OrderEdge]
+    page_info: PageInfo
+
+
+async def customer_orders(
+    info: Info, customer: CustomerRecord, first: int, after: str | None
+) -> OrderConnection:
+    """A page of ``customer``'s orders, newest first; batched across customers."""
+    first = check_first(first)
+    before = decode_cursor("order", after)
+    page = await loaders.customer_orders(info).load(PageRequest(customer.id, before, first + 1))
+    page = page or []
+    minor_units = info.context.minor_units
+    edges = [
+        OrderEdge(
+            cursor=encode_cursor("order", order.id), node=Order.of(order, minor_units, customer)
+        )
+        for order in page[:first]
+    ]
+    return OrderConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(page) > first, end_cursor=edges[-1].cursor if edges else None
+        ),
+    )
+
+
+@strawberry.type
+class PurchaseCompleted:
+    order: Order
+    customer: Customer = strawberry.field(description="The customer just after this purchase.")
+
+
+@strawberry.type
+class InsufficientStockLine:
+    product_id: strawberry.ID
+    requested: int
+    available: int
+
+
+@strawberry.type
+class InsufficientStock:
+    message: str
+    lines: list[InsufficientStockLine] = strawberry.field(description="Every line that is short.")
+
+
+@strawberry.type
+class CreditLimitExceeded:
+    message: str
+    credit_limit: Money
+    balance: Money
+    order_total: Money
+    available_credit: Money
+
+
+@strawberry.type
+class PriceChanged:
+    message: str
+    expected_total: Money
+    actual_total: Money = strawberry.field(description="The total at current prices.")
+
+
+PurchaseResult = Annotated[
+    PurchaseCompleted
+    | InsufficientStock
+    | CreditLimitExceeded
+    | NotFound
+    | InvalidInput
+    | IdempotencyKeyReused
+    | PriceChanged,
+    strawberry.union("PurchaseResult"),
+]
+
+
+@strawberry.input
+class PurchaseItemInput:
+    product_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.input
+class PurchaseInput:
+    customer_id: strawberry.ID
+    items: list[PurchaseItemInput]
+    idempotency_key: str = strawberry.field(
+        description="Retrying with the same key and request returns the original result."
+    )
+    expected_total: Money | None = strawberry.field(
+        default=None, description="If given and prices changed, the purchase is refused."
+    )
+    note: str | None = None
+
+
+def _read_lines(items: list[PurchaseItemInput], problems: Problems) -> list[domain.PurchaseLine]:
+    if not 1 <= len(items) <= domain.MAX_LINES:
+        problems.add("items", f"must have 1 to {domain.MAX_LINES} lines")
+    lines = []
+    for index, item in enumerate(items[: domain.MAX_LINES]):
+        product_id = read_id(item.product_id, f"items[{index}].productId", problems)
+        if not 1 <= item.quantity <= domain.MAX_QUANTITY:
+            problems.add(f"items[{index}].quantity", f"must be 1 to {domain.MAX_QUANTITY}")
+        lines.append(domain.PurchaseLine(product_id, item.quantity))
+    return lines
+
+
+def _completed(done: domain.Purchased, minor_units: int) -> PurchaseCompleted:
+    return PurchaseCompleted(
+        order=Order.of(done.order, minor_units, done.customer),
+        customer=Customer.of(done.customer, minor_units),
+    )
+
+
+def _result(outcome: service.PurchaseOutcome, minor_units: int) -> PurchaseResult:
+    match outcome:
+        case domain.Purchased():
+            return _completed(outcome, minor_units)
+        case domain.InsufficientStock(lines=lines):
+            return InsufficientStock(
+                message=outcome.message,
+                lines=[
+                    InsufficientStockLine(
+                        product_id=gid(line.product_id),
+                        requested=line.requested,
+                        available=line.available,
+                    )
+                    for line in lines
+                ],
+            )
+        case domain.CreditLimitExceeded():
+            return CreditLimitExceeded(
+                message=outcome.message,
+                credit_limit=_money(outcome.credit_limit, minor_units),
+                balance=_money(outcome.balance, minor_units),
+                order_total=_money(outcome.order_total, minor_units),
+                available_credit=_money(outcome.available_credit, minor_units),
+            )
+        case domain.PriceChanged():
+            return PriceChanged(
+                message=outcome.message,
+                expected_total=_money(outcome.expected_total, minor_units),
+                actual_total=_money(outcome.actual_total, minor_units),
+            )
+        case Missing():
+            return NotFound.of(outcome)
+        case KeyReused():
+            return IdempotencyKeyReused.of(outcome)
+
+
+@strawberry.type
+class OrderQueries:
+    @strawberry.field(permission_classes=READ)
+    async def order(self, info: Info, id: strawberry.ID) -> Order | None:
+        problems = Problems()
+        order_id = read_id(id, "id", problems)
+        if problems.result():
+            return None
+        record = await loaders.order_by_id(info).load(order_id)
+        return None if record is None else Order.of(record, info.context.minor_units)
+
+
+@strawberry.type
+class OrderMutations:
+    @strawberry.mutation(permission_classes=WRITE)
+    async def purchase(self, info: Info, input: PurchaseInput) -> PurchaseResult:
+        problems = Problems()
+        minor_units = info.context.minor_units
+        customer_id = read_id(input.customer_id, "customerId", problems)
+        lines = _read_lines(input.items, problems)
+        expected_total = None
+        if input.expected_total is not None:
+            expected_total = read_money(
+                input.expected_total, "expectedTotal", problems, minor_units, positive=False
+            )
+        note = read_text(input.note, "note", problems, max_length=500, required=False)
+        key = read_idempotency_key(input.idempotency_key, problems)
+        if invalid := problems.result():
+            return InvalidInput.of(invalid)
+        outcome = await service.purchase(
+            info.context.uow,
+            customer_id=customer_id,
+            lines=lines,
+            expected_total=expected_total,
+            note=note,
+            idempotency_key=key,
+        )
+        return _result(outcome, minor_units)

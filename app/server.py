@@ -1,0 +1,158 @@
+"""``credit-ledger serve``: pick the database, migrate, seed a first run, then run uvicorn.
+
+Without ``DATABASE_URL`` the embedded PostgreSQL is started (or reused) and its URL
+is handed to the worker processes through ``DATABASE_URL`` in the environment,
+since each worker builds its own settings.  A first run on the embedded server
+(no business yet), or any run with ``SEED_DEMO=1``, creates a demo business and
+prints a key and a query to paste; otherwise no data is ever created here.
+
+Shutdown: on SIGTERM or Ctrl-C uvicorn stops accepting connections, lets
+requests in flight finish (up to ``GRACEFUL_SHUTDOWN_SECONDS``), then runs the
+app's lifespan shutdown, which closes the database pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from dataclasses import replace
+
+import orjson
+import uvicorn
+from sqlalchemy import text
+
+from app.config import Settings
+from app.db.app_role import set_password
+from app.db.embedded import embedded_url
+from app.db.engine import owner_engine, service_engine
+from app.db.migrations import upgrade
+from app.logs import configure_logging
+from app.services.demo import Demo, create_demo
+
+GRACEFUL_SHUTDOWN_SECONDS = 10
+
+
+def migrate(settings: Settings, owner_url: str) -> None:
+    """Upgrade to head as the owner; then give the service role its password, if any."""
+    upgrade(owner_url)
+    if settings.app_db_password:
+        set_password(owner_url, settings.app_db_password)
+
+
+def serve(
+    settings: Settings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    workers: int | None = None,
+) -> None:
+    configure_logging(settings.log_level)
+    host = host or settings.host
+    port = port or settings.port
+    workers = workers or settings.workers
+    embedded = settings.database_url is None
+    if settings.database_url is None:
+        settings = replace(settings, database_url=embedded_url(settings.data_dir))
+    assert settings.database_url is not None
+    migrate(settings, settings.database_url)
+
+    graphql_url = f"http://{_display_host(host)}:{port}/graphql"
+    _say(asyncio.run(first_run(settings, embedded=embedded, graphql_url=graphql_url)))
+    if embedded:
+        _say(
+            f"Embedded PostgreSQL: data in {settings.data_dir / 'postgres'}; it keeps running"
+            " after the service stops (`make stop-db` stops it)."
+        )
+
+    os.environ["DATABASE_URL"] = settings.database_url
+    uvicorn.run(
+        "app.main:asgi",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,  # configure_logging already routes uvicorn's logs as JSON
+        access_log=False,  # the app writes its own access line, with the request id
+        server_header=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+
+
+async def first_run(settings: Settings, *, embedded: bool, graphql_url: str) -> str:
+    """Seed the demo if this run should; the text telling the user how to start."""
+    assert settings.database_url is not None
+    owner = owner_engine(settings.database_url)
+    service = service_engine(replace(settings, pool_size=2))
+    try:
+        # In embedded mode the owner is the superuser, whom RLS does not hide rows from.
+        async with owner.connect() as connection:
+            businesses = (
+                await connection.execute(
+                    text("SELECT id, name FROM businesses ORDER BY id LIMIT 10")
+                )
+            ).all()
+        if settings.seed_demo or (embedded and not businesses):
+            return _demo_banner(await create_demo(owner=owner, service=service), graphql_url)
+    finally:
+        await owner.dispose()
+        await service.dispose()
+    return _existing_data_banner(graphql_url, [(row.id, row.name) for row in businesses])
+
+
+def example_query(demo: Demo) -> str:
+    return (
+        "{ viewer { business { name currency } role }"
+        f' customer(id: "{demo.customer_ids[0]}") {{ name creditLimit balance availableCredit }}'
+        f' product(id: "{demo.product_ids[0]}") {{ name price stock }} }}'
+    )
+
+
+def _demo_banner(demo: Demo, graphql_url: str) -> str:
+    query = example_query(demo)
+    body = orjson.dumps({"query": query}).decode()
+    header = orjson.dumps({"Authorization": f"Bearer {demo.owner_key}"}).decode()
+    return "\n".join(
+        (
+            "",
+            f"Demo business {demo.business_id} created (INR), with customers and products.",
+            f"GraphiQL:      {graphql_url}",
+            f"Demo API key:  {demo.owner_key}",
+            "               (owner role; shown only this once)",
+            f"GraphiQL headers pane: {header}",
+            f"Example query: {query}",
+            "With curl:",
+            f"  curl -s {graphql_url} -H 'Authorization: Bearer {demo.owner_key}'"
+            f" -H 'Content-Type: application/json' -d '{body}'",
+            "",
+        )
+    )
+
+
+def _existing_data_banner(graphql_url: str, businesses: list[tuple[int, str]]) -> str:
+    listed = ", ".join(f"{id_} {name!r}" for id_, name in businesses)
+    return "\n".join(
+        (
+            "",
+            f"GraphiQL: {graphql_url}",
+            "No demo data created (SEED_DEMO=1 asks for it). API keys are shown only when",
+            "created; in another terminal, with the same DATABASE_URL or data folder:",
+            "  .venv/bin/credit-ledger business create --name 'My Shop'    (if you need one)",
+            "  .venv/bin/credit-ledger key create --business <business id> --role owner",
+            f"Businesses: {listed}" if listed else "No business is visible to the owner role.",
+            "",
+        )
+    )
+
+
+def _display_host(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - naming the wildcard, not binding it
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def _say(message: str) -> None:
+    sys.stdout.write(message + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,98 @@
+"""Reading orders back: by id, their items, and a customer's orders newest first.
+
+Each function answers a whole batch in one statement, so the dataloaders that
+call them cost one query per batch however many orders a response shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+
+from app.domain.purchases import OrderItemRecord, OrderRecord
+from app.services.unit_of_work import TENANT, UnitOfWork
+
+_COLUMNS = "o.id, o.number, o.customer_id, o.total, o.note, o.created_at"
+
+
+def _order(row: Any) -> OrderRecord:
+    return OrderRecord(
+        id=row.id, number=row.number, customer_id=row.customer_id, total=row.total,
+        note=row.note, created_at=row.created_at,
+    )  # fmt: skip
+
+
+_BY_IDS = text(
+    f"SELECT {_COLUMNS} FROM orders o WHERE o.business_id = {TENANT} AND o.id = ANY(:ids)"
+)
+
+
+async def get_orders(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, OrderRecord]:
+    rows = await uow.execute(_BY_IDS, {"ids": list(ids)})
+    return {row.id: _order(row) for row in rows}
+
+
+_ITEMS = text(
+    f"SELECT order_id, product_id, product_name, quantity, unit_price, line_total"
+    f" FROM order_items WHERE business_id = {TENANT} AND order_id = ANY(:ids)"
+    f" ORDER BY order_id, line_no"
+)
+
+
+async def get_items(
+    uow: UnitOfWork, order_ids: Sequence[int]
+) -> dict[int, tuple[OrderItemRecord, ...]]:
+    items: dict[int, list[OrderItemRecord]] = {order_id: [] for order_id in order_ids}
+    for row in await uow.execute(_ITEMS, {"ids": list(order_ids)}):
+        items[row.order_id].append(
+            OrderItemRecord(
+                product_id=row.product_id,
+                product_name=row.product_name,
+                quantity=row.quantity,
+                unit_price=row.unit_price,
+                line_total=row.line_total,
+            )
+        )
+    return {order_id: tuple(found) for order_id, found in items.items()}
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Up to ``limit`` orders of a customer older than order ``before`` (if any)."""
+
+    customer_id: int
+    before: int | None
+    limit: int
+
+
+_PAGES = text(
+    f"SELECT r.n, {_COLUMNS}"
+    f" FROM unnest(CAST(:customers AS bigint[]), CAST(:befores AS bigint[]),"
+    f" CAST(:limits AS integer[])) WITH ORDINALITY AS r (customer_id, before, lim, n)"
+    f" CROSS JOIN LATERAL (SELECT * FROM orders o"
+    f"  WHERE o.business_id = {TENANT} AND o.customer_id = r.customer_id"
+    f"  AND (r.before IS NULL OR o.id < r.before)"
+    f"  ORDER BY o.id DESC LIMIT r.lim) o"
+    f" ORDER BY r.n, o.id DESC"
+)
+
+
+async def customer_order_pages(
+    uow: UnitOfWork, requests: Sequence[PageRequest]
+) -> list[list[OrderRecord]]:
+    """Each request's orders, newest first (``orders_customer_idx`` serves each one)."""
+    pages: list[list[OrderRecord]] = [[] for _ in requests]
+    rows = await uow.execute(
+        _PAGES,
+        {
+            "customers": [r.customer_id for r in requests],
+            "befores": [r.before for r in requests],
+            "limits": [r.limit for r in requests],
+        },
+    )
+    for row in rows:
+        pages[row.n - 1].append(_order(row))
+    return pages

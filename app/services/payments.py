@@ -1,0 +1,87 @@
+"""Record a payment: one call to the ``record_payment`` database function.
+
+Like a purchase it is one round trip: the function binds the tenant, locks the
+customer (the only row it locks), checks the idempotency key, refuses a payment
+larger than the balance, and writes the payment, its negative ledger entry and
+the idempotency record.  Round trips made while the row lock is held: 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+
+from app.domain.purchases import PaymentExceedsBalance, PaymentMethod, PaymentRecord, PaymentTaken
+from app.domain.results import KeyReused, Missing
+from app.services.call_results import customer_from_json, instant, missing_from_json
+from app.services.idempotency import request_hash
+from app.services.unit_of_work import UnitsOfWork
+
+OPERATION = "recordPayment"
+
+PaymentOutcome = PaymentTaken | PaymentExceedsBalance | Missing | KeyReused
+
+_RECORD = text(
+    "SELECT record_payment(:business_id, :customer_id, :amount, :method, :reference, :key, :hash)"
+)
+
+
+async def record_payment(
+    units: UnitsOfWork,
+    *,
+    customer_id: int,
+    amount: int,
+    method: PaymentMethod,
+    reference: str | None,
+    idempotency_key: str,
+) -> PaymentOutcome:
+    hash_ = request_hash(
+        OPERATION,
+        {
+            "customerId": customer_id,
+            "amount": amount,
+            "method": method.value,
+            "reference": reference,
+        },
+    )
+    answer = await units.call(
+        _RECORD,
+        {
+            "customer_id": customer_id,
+            "amount": amount,
+            "method": method.value,
+            "reference": reference,
+            "key": idempotency_key,
+            "hash": hash_,
+        },
+    )
+    return outcome_from_json(answer, idempotency_key)
+
+
+def payment_from_json(raw: dict[str, Any]) -> PaymentRecord:
+    return PaymentRecord(
+        id=int(raw["id"]),
+        customer_id=int(raw["customerId"]),
+        amount=int(raw["amount"]),
+        method=PaymentMethod(raw["method"]),
+        reference=raw["reference"],
+        created_at=instant(raw["createdAt"]),
+    )
+
+
+def outcome_from_json(answer: dict[str, Any], idempotency_key: str) -> PaymentOutcome:
+    result = answer["result"]
+    if result == "recorded":
+        return PaymentTaken(
+            payment=payment_from_json(answer["payment"]),
+            customer=customer_from_json(answer["customer"]),
+            replayed=bool(answer.get("replayed")),
+        )
+    if result == "payment_exceeds_balance":
+        return PaymentExceedsBalance(balance=int(answer["balance"]), amount=int(answer["amount"]))
+    if result == "not_found":
+        return missing_from_json(answer)
+    if result == "key_reused":
+        return KeyReused(idempotency_key)
+    raise ValueError(f"unexpected payment result {result!r}")

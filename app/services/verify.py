@@ -1,0 +1,159 @@
+"""Prove the caches and the history agree, business by business.
+
+For every business, in one REPEATABLE READ snapshot with the tenant bound:
+- each customer's balance, charged and credited totals equal the sums of its
+  ledger entries;
+- each ledger entry's balance_after equals the previous entry's (by id, per
+  customer; every writer locks the customer before inserting) plus its amount;
+- each product's stock equals the sum of its stock movements;
+- each order's total equals the sum of its items and its ledger charge, and each
+  item was taken out of stock by a sale movement of the same quantity.
+
+Every check is one set-based statement; each reports at most ``LIMIT`` problems.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.services.unit_of_work import TENANT
+
+LIMIT = 100
+
+
+@dataclass(frozen=True)
+class Problem:
+    business_id: int
+    check: str
+    subject: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"business {self.business_id}: {self.check}: {self.subject}: {self.detail}"
+
+
+@dataclass
+class Report:
+    businesses: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+_CUSTOMER_TOTALS = text(f"""
+SELECT c.id, c.balance, c.charged_total, c.credited_total,
+       coalesce(l.balance, 0) AS ledger_balance, coalesce(l.charged, 0) AS ledger_charged,
+       coalesce(l.credited, 0) AS ledger_credited
+  FROM customers c
+  LEFT JOIN (SELECT customer_id, sum(amount) AS balance, sum(greatest(amount, 0)) AS charged,
+                    sum(greatest(-amount, 0)) AS credited
+               FROM credit_ledger WHERE business_id = {TENANT} GROUP BY customer_id) l
+    ON l.customer_id = c.id
+ WHERE c.business_id = {TENANT}
+   AND (c.balance, c.charged_total, c.credited_total)
+       IS DISTINCT FROM (coalesce(l.balance, 0), coalesce(l.charged, 0), coalesce(l.credited, 0))
+ ORDER BY c.id LIMIT {LIMIT}
+""")
+
+_LEDGER_CHAIN = text(f"""
+SELECT id, customer_id, amount, balance_after, previous FROM (
+    SELECT id, customer_id, amount, balance_after,
+           lag(balance_after, 1, 0::bigint) OVER (PARTITION BY customer_id ORDER BY id) AS previous
+      FROM credit_ledger WHERE business_id = {TENANT}) e
+ WHERE balance_after <> previous + amount
+ ORDER BY id LIMIT {LIMIT}
+""")
+
+_PRODUCT_STOCK = text(f"""
+SELECT p.id, p.stock, coalesce(m.moved, 0) AS moved
+  FROM products p
+  LEFT JOIN (SELECT product_id, sum(quantity) AS moved FROM stock_movements
+              WHERE business_id = {TENANT} GROUP BY product_id) m ON m.product_id = p.id
+ WHERE p.business_id = {TENANT} AND p.stock <> coalesce(m.moved, 0)
+ ORDER BY p.id LIMIT {LIMIT}
+""")
+
+_ORDER_TOTALS = text(f"""
+SELECT o.id, o.total, i.total AS items_total, coalesce(l.amount, 0) AS charged
+  FROM orders o
+  LEFT JOIN (SELECT order_id, sum(line_total) AS total FROM order_items
+              WHERE business_id = {TENANT} GROUP BY order_id) i ON i.order_id = o.id
+  LEFT JOIN credit_ledger l
+    ON l.business_id = o.business_id AND l.order_id = o.id AND l.kind = 'charge'
+ WHERE o.business_id = {TENANT}
+   AND (i.total IS DISTINCT FROM o.total OR coalesce(l.amount, 0) <> o.total)
+ ORDER BY o.id LIMIT {LIMIT}
+""")
+
+_ITEM_MOVEMENTS = text(f"""
+SELECT i.order_id, i.product_id, i.quantity, coalesce(-m.moved, 0) AS taken
+  FROM order_items i
+  LEFT JOIN (SELECT order_id, product_id, sum(quantity) AS moved FROM stock_movements
+              WHERE business_id = {TENANT} AND kind = 'sale' GROUP BY order_id, product_id) m
+    ON m.order_id = i.order_id AND m.product_id = i.product_id
+ WHERE i.business_id = {TENANT} AND coalesce(-m.moved, 0) <> i.quantity
+ ORDER BY i.order_id, i.product_id LIMIT {LIMIT}
+""")
+
+_BIND = text("SELECT set_config('app.business_id', :business_id, true)")
+_BUSINESSES = text("SELECT id FROM businesses ORDER BY id")
+
+
+async def _check(connection: AsyncConnection, business_id: int) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def add(check: str, subject: str, detail: str) -> None:
+        problems.append(Problem(business_id, check, subject, detail))
+
+    for row in await connection.execute(_CUSTOMER_TOTALS):
+        add(
+            "customer balance",
+            f"customer {row.id}",
+            f"balance/charged/credited {row.balance}/{row.charged_total}/{row.credited_total},"
+            f" ledger sums {row.ledger_balance}/{row.ledger_charged}/{row.ledger_credited}",
+        )
+    for row in await connection.execute(_LEDGER_CHAIN):
+        add(
+            "ledger chain",
+            f"entry {row.id} of customer {row.customer_id}",
+            f"balance_after {row.balance_after} != previous {row.previous} + amount {row.amount}",
+        )
+    for row in await connection.execute(_PRODUCT_STOCK):
+        add("product stock", f"product {row.id}", f"stock {row.stock} != movements {row.moved}")
+    for row in await connection.execute(_ORDER_TOTALS):
+        add(
+            "order total",
+            f"order {row.id}",
+            f"total {row.total}, items {row.items_total}, ledger charge {row.charged}",
+        )
+    for row in await connection.execute(_ITEM_MOVEMENTS):
+        add(
+            "order stock",
+            f"order {row.order_id} product {row.product_id}",
+            f"ordered {row.quantity}, taken from stock {row.taken}",
+        )
+    return problems
+
+
+async def verify_business(engine: AsyncEngine, business_id: int) -> list[Problem]:
+    """Every problem found in one business (empty when all is consistent)."""
+    async with engine.connect() as connection:
+        snapshot = await connection.execution_options(isolation_level="REPEATABLE READ")
+        async with snapshot.begin():
+            await snapshot.execute(_BIND, {"business_id": str(business_id)})
+            return await _check(snapshot, business_id)
+
+
+async def verify_all(engine: AsyncEngine) -> Report:
+    """Check every business; ``engine`` must be the owner's (it lists businesses)."""
+    async with engine.connect() as connection:
+        business_ids = [row.id for row in await connection.execute(_BUSINESSES)]
+    report = Report(businesses=len(business_ids))
+    for business_id in business_ids:
+        report.problems.extend(await verify_business(engine, business_id))
+    return report

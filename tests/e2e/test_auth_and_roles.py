@@ -1,0 +1,224 @@
+"""Who may call, and what each role may do.
+
+A request without a valid key gets no data and ``UNAUTHENTICATED``.  Owners may
+do everything, clerks everything but credit limits, viewers only read; a
+forbidden call gets ``FORBIDDEN`` and writes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.domain.identity import Role
+from app.services import admin
+from app.services.api_keys import parse_key_ref
+from tests.conftest import Tenant, new_tenant, post_graphql
+from tests.helpers import (
+    CREATE_CUSTOMER,
+    CREATE_PRODUCT,
+    CUSTOMER,
+    PRODUCT,
+    RESTOCK_PRODUCT,
+    UPDATE_CUSTOMER,
+    UPDATE_PRODUCT,
+    VIEWER,
+    error_codes,
+    make_customer,
+    make_product,
+    row_counts,
+)
+
+# --- Authentication -----------------------------------------------------------------
+
+
+def _swap_business(token: str, business_id: int) -> str:
+    _, _, key_id, secret = token.split("_", 3)
+    return f"cl_{business_id}_{key_id}_{secret}"
+
+
+BAD_AUTHORIZATION: dict[str, Callable[[Tenant, Tenant], str | None]] = {
+    "missing header": lambda a, b: None,
+    "empty header": lambda a, b: "",
+    "scheme only": lambda a, b: "Bearer",
+    "scheme and spaces": lambda a, b: "Bearer    ",
+    "no scheme": lambda a, b: a.keys[Role.OWNER],
+    "basic scheme": lambda a, b: f"Basic {a.keys[Role.OWNER]}",
+    "garbage token": lambda a, b: "Bearer not-a-key",
+    "key id without secret": lambda a, b: "Bearer " + a.keys[Role.OWNER].rsplit("_", 1)[0],
+    "empty secret": lambda a, b: "Bearer " + a.keys[Role.OWNER].rsplit("_", 1)[0] + "_",
+    "wrong prefix": lambda a, b: "Bearer xx" + a.keys[Role.OWNER][2:],
+    "non-numeric business": lambda a, b: "Bearer cl_abc_1_secret",
+    "over-long token": lambda a, b: "Bearer " + a.keys[Role.OWNER] + "x" * 200,
+    "unknown key id": lambda a, b: f"Bearer cl_{a.id}_999999999_secretsecretsecret",
+    "unknown business": lambda a, b: "Bearer " + _swap_business(a.keys[Role.OWNER], 10**15),
+    "wrong secret": lambda a, b: "Bearer " + a.keys[Role.OWNER][:-4] + "AAAA",
+    "key naming another business": lambda a, b: (
+        "Bearer " + _swap_business(a.keys[Role.OWNER], b.id)
+    ),
+}
+
+
+async def _call(
+    http: httpx.AsyncClient, authorization: str | None, query: str, variables: Any = None
+) -> dict[str, Any]:
+    headers = {} if authorization is None else {"Authorization": authorization}
+    response = await http.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("case", list(BAD_AUTHORIZATION))
+async def test_a_request_without_a_valid_key_gets_no_data_and_unauthenticated(
+    owner_db: AsyncEngine, http: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant,
+    case: str,
+) -> None:  # fmt: skip
+    authorization = BAD_AUTHORIZATION[case](tenant, other_tenant)
+    customer = await make_customer(tenant)
+    before = await row_counts(owner_db, tenant.id), await row_counts(owner_db, other_tenant.id)
+
+    read = await _call(http, authorization, VIEWER)
+    lookup = await _call(http, authorization, CUSTOMER, {"id": customer})
+    write = await _call(http, authorization, CREATE_CUSTOMER, {"input": {"name": "Intruder"}})
+
+    assert read["data"] is None
+    assert lookup["data"] in (None, {"customer": None})
+    assert write["data"] is None
+    for answer in (read, lookup, write):
+        assert error_codes(answer) == ["UNAUTHENTICATED"], answer
+    assert (await row_counts(owner_db, tenant.id), await row_counts(owner_db, other_tenant.id)) == (
+        before
+    )
+
+
+async def test_the_bearer_scheme_is_case_insensitive(
+    http: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    answer = await _call(http, f"bearer {tenant.keys[Role.CLERK]}", VIEWER)
+    assert answer["data"]["viewer"]["role"] == "CLERK"
+
+
+async def test_a_revoked_key_stops_working_and_the_others_do_not(
+    owner_db: AsyncEngine, http: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    token = tenant.keys[Role.CLERK]
+    assert (await tenant.data(VIEWER, role=Role.CLERK))["viewer"]["role"] == "CLERK"
+
+    ref = await admin.revoke_key(owner_db, token)
+
+    assert ref == parse_key_ref(token)
+    answer = await post_graphql(http, VIEWER, token=token)
+    assert answer["data"] is None
+    assert error_codes(answer) == ["UNAUTHENTICATED"]
+    written = await post_graphql(http, CREATE_CUSTOMER, {"input": {"name": "X"}}, token=token)
+    assert error_codes(written) == ["UNAUTHENTICATED"]
+    assert (await tenant.data(VIEWER, role=Role.OWNER))["viewer"]["role"] == "OWNER"
+
+
+# --- Roles --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ids:
+    customer: str
+    product: str
+
+
+@dataclass(frozen=True)
+class Mutation:
+    description: str
+    field: str
+    document: str
+    input: Callable[[Ids], dict[str, Any]]
+    success: str
+    allowed: frozenset[Role]
+
+
+ALL = frozenset(Role)
+WRITERS = frozenset({Role.OWNER, Role.CLERK})
+OWNERS = frozenset({Role.OWNER})
+
+MUTATIONS = [
+    Mutation("createCustomer", "createCustomer", CREATE_CUSTOMER,
+             lambda _: {"name": "New", "phone": "+91 1"}, "CustomerCreated", WRITERS),
+    Mutation("createCustomer with creditLimit", "createCustomer", CREATE_CUSTOMER,
+             lambda _: {"name": "New", "creditLimit": "50.00"}, "CustomerCreated", OWNERS),
+    Mutation("updateCustomer", "updateCustomer", UPDATE_CUSTOMER,
+             lambda i: {"customerId": i.customer, "name": "Renamed"}, "CustomerUpdated",
+             WRITERS),
+    Mutation("updateCustomer with creditLimit", "updateCustomer", UPDATE_CUSTOMER,
+             lambda i: {"customerId": i.customer, "creditLimit": "1.00"}, "CustomerUpdated",
+             OWNERS),
+    Mutation("createProduct", "createProduct", CREATE_PRODUCT,
+             lambda _: {"name": "Oil", "sku": uuid.uuid4().hex[:12], "price": "3.50",
+                        "stock": 4}, "ProductCreated", WRITERS),
+    Mutation("updateProduct", "updateProduct", UPDATE_PRODUCT,
+             lambda i: {"productId": i.product, "price": "11.00"}, "ProductUpdated", WRITERS),
+    Mutation("restockProduct", "restockProduct", RESTOCK_PRODUCT,
+             lambda i: {"productId": i.product, "quantity": 3,
+                        "idempotencyKey": uuid.uuid4().hex}, "ProductRestocked", WRITERS),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("role", list(Role), ids=[role.value for role in Role])
+@pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.description for m in MUTATIONS])
+async def test_each_role_may_do_exactly_what_it_is_allowed(
+    owner_db: AsyncEngine, tenant: Tenant, mutation: Mutation, role: Role
+) -> None:
+    ids = Ids(customer=await make_customer(tenant), product=await make_product(tenant))
+    before = await _state(owner_db, tenant, ids)
+
+    answer = await tenant.gql(mutation.document, {"input": mutation.input(ids)}, role=role)
+
+    if role in mutation.allowed:
+        assert "errors" not in answer, answer
+        assert answer["data"][mutation.field]["__typename"] == mutation.success
+        assert await _state(owner_db, tenant, ids) != before
+    else:
+        assert answer["data"] is None
+        assert error_codes(answer) == ["FORBIDDEN"], answer
+        assert await _state(owner_db, tenant, ids) == before
+
+
+async def _state(owner_db: AsyncEngine, tenant: Tenant, ids: Ids) -> dict[str, Any]:
+    return {
+        "rows": await row_counts(owner_db, tenant.id),
+        **await tenant.data(CUSTOMER, {"id": ids.customer}),
+        **await tenant.data(PRODUCT, {"id": ids.product}),
+    }
+
+
+@pytest.mark.parametrize("role", list(Role), ids=[role.value for role in Role])
+async def test_every_role_may_read(tenant: Tenant, role: Role) -> None:
+    ids = Ids(customer=await make_customer(tenant), product=await make_product(tenant))
+    data = await tenant.data(CUSTOMER, {"id": ids.customer}, role=role)
+    assert data["customer"]["id"] == ids.customer
+    data = await tenant.data(PRODUCT, {"id": ids.product}, role=role)
+    assert data["product"]["id"] == ids.product
+
+
+@pytest.mark.parametrize("role", list(Role), ids=[role.value for role in Role])
+async def test_viewer_names_the_business_and_role_of_the_key(
+    owner_db: AsyncEngine, http: httpx.AsyncClient, role: Role
+) -> None:
+    business = await new_tenant(owner_db, http, currency="JPY", terms_days=45)
+    data = await business.data(VIEWER, role=role)
+    assert data == {
+        "viewer": {
+            "business": {
+                "id": str(business.id),
+                "name": "Test business",
+                "currency": "JPY",
+                "paymentTermsDays": 45,
+            },
+            "role": role.name,
+        }
+    }

@@ -1,0 +1,174 @@
+"""Never stuck, never partial: lock timeouts answer TRY_AGAIN, a killed purchase leaves nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.config import Settings
+from app.domain.identity import Role
+from app.main import create_app
+from tests.conftest import Tenant, post_graphql
+from tests.helpers import make_customer, make_product
+from tests.purchases import (
+    RECORD_PAYMENT,
+    buy,
+    customer_state,
+    new_key,
+    purchase_input,
+    stock_of,
+    written,
+)
+
+PURCHASE = "mutation($input: PurchaseInput!) { purchase(input: $input) { __typename } }"
+
+
+@pytest.fixture(scope="module")
+async def impatient(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with a 200 ms lock timeout."""
+    settings = Settings(
+        database_url=database_url, auth_cache_seconds=0, pool_size=4, lock_timeout_ms=200
+    )
+    app = create_app(settings)
+    async with app.starlette.router.lifespan_context(app.starlette):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+async def test_a_purchase_behind_a_held_lock_answers_try_again(
+    tenant: Tenant, owner_db: AsyncEngine, impatient: httpx.AsyncClient
+) -> None:
+    customer = await make_customer(tenant)
+    product = await make_product(tenant)
+    payment = {"input": {"customerId": customer, "amount": "1.00", "method": "CASH",
+                         "idempotencyKey": new_key()}}  # fmt: skip
+    token = tenant.keys[Role.CLERK]
+    async with owner_db.connect() as holder:
+        await holder.execute(
+            text("SELECT 1 FROM customers WHERE id = :c FOR UPDATE"), {"c": int(customer)}
+        )
+        started = time.monotonic()
+        purchase = purchase_input(customer, [(product, 1)])
+        answers = [
+            await post_graphql(impatient, PURCHASE, purchase, token=token),
+            await post_graphql(impatient, RECORD_PAYMENT, payment, token=token),
+        ]
+        elapsed = time.monotonic() - started
+        await holder.rollback()
+
+    for answer in answers:
+        assert answer["data"] is None, answer
+        assert answer["errors"][0]["extensions"]["code"] == "TRY_AGAIN"
+        assert "retry" in answer["errors"][0]["message"]
+    assert elapsed < 2
+    assert (await written(owner_db, tenant.id))["orders"] == 0
+    # Once the lock is gone the same request goes through.
+    result = await buy(tenant, customer, [(product, 1)])
+    assert result["__typename"] == "PurchaseCompleted"
+
+
+async def _blocked_purchase_pid(owner_db: AsyncEngine) -> int:
+    """The backend of a purchase waiting on a lock (polls for up to a second)."""
+    query = text(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock' AND query LIKE 'SELECT purchase(%'"
+    )
+    for _ in range(100):
+        async with owner_db.connect() as connection:
+            pid = (await connection.execute(query)).scalar_one_or_none()
+        if pid is not None:
+            return int(pid)
+        await asyncio.sleep(0.01)
+    raise AssertionError("the purchase never blocked")
+
+
+async def test_a_connection_killed_in_the_middle_of_a_purchase_leaves_no_trace(
+    tenant: Tenant, owner_db: AsyncEngine
+) -> None:
+    customer = await make_customer(tenant, credit_limit="100.00")
+    product = await make_product(tenant, price="4.00", stock=10)
+    key = new_key()
+    before = await customer_state(tenant, customer)
+    async with owner_db.connect() as holder:
+        # An uncommitted row with the purchase's key: the purchase writes its order,
+        # items, stock movements and charge, then waits on this row at its very last
+        # insert, and is killed there.
+        await holder.execute(
+            text(
+                "INSERT INTO idempotency_keys (business_id, key, operation, request_hash, response)"
+                " VALUES (:b, :k, 'purchase', 'other', '{}')"
+            ),
+            {"b": tenant.id, "k": key},
+        )
+        request = purchase_input(customer, [(product, 3)], key=key)
+        pending = asyncio.create_task(tenant.gql(PURCHASE, request, role=Role.CLERK))
+        pid = await _blocked_purchase_pid(owner_db)
+        async with owner_db.connect() as killer:
+            wrote = text(
+                "SELECT array_agg(relation::regclass::text ORDER BY relation::regclass::text)"
+                " FROM pg_locks WHERE pid = :p AND mode = 'RowExclusiveLock'"
+                " AND relation::regclass::text IN"
+                " ('orders', 'order_items', 'stock_movements', 'credit_ledger')"
+            )
+            assert (await killer.execute(wrote, {"p": pid})).scalar_one() == [
+                "credit_ledger", "order_items", "orders", "stock_movements",
+            ]  # fmt: skip
+            assert (
+                await killer.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+            ).scalar_one()
+        answer: dict[str, Any] = await asyncio.wait_for(pending, timeout=5)
+        await holder.rollback()
+
+    assert answer["data"] is None
+    assert answer["errors"][0]["extensions"]["code"] == "TRY_AGAIN"
+    assert await written(owner_db, tenant.id) == {
+        "orders": 0, "items": 0, "sales": 0, "charges": 0, "payments": 0, "payment_entries": 0,
+        "keys": 0,
+    }  # fmt: skip
+    assert await stock_of(owner_db, product) == 10
+    assert await customer_state(tenant, customer) == before
+    # The service recovers: the same request succeeds on a fresh connection.
+    assert (await buy(tenant, customer, [(product, 3)], key=key))["__typename"] == (
+        "PurchaseCompleted"
+    )
+
+
+async def test_losing_a_race_on_a_new_key_is_retried_and_then_finds_the_key(
+    tenant: Tenant, owner_db: AsyncEngine
+) -> None:
+    customer = await make_customer(tenant)
+    product = await make_product(tenant, stock=10)
+    key = new_key()
+    async with owner_db.connect() as rival:
+        # Another request (for another customer, so no lock is shared) is about to
+        # commit this key: the purchase writes everything, then waits on the key.
+        await rival.execute(
+            text(
+                "INSERT INTO idempotency_keys (business_id, key, operation, request_hash, response)"
+                " VALUES (:b, :k, 'purchase', 'another request', '{}')"
+            ),
+            {"b": tenant.id, "k": key},
+        )
+        request = purchase_input(customer, [(product, 1)], key=key)
+        full = "mutation($input: PurchaseInput!) { purchase(input: $input) { __typename"
+        pending = asyncio.create_task(
+            tenant.gql(full + " ... on IdempotencyKeyReused { idempotencyKey } } }", request)
+        )
+        await _blocked_purchase_pid(owner_db)
+        await rival.commit()
+        answer = await asyncio.wait_for(pending, timeout=5)
+
+    assert answer["data"]["purchase"] == {
+        "__typename": "IdempotencyKeyReused",
+        "idempotencyKey": key,
+    }
+    assert (await written(owner_db, tenant.id))["orders"] == 0
+    assert await stock_of(owner_db, product) == 10

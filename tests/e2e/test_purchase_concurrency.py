@@ -1,0 +1,197 @@
+"""Many clients at once on the same customers and products: real concurrent requests.
+
+Each request runs through the in-process app and takes its own pooled
+connection, so these are real concurrent PostgreSQL transactions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.domain.identity import Role
+from app.services.verify import verify_business
+from tests.conftest import Tenant, post_graphql
+from tests.helpers import make_customer, make_product
+from tests.purchases import (
+    PURCHASE_LEAN,
+    RECORD_PAYMENT,
+    RESTOCK,
+    new_key,
+    purchase_input,
+    stock_of,
+    written,
+)
+
+
+async def _gql(tenant: Tenant, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """One request's answer; GraphQL errors (deadlocks, timeouts) are returned, not raised."""
+    return await post_graphql(tenant.http, query, variables, token=tenant.keys[Role.CLERK])
+
+
+async def _purchases(
+    tenant: Tenant, requests: list[dict[str, Any]], query: str = PURCHASE_LEAN
+) -> list[dict[str, Any]]:
+    answers = await asyncio.gather(*(_gql(tenant, query, r) for r in requests))
+    errors = [a["errors"] for a in answers if "errors" in a]
+    assert not errors, errors
+    return [a["data"]["purchase"] for a in answers]
+
+
+async def test_sixty_buyers_race_for_the_last_twenty_five_units(
+    tenant: Tenant, owner_db: AsyncEngine
+) -> None:
+    customers = [await make_customer(tenant, name=f"Buyer {n}") for n in range(12)]
+    product = await make_product(tenant, price="10.00", stock=25)
+    requests = [purchase_input(customers[n % 12], [(product, 1)]) for n in range(60)]
+
+    results = await _purchases(tenant, requests)
+
+    kinds = Counter(r["__typename"] for r in results)
+    assert kinds == {"PurchaseCompleted": 25, "InsufficientStock": 35}
+    assert all(
+        r["lines"] == [{"productId": product, "requested": 1, "available": 0}]
+        for r in results
+        if r["__typename"] == "InsufficientStock"
+    )
+    assert await stock_of(owner_db, product) == 0
+    counts = await written(owner_db, tenant.id)
+    assert (counts["orders"], counts["charges"], counts["sales"]) == (25, 25, 25)
+    assert await verify_business(owner_db, tenant.id) == []
+
+
+async def test_fifty_purchases_against_a_limit_that_fits_ten(
+    tenant: Tenant, owner_db: AsyncEngine
+) -> None:
+    customer = await make_customer(tenant, credit_limit="100.00")
+    product = await make_product(tenant, price="10.00", stock=1000)
+    requests = [purchase_input(customer, [(product, 1)]) for _ in range(50)]
+
+    results = await _purchases(tenant, requests)
+
+    assert Counter(r["__typename"] for r in results) == {
+        "PurchaseCompleted": 10,
+        "CreditLimitExceeded": 40,
+    }
+    balances = sorted(
+        Decimal(r["customer"]["balance"]) for r in results if r["__typename"] == "PurchaseCompleted"
+    )
+    assert balances == [Decimal(10 * n) for n in range(1, 11)]
+    async with owner_db.connect() as connection:
+        highest = (
+            await connection.execute(
+                text("SELECT max(balance_after) FROM credit_ledger WHERE customer_id = :c"),
+                {"c": int(customer)},
+            )
+        ).scalar_one()
+    assert highest == 100_00
+    assert await stock_of(owner_db, product) == 990
+
+
+async def test_purchases_of_the_same_products_in_opposite_orders_never_deadlock(
+    tenant: Tenant, owner_db: AsyncEngine
+) -> None:
+    customers = [await make_customer(tenant) for _ in range(8)]
+    a = await make_product(tenant, price="1.00", stock=1000)
+    b = await make_product(tenant, price="2.00", stock=1000)
+    requests = [
+        purchase_input(customers[n % 8], [(a, 1), (b, 1)] if n % 2 else [(b, 1), (a, 1)])
+        for n in range(60)
+    ]
+
+    results = await _purchases(tenant, requests)  # asserts no GraphQL error at all
+
+    assert {r["__typename"] for r in results} == {"PurchaseCompleted"}
+    assert (await stock_of(owner_db, a), await stock_of(owner_db, b)) == (940, 940)
+
+
+async def test_twenty_identical_requests_with_one_key_make_one_order(
+    tenant: Tenant, owner_db: AsyncEngine
+) -> None:
+    customer = await make_customer(tenant)
+    product = await make_product(tenant, price="5.00", stock=100)
+    request = purchase_input(customer, [(product, 2)], key=new_key())
+
+    results = await _purchases(tenant, [request] * 20)
+
+    assert {r["__typename"] for r in results} == {"PurchaseCompleted"}
+    assert len({r["order"]["id"] for r in results}) == 1
+    assert {r["customer"]["balance"] for r in results} == {"10.00"}
+    counts = await written(owner_db, tenant.id)
+    assert (counts["orders"], counts["charges"], counts["keys"]) == (1, 1, 1)
+    assert await stock_of(owner_db, product) == 98
+
+
+async def test_two_different_requests_racing_on_one_new_key_make_one_effect(
+    tenant: Tenant, owner_db: AsyncEngine
+) -> None:
+    # Different customers, so the customer lock does not serialise them: the
+    # loser collides on the key's primary key, is retried and then finds the key.
+    first, second = await make_customer(tenant), await make_customer(tenant)
+    product = await make_product(tenant, stock=100)
+    key = new_key()
+    requests = [purchase_input(c, [(product, 1)], key=key) for c in (first, second) * 10]
+    query = "mutation($input: PurchaseInput!) { purchase(input: $input) { __typename } }"
+
+    results = await _purchases(tenant, requests, query)
+
+    kinds = Counter(r["__typename"] for r in results)
+    assert kinds["PurchaseCompleted"] >= 1
+    assert kinds["PurchaseCompleted"] + kinds["IdempotencyKeyReused"] == 20
+    assert (await written(owner_db, tenant.id))["orders"] == 1
+
+
+async def test_a_storm_of_purchases_payments_and_restocks_keeps_every_invariant(
+    tenant: Tenant, owner_db: AsyncEngine
+) -> None:
+    rng = random.Random(7)
+    customers = [await make_customer(tenant, credit_limit="300.00") for _ in range(6)]
+    initial = {await make_product(tenant, price=f"{p}.00", stock=15): 15 for p in (1, 2, 3, 5, 8)}
+    products = list(initial)
+    for customer in customers:  # something to pay off from the start
+        await _purchases(tenant, [purchase_input(customer, [(products[0], 2)])])
+
+    operations: list[tuple[str, dict[str, Any]]] = []
+    for _ in range(150):
+        roll = rng.random()
+        if roll < 0.6:
+            lines = [(rng.choice(products), rng.randint(1, 3)) for _ in range(rng.randint(1, 3))]
+            operations.append(("purchase", purchase_input(rng.choice(customers), lines)))
+        elif roll < 0.85:
+            request = {"customerId": rng.choice(customers), "amount": f"{rng.randint(1, 6)}.00",
+                       "method": "CASH", "idempotencyKey": new_key()}  # fmt: skip
+            operations.append(("payment", {"input": request}))
+        else:
+            request = {"productId": rng.choice(products), "quantity": rng.randint(1, 4),
+                       "idempotencyKey": new_key()}  # fmt: skip
+            operations.append(("restock", {"input": request}))
+    queries = {"purchase": PURCHASE_LEAN, "payment": RECORD_PAYMENT, "restock": RESTOCK}
+
+    answers = await asyncio.gather(*(_gql(tenant, queries[k], v) for k, v in operations))
+
+    assert [a["errors"] for a in answers if "errors" in a] == []
+    sold: Counter[str] = Counter({products[0]: 2 * len(customers)})
+    restocked: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
+    for (_, variables), answer in zip(operations, answers, strict=True):
+        result = next(iter(answer["data"].values()))
+        outcomes[result["__typename"]] += 1
+        if result["__typename"] == "PurchaseCompleted":
+            for item in variables["input"]["items"]:
+                sold[item["productId"]] += item["quantity"]
+        elif result["__typename"] == "ProductRestocked":
+            restocked[variables["input"]["productId"]] += variables["input"]["quantity"]
+    for product in products:
+        assert (
+            await stock_of(owner_db, product)
+            == initial[product] + restocked[product] - sold[product]
+        )
+    assert outcomes["PurchaseCompleted"] > 10
+    assert outcomes["PaymentRecorded"] > 5
+    assert await verify_business(owner_db, tenant.id) == []

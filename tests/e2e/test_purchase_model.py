@@ -1,0 +1,325 @@
+"""Random sequences of purchases, payments, restocks, price and limit changes, replays
+and reused keys, sent through the GraphQL API and mirrored in a small in-memory model.
+After every step the service and the model must agree on every balance, limit and
+stock level, and every answer (including which operations were refused, and why)
+must be the one the model predicts.
+
+Hypothesis drives the steps synchronously, so the machine runs in a worker thread
+with its own event loop, app instance and business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import text
+
+from app.config import Settings
+from app.db.engine import owner_engine
+from app.domain.identity import Role
+from app.domain.purchases import PurchaseLine, merge_lines
+from app.main import create_app
+from app.services.verify import verify_business
+from tests.conftest import Tenant, new_tenant
+from tests.helpers import make_customer, make_product
+from tests.purchases import RECORD_PAYMENT, RESTOCK, new_key, purchase_input
+
+T = TypeVar("T")
+CUSTOMERS, PRODUCTS = 2, 3
+LINE = st.tuples(st.integers(0, PRODUCTS - 1), st.integers(1, 4))
+UPDATE_CUSTOMER = (
+    "mutation($input: UpdateCustomerInput!) { updateCustomer(input: $input) { __typename } }"
+)
+
+
+PURCHASE = """
+mutation($input: PurchaseInput!) {
+  purchase(input: $input) {
+    __typename
+    ... on PurchaseCompleted { order { id total } customer { balance } }
+    ... on InsufficientStock { lines { productId requested available } }
+    ... on CreditLimitExceeded { creditLimit balance orderTotal }
+    ... on PriceChanged { actualTotal }
+  }
+}
+"""
+
+
+def money(cents: int) -> str:
+    return f"{Decimal(cents) / 100:.2f}"
+
+
+class World:
+    """A business served by its own app, driven from the machine's thread."""
+
+    def __init__(self, database_url: str) -> None:
+        self.runner = asyncio.Runner()
+        self.database_url = database_url
+        self.stack = AsyncExitStack()
+        self.tenant: Tenant
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self.runner.run(coroutine)
+
+    async def start(self) -> None:
+        app = create_app(
+            Settings(database_url=self.database_url, auth_cache_seconds=0, pool_size=4)
+        )
+        await self.stack.enter_async_context(app.starlette.router.lifespan_context(app.starlette))
+        client = await self.stack.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+        )
+        self.owner = owner_engine(self.database_url)
+        self.stack.push_async_callback(self.owner.dispose)
+        self.tenant = await new_tenant(self.owner, client)
+
+    async def state(
+        self, customers: list[str], products: list[str]
+    ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """(balance, limit) per customer and (stock, price) per product, read directly."""
+        async with self.owner.connect() as connection:
+            balances = await connection.execute(
+                text(
+                    "SELECT balance, credit_limit FROM customers WHERE id = ANY(:ids) ORDER BY id"
+                ),
+                {"ids": [int(c) for c in customers]},
+            )
+            stocks = await connection.execute(
+                text("SELECT stock, price FROM products WHERE id = ANY(:ids) ORDER BY id"),
+                {"ids": [int(p) for p in products]},
+            )
+            return [tuple(r) for r in balances], [tuple(r) for r in stocks]  # type: ignore[misc]
+
+    def close(self) -> None:
+        self.run(self.stack.aclose())
+        self.runner.close()
+
+
+@dataclass
+class Remembered:
+    request: dict[str, Any]
+    answer: dict[str, Any]
+
+
+@dataclass
+class Model:
+    limits: list[int]
+    balances: list[int]
+    prices: list[int]
+    stocks: list[int]
+    keys: dict[str, Remembered] = field(default_factory=dict)
+
+
+class PurchaseMachine(RuleBasedStateMachine):
+    world: World
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.customers: list[str] = []
+        self.products: list[str] = []
+        self.model = Model([], [], [], [])
+
+    def gql(self, query: str, variables: dict[str, Any], role: Role = Role.CLERK) -> Any:
+        data = self.world.run(self.world.tenant.data(query, variables, role=role))
+        return next(iter(data.values()))
+
+    @initialize(
+        limits=st.lists(st.integers(0, 20_000), min_size=CUSTOMERS, max_size=CUSTOMERS),
+        prices=st.lists(st.integers(0, 3_000), min_size=PRODUCTS, max_size=PRODUCTS),
+        stocks=st.lists(st.integers(0, 8), min_size=PRODUCTS, max_size=PRODUCTS),
+    )
+    def create(self, limits: list[int], prices: list[int], stocks: list[int]) -> None:
+        tenant = self.world.tenant
+        for limit in limits:
+            self.customers.append(self.world.run(make_customer(tenant, credit_limit=money(limit))))
+        for price, stock in zip(prices, stocks, strict=True):
+            self.products.append(
+                self.world.run(make_product(tenant, price=money(price), stock=stock))
+            )
+        self.model = Model(list(limits), [0] * CUSTOMERS, list(prices), list(stocks))
+
+    def expected_purchase(
+        self, customer: int, lines: list[tuple[int, int]], expected: int | None
+    ) -> dict[str, Any]:
+        m = self.model
+        merged = merge_lines(PurchaseLine(p, q) for p, q in lines)
+        short = [
+            {"productId": self.products[line.product_id], "requested": line.quantity,
+             "available": m.stocks[line.product_id]}
+            for line in merged if line.quantity > m.stocks[line.product_id]
+        ]  # fmt: skip
+        total = sum(line.quantity * m.prices[line.product_id] for line in merged)
+        if short:
+            short.sort(key=lambda line: int(line["productId"]))
+            return {"__typename": "InsufficientStock", "lines": short}
+        if expected is not None and expected != total:
+            return {"__typename": "PriceChanged", "total": total}
+        if m.balances[customer] + total > m.limits[customer]:
+            return {"__typename": "CreditLimitExceeded", "creditLimit": money(m.limits[customer]),
+                    "balance": money(m.balances[customer]), "orderTotal": money(total)}  # fmt: skip
+        for line in merged:
+            m.stocks[line.product_id] -= line.quantity
+        m.balances[customer] += total
+        return {"__typename": "PurchaseCompleted", "total": money(total),
+                "balance": money(m.balances[customer])}  # fmt: skip
+
+    @rule(
+        customer=st.integers(0, CUSTOMERS - 1),
+        lines=st.lists(LINE, min_size=1, max_size=4),
+        send_total=st.sampled_from(["none", "right", "wrong"]),
+    )
+    def purchase(self, customer: int, lines: list[tuple[int, int]], send_total: str) -> None:
+        merged = merge_lines(PurchaseLine(p, q) for p, q in lines)
+        right = sum(line.quantity * self.model.prices[line.product_id] for line in merged)
+        expected = {"none": None, "right": right, "wrong": right + 1}[send_total]
+        key = new_key()
+        request = purchase_input(
+            self.customers[customer],
+            [(self.products[p], q) for p, q in lines],
+            key=key,
+            expected_total=None if expected is None else money(expected),
+        )
+        predicted = self.expected_purchase(customer, lines, expected)
+        answer = self.gql(PURCHASE, request)
+        assert answer["__typename"] == predicted["__typename"], (answer, predicted)
+        match answer["__typename"]:
+            case "PurchaseCompleted":
+                assert answer["order"]["total"] == predicted["total"]
+                assert answer["customer"]["balance"] == predicted["balance"]
+                self.model.keys[key] = Remembered(request, answer)
+            case "InsufficientStock":
+                assert answer["lines"] == predicted["lines"]
+            case "CreditLimitExceeded":
+                assert answer == predicted
+            case "PriceChanged":
+                assert answer["actualTotal"] == money(predicted["total"])
+
+    @precondition(lambda self: bool(self.model.keys))
+    @rule(data=st.data())
+    def replay(self, data: st.DataObject) -> None:
+        key = data.draw(st.sampled_from(sorted(self.model.keys)))
+        remembered = self.model.keys[key]
+        mutation = PURCHASE if "items" in remembered.request["input"] else RECORD_PAYMENT
+        assert self.gql(mutation, remembered.request) == remembered.answer
+
+    @precondition(lambda self: bool(self.model.keys))
+    @rule(data=st.data())
+    def reuse_key_for_another_request(self, data: st.DataObject) -> None:
+        key = data.draw(st.sampled_from(sorted(self.model.keys)))
+        request = purchase_input(self.customers[0], [(self.products[0], 99)], key=key)
+        answer = self.gql(PURCHASE, request)
+        assert answer == {"__typename": "IdempotencyKeyReused"}
+
+    @rule(customer=st.integers(0, CUSTOMERS - 1), cents=st.integers(1, 5_000))
+    def pay(self, customer: int, cents: int) -> None:
+        key = new_key()
+        request = {"input": {"customerId": self.customers[customer], "amount": money(cents),
+                             "method": "UPI", "idempotencyKey": key}}  # fmt: skip
+        answer = self.gql(RECORD_PAYMENT, request)
+        balance = self.model.balances[customer]
+        if cents > balance:
+            assert answer["__typename"] == "PaymentExceedsBalance"
+            assert (answer["balance"], answer["amount"]) == (money(balance), money(cents))
+            return
+        self.model.balances[customer] -= cents
+        assert answer["__typename"] == "PaymentRecorded"
+        assert answer["customer"]["balance"] == money(self.model.balances[customer])
+        self.model.keys[key] = Remembered(request, answer)
+
+    @rule(product=st.integers(0, PRODUCTS - 1), quantity=st.integers(1, 5))
+    def restock(self, product: int, quantity: int) -> None:
+        request = {"input": {"productId": self.products[product], "quantity": quantity,
+                             "idempotencyKey": new_key()}}  # fmt: skip
+        self.model.stocks[product] += quantity
+        answer = self.gql(RESTOCK, request)
+        assert answer["product"]["stock"] == self.model.stocks[product]
+
+    @rule(product=st.integers(0, PRODUCTS - 1), cents=st.integers(0, 3_000))
+    def change_price(self, product: int, cents: int) -> None:
+        self.model.prices[product] = cents
+        self.gql(
+            "mutation($input: UpdateProductInput!) { updateProduct(input: $input) { __typename } }",
+            {"input": {"productId": self.products[product], "price": money(cents)}},
+        )
+
+    @rule(customer=st.integers(0, CUSTOMERS - 1), cents=st.integers(0, 20_000))
+    def change_limit(self, customer: int, cents: int) -> None:
+        self.model.limits[customer] = cents
+        self.gql(
+            UPDATE_CUSTOMER,
+            {"input": {"customerId": self.customers[customer], "creditLimit": money(cents)}},
+            role=Role.OWNER,
+        )
+
+    @invariant()
+    def database_agrees_with_the_model(self) -> None:
+        if not self.customers:
+            return
+        state = self.world.run(self.world.state(self.customers, self.products))
+        m = self.model
+        assert state == (
+            list(zip(m.balances, m.limits, strict=True)),
+            list(zip(m.stocks, m.prices, strict=True)),
+        )
+
+    def teardown(self) -> None:
+        if not self.customers:
+            return
+        fields = [
+            f'c{n}: customer(id: "{c}") {{ balance creditLimit availableCredit }}'
+            for n, c in enumerate(self.customers)
+        ] + [f'p{n}: product(id: "{p}") {{ stock price }}' for n, p in enumerate(self.products)]
+        state = self.world.run(self.world.tenant.data("{ " + " ".join(fields) + " }"))
+        m = self.model
+        for n in range(CUSTOMERS):
+            assert state[f"c{n}"] == {
+                "balance": money(m.balances[n]),
+                "creditLimit": money(m.limits[n]),
+                "availableCredit": money(max(m.limits[n] - m.balances[n], 0)),
+            }
+        for n in range(PRODUCTS):
+            assert state[f"p{n}"] == {"stock": m.stocks[n], "price": money(m.prices[n])}
+        assert self.world.run(verify_business(self.world.owner, self.world.tenant.id)) == []
+
+
+def _run_machine(database_url: str) -> None:
+    world = World(database_url)
+    try:
+        world.run(world.start())
+        PurchaseMachine.world = world
+        run_state_machine_as_test(
+            PurchaseMachine,
+            settings=settings(
+                max_examples=25,
+                stateful_step_count=30,
+                deadline=None,
+                database=None,
+                suppress_health_check=[HealthCheck.too_slow],
+            ),
+        )
+    finally:
+        world.close()
+
+
+@pytest.mark.slow
+def test_random_operation_sequences_agree_with_an_in_memory_model(database_url: str) -> None:
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(_run_machine, database_url).result()

@@ -1,0 +1,565 @@
+"""The database refuses what the application must never do, even with raw SQL.
+
+Each test runs SQL straight at PostgreSQL: as the service role (``app_db``,
+``credit_ledger_app``: RLS applies, no ownership) or as the owner (``owner_db``).
+Rows are seeded directly as the owner with the tenant bound, the way a purchase
+and a payment would write them; the ledger trigger fills in the balances.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.config import APP_ROLE
+from app.domain.identity import Role
+from app.services import admin
+from app.services.retry import sqlstate
+
+TENANT_TABLES = (
+    "businesses",
+    "api_keys",
+    "customers",
+    "products",
+    "orders",
+    "order_items",
+    "payments",
+    "credit_ledger",
+    "stock_movements",
+    "idempotency_keys",
+)
+APPEND_ONLY_TABLES = ("orders", "order_items", "payments", "credit_ledger", "stock_movements")
+
+INSUFFICIENT_PRIVILEGE = "42501"
+FOREIGN_KEY_VIOLATION = "23503"
+CHECK_VIOLATION = "23514"
+
+_order_numbers = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """One business with a row in every tenant table."""
+
+    business_id: int
+    customer_id: int
+    product_id: int
+    order_id: int
+    payment_id: int
+
+
+async def bind(connection: AsyncConnection, business_id: int) -> None:
+    await connection.execute(
+        text("SELECT set_config('app.business_id', :b, true)"), {"b": str(business_id)}
+    )
+
+
+async def scalar(connection: AsyncConnection, sql: str, **params: Any) -> Any:
+    return (await connection.execute(text(sql), params)).scalar_one()
+
+
+async def charge(
+    connection: AsyncConnection,
+    *,
+    business_id: int,
+    customer_id: int,
+    product_id: int,
+    quantity: int,
+    unit_price: int,
+) -> int:
+    """An order of one line and its ledger charge, written as a purchase would."""
+    total = quantity * unit_price
+    order_id = await scalar(
+        connection,
+        "INSERT INTO orders (business_id, number, customer_id, total)"
+        " VALUES (:b, :number, :c, :total) RETURNING id",
+        b=business_id, number=f"T-{next(_order_numbers)}", c=customer_id, total=total,
+    )  # fmt: skip
+    await connection.execute(
+        text(
+            "INSERT INTO order_items (business_id, order_id, line_no, product_id, product_name,"
+            " quantity, unit_price, line_total) VALUES (:b, :o, 1, :p, 'Rice', :q, :u, :t)"
+        ),
+        {"b": business_id, "o": order_id, "p": product_id, "q": quantity, "u": unit_price,
+         "t": total},
+    )  # fmt: skip
+    await connection.execute(
+        text(
+            "INSERT INTO stock_movements (business_id, product_id, kind, quantity, order_id)"
+            " VALUES (:b, :p, 'sale', :q, :o)"
+        ),
+        {"b": business_id, "p": product_id, "q": -quantity, "o": order_id},
+    )
+    await connection.execute(
+        text(
+            "INSERT INTO credit_ledger (business_id, customer_id, kind, amount, order_id)"
+            " VALUES (:b, :c, 'charge', :amount, :o)"
+        ),
+        {"b": business_id, "c": customer_id, "amount": total, "o": order_id},
+    )
+    return int(order_id)
+
+
+async def seed_business(owner_db: AsyncEngine) -> Seeded:
+    business_id = await admin.create_business(owner_db, name="Rules test")
+    await admin.create_key(owner_db, business_id=business_id, role=Role.OWNER)
+    async with owner_db.begin() as connection:
+        await bind(connection, business_id)
+        customer_id = await scalar(
+            connection,
+            "INSERT INTO customers (business_id, name, credit_limit)"
+            " VALUES (:b, 'Asha', 100000) RETURNING id",
+            b=business_id,
+        )
+        product_id = await scalar(
+            connection,
+            "INSERT INTO products (business_id, name, sku, price)"
+            " VALUES (:b, 'Rice', 'RICE', 1000) RETURNING id",
+            b=business_id,
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO stock_movements (business_id, product_id, kind, quantity)"
+                " VALUES (:b, :p, 'initial', 10)"
+            ),
+            {"b": business_id, "p": product_id},
+        )
+        order_id = await charge(
+            connection, business_id=business_id, customer_id=customer_id,
+            product_id=product_id, quantity=2, unit_price=1000,
+        )  # fmt: skip
+        payment_id = await scalar(
+            connection,
+            "INSERT INTO payments (business_id, customer_id, amount, method)"
+            " VALUES (:b, :c, 500, 'CASH') RETURNING id",
+            b=business_id, c=customer_id,
+        )  # fmt: skip
+        await connection.execute(
+            text(
+                "INSERT INTO credit_ledger (business_id, customer_id, kind, amount, payment_id)"
+                " VALUES (:b, :c, 'payment', -500, :pay)"
+            ),
+            {"b": business_id, "c": customer_id, "pay": payment_id},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO idempotency_keys (business_id, key, operation, request_hash,"
+                " response) VALUES (:b, 'seed', 'test', 'hash', '{}')"
+            ),
+            {"b": business_id},
+        )
+    return Seeded(business_id, customer_id, product_id, order_id, payment_id)
+
+
+@pytest.fixture(scope="module")
+async def business_a(owner_db: AsyncEngine) -> Seeded:
+    return await seed_business(owner_db)
+
+
+@pytest.fixture(scope="module")
+async def business_b(owner_db: AsyncEngine) -> Seeded:
+    return await seed_business(owner_db)
+
+
+def _owner_column(table: str) -> str:
+    return "id" if table == "businesses" else "business_id"
+
+
+@asynccontextmanager
+async def transaction(
+    engine: AsyncEngine, business_id: int | None
+) -> AsyncIterator[AsyncConnection]:
+    """A transaction that is always rolled back, with the tenant bound if given."""
+    async with engine.connect() as connection, connection.begin() as outer:
+        if business_id is not None:
+            await bind(connection, business_id)
+        yield connection
+        await outer.rollback()
+
+
+async def refusal(connection: AsyncConnection, sql: str, **params: Any) -> DBAPIError:
+    """Run ``sql``, which the database must refuse; the error it raised."""
+    with pytest.raises(DBAPIError) as refused:
+        await connection.execute(text(sql), params)
+    return refused.value
+
+
+async def count_rows(connection: AsyncConnection, table: str, business_id: int) -> int:
+    column = _owner_column(table)
+    return int(
+        await scalar(connection, f"SELECT count(*) FROM {table} WHERE {column} = :b", b=business_id)
+    )
+
+
+# --- Row Level Security -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("table", TENANT_TABLES)
+async def test_the_service_role_without_a_tenant_sees_no_rows_although_rows_exist(
+    owner_db: AsyncEngine, app_db: AsyncEngine, business_a: Seeded, table: str
+) -> None:
+    async with transaction(owner_db, business_a.business_id) as owner:
+        assert await count_rows(owner, table, business_a.business_id) > 0
+    async with app_db.connect() as connection:
+        assert await scalar(connection, f"SELECT count(*) FROM {table}") == 0
+        await connection.rollback()
+        # A tenant bound in an earlier transaction on this pooled connection is gone
+        # (the setting reverts to '') once that transaction ends.
+        async with connection.begin():
+            await bind(connection, business_a.business_id)
+            assert await scalar(connection, f"SELECT count(*) FROM {table}") > 0
+        assert await scalar(connection, f"SELECT count(*) FROM {table}") == 0
+        await connection.rollback()
+
+
+@pytest.mark.parametrize("table", TENANT_TABLES)
+async def test_the_service_role_with_a_tenant_bound_sees_only_that_tenants_rows(
+    owner_db: AsyncEngine, app_db: AsyncEngine, business_a: Seeded, business_b: Seeded, table: str
+) -> None:
+    column = _owner_column(table)
+    async with transaction(owner_db, business_a.business_id) as owner:
+        expected = await count_rows(owner, table, business_a.business_id)
+        assert await count_rows(owner, table, business_b.business_id) > 0
+    async with transaction(app_db, business_a.business_id) as connection:
+        seen = (
+            await connection.execute(
+                text(f"SELECT {column} AS tenant, count(*) AS n FROM {table} GROUP BY {column}")
+            )
+        ).all()
+    assert [(row.tenant, row.n) for row in seen] == [(business_a.business_id, expected)]
+
+
+async def test_the_service_role_cannot_switch_row_level_security_off(
+    app_db: AsyncEngine, business_a: Seeded
+) -> None:
+    async with transaction(app_db, business_a.business_id) as connection:
+        error = await refusal(connection, "ALTER TABLE customers DISABLE ROW LEVEL SECURITY")
+    assert sqlstate(error) == INSUFFICIENT_PRIVILEGE
+    async with transaction(app_db, business_a.business_id) as connection:
+        await connection.execute(text("SET LOCAL row_security = off"))
+        error = await refusal(connection, "SELECT count(*) FROM customers")
+    # With row_security off a query that RLS would filter fails instead of seeing all.
+    assert sqlstate(error) == INSUFFICIENT_PRIVILEGE
+    assert "row-level security" in str(error)
+
+
+async def test_the_service_role_cannot_bypass_row_level_security(app_db: AsyncEngine) -> None:
+    async with app_db.connect() as connection:
+        role = (
+            await connection.execute(
+                text(
+                    "SELECT current_user AS name, rolsuper, rolbypassrls, rolcreaterole,"
+                    " rolcreatedb FROM pg_roles WHERE rolname = current_user"
+                )
+            )
+        ).one()
+        owned = await scalar(
+            connection,
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'public' AND c.relowner = (SELECT oid FROM pg_roles"
+            " WHERE rolname = current_user)",
+        )
+        memberships = await scalar(
+            connection,
+            "SELECT count(*) FROM pg_auth_members WHERE member = (SELECT oid FROM pg_roles"
+            " WHERE rolname = current_user)",
+        )
+        unprotected = (
+            await connection.execute(
+                text(
+                    "SELECT relname FROM pg_class WHERE relname = ANY(:tables)"
+                    " AND relkind = 'r' AND NOT (relrowsecurity AND relforcerowsecurity)"
+                ),
+                {"tables": list(TENANT_TABLES)},
+            )
+        ).all()
+        await connection.rollback()
+    assert role.name == APP_ROLE
+    assert (role.rolsuper, role.rolbypassrls, role.rolcreaterole, role.rolcreatedb) == (
+        False, False, False, False,
+    )  # fmt: skip
+    assert owned == 0
+    assert memberships == 0
+    assert unprotected == []
+
+
+# --- Append-only history ------------------------------------------------------------
+
+_CHANGES = {
+    "UPDATE": "UPDATE {table} SET business_id = business_id WHERE business_id = :b",
+    "DELETE": "DELETE FROM {table} WHERE business_id = :b",
+    "TRUNCATE": "TRUNCATE {table}",
+}
+
+
+@pytest.mark.parametrize("operation", list(_CHANGES))
+@pytest.mark.parametrize("table", APPEND_ONLY_TABLES)
+async def test_the_service_role_cannot_change_or_remove_history_even_with_raw_sql(
+    owner_db: AsyncEngine, app_db: AsyncEngine, business_a: Seeded, table: str, operation: str
+) -> None:
+    async with transaction(app_db, business_a.business_id) as connection:
+        error = await refusal(connection, _CHANGES[operation].format(table=table),
+                              b=business_a.business_id)  # fmt: skip
+    assert sqlstate(error) == INSUFFICIENT_PRIVILEGE
+    assert "permission denied" in str(error)
+    async with transaction(owner_db, business_a.business_id) as owner:
+        assert await count_rows(owner, table, business_a.business_id) > 0
+
+
+@pytest.mark.parametrize("operation", list(_CHANGES))
+@pytest.mark.parametrize("table", APPEND_ONLY_TABLES)
+async def test_the_append_only_triggers_refuse_even_the_owner(
+    owner_db: AsyncEngine, business_a: Seeded, table: str, operation: str
+) -> None:
+    # CASCADE, so that TRUNCATE reaches the triggers instead of stopping at the
+    # foreign keys that point at the table (every table it cascades to is append-only).
+    sql = _CHANGES[operation].format(table=table)
+    if operation == "TRUNCATE":
+        sql += " CASCADE"
+    async with transaction(owner_db, business_a.business_id) as owner:
+        error = await refusal(owner, sql, b=business_a.business_id)
+    assert sqlstate(error) == INSUFFICIENT_PRIVILEGE
+    assert "is append-only" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value"),
+    [
+        ("customers", "balance", "0"),
+        ("customers", "charged_total", "0"),
+        ("customers", "credited_total", "0"),
+        ("customers", "oldest_unpaid_at", "NULL"),
+        ("customers", "last_entry_at", "NULL"),
+        ("customers", "business_id", "business_id"),
+        ("products", "stock", "stock + 1000"),
+        ("products", "business_id", "business_id"),
+        ("api_keys", "secret_hash", "secret_hash"),
+        ("api_keys", "role", "'owner'"),
+        ("api_keys", "business_id", "business_id"),
+    ],
+)
+async def test_the_service_role_cannot_write_a_cached_or_key_column_directly(
+    app_db: AsyncEngine, business_a: Seeded, table: str, column: str, value: str
+) -> None:
+    async with transaction(app_db, business_a.business_id) as connection:
+        error = await refusal(connection, f"UPDATE {table} SET {column} = {value}")
+    assert sqlstate(error) == INSUFFICIENT_PRIVILEGE
+    assert "permission denied" in str(error)
+
+
+async def test_the_service_role_may_still_edit_a_customers_details(
+    app_db: AsyncEngine, business_a: Seeded
+) -> None:
+    async with transaction(app_db, business_a.business_id) as connection:
+        renamed = await scalar(
+            connection,
+            "UPDATE customers SET name = 'Asha R', credit_limit = 5 WHERE id = :c RETURNING name",
+            c=business_a.customer_id,
+        )
+    assert renamed == "Asha R"
+
+
+# --- Keys across tenants ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "INSERT INTO orders (business_id, number, customer_id, total)"
+        " VALUES (:a, 'X-1', :b_customer, 0)",
+        "INSERT INTO order_items (business_id, order_id, line_no, product_id, product_name,"
+        " quantity, unit_price, line_total) VALUES (:a, :a_order, 9, :b_product, 'x', 1, 0, 0)",
+        "INSERT INTO payments (business_id, customer_id, amount, method)"
+        " VALUES (:a, :b_customer, 100, 'CASH')",
+        "INSERT INTO credit_ledger (business_id, customer_id, kind, amount, payment_id)"
+        " VALUES (:a, :a_customer, 'payment', -100, :b_payment)",
+        "INSERT INTO credit_ledger (business_id, customer_id, kind, amount, order_id)"
+        " VALUES (:a, :b_customer, 'charge', 100, :a_order)",
+        "INSERT INTO stock_movements (business_id, product_id, kind, quantity)"
+        " VALUES (:a, :b_product, 'restock', 1)",
+        "INSERT INTO stock_movements (business_id, product_id, kind, quantity, order_id)"
+        " VALUES (:a, :a_product, 'sale', -1, :b_order)",
+    ],
+    ids=[
+        "order",
+        "order item",
+        "payment",
+        "ledger payment",
+        "ledger charge",
+        "restock",
+        "sale",
+    ],
+)
+async def test_a_row_can_never_point_at_another_tenants_row(
+    owner_db: AsyncEngine, business_a: Seeded, business_b: Seeded, sql: str
+) -> None:
+    params = {
+        "a": business_a.business_id, "a_customer": business_a.customer_id,
+        "a_product": business_a.product_id, "a_order": business_a.order_id,
+        "b_customer": business_b.customer_id, "b_product": business_b.product_id,
+        "b_order": business_b.order_id, "b_payment": business_b.payment_id,
+    }  # fmt: skip
+    async with transaction(owner_db, business_a.business_id) as owner:
+        error = await refusal(owner, sql, **params)
+    assert sqlstate(error) == FOREIGN_KEY_VIOLATION
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "INSERT INTO customers (business_id, name) VALUES (:b, 'Mallory')",
+        "INSERT INTO products (business_id, name, sku, price) VALUES (:b, 'x', 'X-ONE', 1)",
+        "INSERT INTO api_keys (business_id, role, secret_hash) VALUES (:b, 'owner', sha256('x'))",
+        "INSERT INTO idempotency_keys (business_id, key, operation, request_hash, response)"
+        " VALUES (:b, 'k', 'op', 'h', '{}')",
+        "INSERT INTO payments (business_id, customer_id, amount, method)"
+        " VALUES (:b, :b_customer, 100, 'CASH')",
+        "INSERT INTO credit_ledger (business_id, customer_id, kind, amount, payment_id)"
+        " VALUES (:b, :b_customer, 'payment', -100, :b_payment)",
+        "INSERT INTO stock_movements (business_id, product_id, kind, quantity)"
+        " VALUES (:b, :b_product, 'restock', 5)",
+        "UPDATE customers SET name = 'Moved' WHERE business_id = :b",
+    ],
+    ids=[
+        "customer",
+        "product",
+        "api key",
+        "idempotency key",
+        "payment",
+        "ledger entry",
+        "stock movement",
+        "update",
+    ],
+)
+async def test_the_service_role_cannot_write_into_another_tenant(
+    owner_db: AsyncEngine, app_db: AsyncEngine, business_a: Seeded, business_b: Seeded, sql: str
+) -> None:
+    params = {"b": business_b.business_id, "b_customer": business_b.customer_id,
+              "b_product": business_b.product_id, "b_payment": business_b.payment_id}  # fmt: skip
+    before = await _balance_and_stock(owner_db, business_b)
+    async with transaction(app_db, business_a.business_id) as connection:
+        if sql.startswith("UPDATE"):
+            # RLS hides B's rows from an UPDATE: nothing matches, nothing changes.
+            assert (await connection.execute(text(sql), params)).rowcount == 0
+        else:
+            error = await refusal(connection, sql, **params)
+            assert sqlstate(error) == INSUFFICIENT_PRIVILEGE
+            # Plain inserts meet the RLS policy; ledger and stock inserts meet their
+            # trigger's tenant guard first, before it touches B's customer or product.
+            assert "row-level security" in str(error) or "another tenant" in str(error)
+    assert await _balance_and_stock(owner_db, business_b) == before
+
+
+async def _balance_and_stock(owner_db: AsyncEngine, business: Seeded) -> tuple[Any, ...]:
+    async with transaction(owner_db, business.business_id) as owner:
+        row = (
+            await owner.execute(
+                text(
+                    "SELECT c.name, c.balance, c.charged_total, c.credited_total, p.stock"
+                    " FROM customers c, products p WHERE c.business_id = :b AND c.id = :c"
+                    " AND p.business_id = :b AND p.id = :p"
+                ),
+                {"b": business.business_id, "c": business.customer_id, "p": business.product_id},
+            )
+        ).one()
+    return tuple(row)
+
+
+# --- CHECK constraints --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE products SET stock = -1 WHERE business_id = :a AND id = :a_product",
+        "INSERT INTO stock_movements (business_id, product_id, kind, quantity)"
+        " VALUES (:a, :a_product, 'reversal', -1000000)",
+        "INSERT INTO stock_movements (business_id, product_id, kind, quantity)"
+        " VALUES (:a, :a_product, 'restock', 0)",
+        "INSERT INTO stock_movements (business_id, product_id, kind, quantity)"
+        " VALUES (:a, :a_product, 'restock', -5)",
+        "INSERT INTO stock_movements (business_id, product_id, kind, quantity, order_id)"
+        " VALUES (:a, :a_product, 'sale', 1, :a_order)",
+        "INSERT INTO order_items (business_id, order_id, line_no, product_id, product_name,"
+        " quantity, unit_price, line_total) VALUES (:a, :a_order, 9, :a_product, 'x', 0, 5, 0)",
+        "INSERT INTO order_items (business_id, order_id, line_no, product_id, product_name,"
+        " quantity, unit_price, line_total) VALUES (:a, :a_order, 9, :a_product, 'x', -1, 5, -5)",
+        "INSERT INTO order_items (business_id, order_id, line_no, product_id, product_name,"
+        " quantity, unit_price, line_total) VALUES (:a, :a_order, 9, :a_product, 'x', 2, 5, 9)",
+        "INSERT INTO customers (business_id, name, credit_limit) VALUES (:a, 'x', -1)",
+        "UPDATE customers SET credit_limit = -1 WHERE business_id = :a AND id = :a_customer",
+        "INSERT INTO customers (business_id, name) VALUES (:a, '   ')",
+        "INSERT INTO products (business_id, name, sku, price) VALUES (:a, 'x', 'NEG', -1)",
+        "INSERT INTO orders (business_id, number, customer_id, total)"
+        " VALUES (:a, 'NEG-1', :a_customer, -1)",
+        "INSERT INTO payments (business_id, customer_id, amount, method)"
+        " VALUES (:a, :a_customer, 0, 'CASH')",
+        "INSERT INTO payments (business_id, customer_id, amount, method)"
+        " VALUES (:a, :a_customer, -100, 'CASH')",
+        "INSERT INTO credit_ledger (business_id, customer_id, kind, amount, order_id)"
+        " VALUES (:a, :a_customer, 'charge', -100, :a_order)",
+        "INSERT INTO credit_ledger (business_id, customer_id, kind, amount, payment_id)"
+        " VALUES (:a, :a_customer, 'payment', 100, :a_payment)",
+        "INSERT INTO credit_ledger (business_id, customer_id, kind, amount, payment_id)"
+        " VALUES (:a, :a_customer, 'payment', 0, :a_payment)",
+        "INSERT INTO credit_ledger (business_id, customer_id, kind, amount)"
+        " VALUES (:a, :a_customer, 'charge', 100)",
+    ],
+    ids=[
+        "stock below zero",
+        "movement taking stock below zero",
+        "zero restock",
+        "negative restock",
+        "sale adding stock",
+        "zero quantity line",
+        "negative quantity line",
+        "line total not quantity times price",
+        "negative credit limit on insert",
+        "negative credit limit on update",
+        "blank customer name",
+        "negative price",
+        "negative order total",
+        "zero payment",
+        "negative payment",
+        "negative charge",
+        "positive payment entry",
+        "zero ledger entry",
+        "charge without an order",
+    ],
+)
+async def test_check_constraints_refuse_impossible_values(
+    owner_db: AsyncEngine, business_a: Seeded, sql: str
+) -> None:
+    params = {"a": business_a.business_id, "a_customer": business_a.customer_id,
+              "a_product": business_a.product_id, "a_order": business_a.order_id,
+              "a_payment": business_a.payment_id}  # fmt: skip
+    async with transaction(owner_db, business_a.business_id) as owner:
+        error = await refusal(owner, sql, **params)
+    assert sqlstate(error) == CHECK_VIOLATION, error
+
+
+async def test_the_ledger_trigger_keeps_the_balance_equal_to_the_sum_of_entries(
+    owner_db: AsyncEngine, business_a: Seeded
+) -> None:
+    async with transaction(owner_db, business_a.business_id) as owner:
+        row = (
+            await owner.execute(
+                text(
+                    "SELECT c.balance, (SELECT sum(amount) FROM credit_ledger l"
+                    " WHERE l.business_id = c.business_id AND l.customer_id = c.id) AS total,"
+                    " (SELECT balance_after FROM credit_ledger l WHERE l.business_id ="
+                    " c.business_id AND l.customer_id = c.id ORDER BY id DESC LIMIT 1) AS last"
+                    " FROM customers c WHERE c.business_id = :b AND c.id = :c"
+                ),
+                {"b": business_a.business_id, "c": business_a.customer_id},
+            )
+        ).one()
+    assert (row.balance, row.total, row.last) == (1500, 1500, 1500)
