@@ -136,7 +136,12 @@ def seed_shop(url: str, *, customers: int = 1_000, products: int = 1_000) -> Dat
 
 
 def seed_ledger(
-    url: str, *, customers: int = 100_000, entries: int = 2_000_000, days: int = 180
+    url: str,
+    *,
+    customers: int = 100_000,
+    entries: int = 2_000_000,
+    days: int = 180,
+    through_triggers: bool = False,
 ) -> Dataset:
     started = time.perf_counter()
     business_id, tokens = asyncio.run(_business_with_keys(url, "Bench wholesaler"))
@@ -158,7 +163,10 @@ def seed_ledger(
                 " FROM generate_series(1, %(customers)s) n",
                 {"b": business_id, "customers": customers, "limit": CREDIT_LIMIT, "days": days},
             )
-        fast = history.seed(connection, business_id=business_id, entries=entries, days=days)
+        fast = history.seed(
+            connection, business_id=business_id, entries=entries, days=days,
+            through_triggers=through_triggers,
+        )  # fmt: skip
         with tenant(connection, business_id) as cursor:
             cursor.execute(
                 "SELECT id FROM customers WHERE business_id = %s ORDER BY random() LIMIT %s",
