@@ -13,6 +13,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from sqlalchemy.engine import make_url
+
 from bench.database import create_database, drop_database, libpq_url
 
 TPS = re.compile(r"^tps = ([0-9.]+) \(without initial connection time\)", re.MULTILINE)
@@ -26,6 +28,8 @@ class PgbenchResult:
     scale: int
     clients: int
     seconds: int
+    database: str
+    """The scratch database it ran on (dropped by now)."""
 
 
 def available() -> bool:
@@ -57,4 +61,5 @@ def measure(server: str, *, clients: int, seconds: int, scale: int) -> PgbenchRe
         scale=scale,
         clients=clients,
         seconds=seconds,
+        database=str(make_url(url).database),
     )

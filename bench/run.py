@@ -24,6 +24,8 @@ from dataclasses import dataclass, field, replace
 from types import FrameType
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from app.db.migrations import upgrade
 from bench import graphql, invariants, pgbench, report
 from bench.database import create_database, drop_database, pick_server
@@ -62,6 +64,8 @@ class Run:
     saved_to: str | None = None
     service_exit: int | None = None
     """The service's exit status: set once it has been stopped."""
+    databases: list[str] = field(default_factory=list)
+    """The scratch databases the run created (and dropped)."""
 
 
 def say(message: str) -> None:
@@ -270,9 +274,11 @@ def run(config: Config) -> Run:
         )  # fmt: skip
         say(f"pgbench: {measured_db.tps:.1f} tps")
     results: list[report.WorkloadResult] = []
+    databases = [measured_db.database] if measured_db else []
     with ExitStack() as cleanup:
         database_url = create_database(server, prefix="credit_ledger_bench")
         cleanup.callback(drop_database, server, database_url)
+        databases.append(str(make_url(database_url).database))
         upgrade(database_url)
         service = Service(
             database_url, workers=config.workers, log_level=config.log_level,
@@ -306,6 +312,7 @@ def run(config: Config) -> Run:
     outcome = Run(
         results=results, pgbench=measured_db, table=table, seeding=seeding,
         service_exit=service.process.returncode if service.process else None,
+        databases=databases,
     )  # fmt: skip
     if config.save:
         path = report.save(results, measured_db, {

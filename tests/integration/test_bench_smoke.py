@@ -30,13 +30,12 @@ def scratch(server: str) -> Iterator[str]:
     drop_database(server, url)
 
 
-def _bench_databases(server: str) -> set[str]:
+def _existing(server: str, names: list[str]) -> list[str]:
     with connect(server) as connection:
         rows = connection.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'credit_ledger_bench%'"
-            " OR datname LIKE 'credit_ledger_pgbench%'"
+            "SELECT datname FROM pg_database WHERE datname = ANY(%s)", (names,)
         ).fetchall()
-    return {row[0] for row in rows}
+    return [row[0] for row in rows]
 
 
 @pytest.mark.parametrize("through_triggers", [False, True], ids=["bulk", "triggers"])
@@ -115,7 +114,6 @@ def test_a_tiny_bench_run_prints_its_table_and_cleans_up(
         products=20,
         save=False,
     )
-    before = _bench_databases(server)
 
     outcome = run(config)
 
@@ -136,4 +134,5 @@ def test_a_tiny_bench_run_prints_its_table_and_cleans_up(
         assert outcome.pgbench.tps > 0
         assert "pgbench (TPC-B)" in printed
     assert outcome.service_exit is not None
-    assert _bench_databases(server) == before
+    assert len(outcome.databases) == (2 if pgbench.available() else 1)
+    assert _existing(server, outcome.databases) == []
