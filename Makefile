@@ -35,4 +35,7 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 schema: $(STAMP) ## Rewrite schema.graphql from the code
 	$(VENV)/bin/credit-ledger export-schema > schema.graphql
 
-.PHONY: help install run stop-db test lint format schema
+bench: $(STAMP) ## Load the service over HTTP vs pgbench (BENCH_WORKLOADS, BENCH_SECONDS; bench/README.md)
+	$(PY) -m bench.run
+
+.PHONY: help install run stop-db test lint format schema bench

@@ -1,0 +1,1 @@
+"""``make bench``: the service under load over HTTP, measured against pgbench."""

@@ -1,0 +1,345 @@
+"""``make bench``: seed a scratch database, start the service, load it, compare with pgbench.
+
+Order of a run: pgbench on its own scratch database (while nothing else of ours
+runs), then the bench database (migrated, seeded), the service in its own
+process, each selected workload (probe, warm-up, measured run, invariants for
+writes), one table, JSON under ``bench/results/``.  Everything started is
+stopped and every scratch database dropped, on failure and Ctrl-C too.
+
+Options come from flags or the environment (flags win); see ``--help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterable
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
+from types import FrameType
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from app.db.migrations import upgrade
+from bench import graphql, invariants, pgbench, report
+from bench.database import create_database, drop_database, pick_server
+from bench.loadgen import pyload, wrk
+from bench.loadgen.plan import Outcome, Plan, body_parts, classify
+from bench.seed import Dataset, seed_ledger, seed_shop
+from bench.service import Service, machine_busy
+from bench.workloads import Workload, select
+
+
+@dataclass
+class Config:
+    workloads: list[Workload]
+    seconds: float = 10
+    warmup: float = 2
+    clients: int = 16
+    workers: int = 2
+    generator: str = "auto"
+    wrk_threads: int = 1
+    pgbench: bool = True
+    pgbench_scale: int = 16
+    shop_customers: int = 1_000
+    products: int = 1_000
+    ledger_customers: int = 100_000
+    ledger_entries: int = 2_000_000
+    log_level: str = "WARNING"
+    save: bool = True
+
+
+@dataclass
+class Run:
+    results: list[report.WorkloadResult]
+    pgbench: pgbench.PgbenchResult | None
+    table: str
+    seeding: dict[str, float] = field(default_factory=dict)
+    saved_to: str | None = None
+    service_exit: int | None = None
+    """The service's exit status: set once it has been stopped."""
+    databases: list[str] = field(default_factory=list)
+    """The scratch databases the run created (and dropped)."""
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+def parse(argv: list[str] | None = None) -> Config:
+    p = argparse.ArgumentParser(prog="make bench", description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--workloads",
+        default=_env("BENCH_WORKLOADS", ""),
+        help="comma-separated subset (BENCH_WORKLOADS); default: all",
+    )
+    p.add_argument(
+        "--seconds",
+        type=float,
+        default=float(_env("BENCH_SECONDS", "10")),
+        help="measured seconds per workload and for pgbench (BENCH_SECONDS)",
+    )
+    p.add_argument(
+        "--warmup",
+        type=float,
+        default=float(_env("BENCH_WARMUP", "2")),
+        help="unmeasured seconds before each workload (BENCH_WARMUP)",
+    )
+    p.add_argument("--clients", type=int, default=int(_env("BENCH_CLIENTS", "16")))
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=int(_env("BENCH_WORKERS", "2")),
+        help="service worker processes (BENCH_WORKERS); 2 measured faster than 1 on 2 cores",
+    )
+    p.add_argument(
+        "--generator",
+        choices=["auto", "wrk", "python"],
+        default=_env("BENCH_GENERATOR", "auto"),
+        help="load generator; auto = wrk, installed with apt-get if missing",
+    )
+    p.add_argument("--wrk-threads", type=int, default=int(_env("BENCH_WRK_THREADS", "1")))
+    p.add_argument("--no-pgbench", action="store_true", default=_env("BENCH_PGBENCH", "1") == "0")
+    p.add_argument("--pgbench-scale", type=int, default=int(_env("BENCH_PGBENCH_SCALE", "16")))
+    p.add_argument(
+        "--ledger-customers", type=int, default=int(_env("BENCH_LEDGER_CUSTOMERS", "100000"))
+    )
+    p.add_argument(
+        "--ledger-entries", type=int, default=int(_env("BENCH_LEDGER_ENTRIES", "2000000"))
+    )
+    p.add_argument(
+        "--log-level",
+        default=_env("BENCH_LOG_LEVEL", "WARNING"),
+        help="the service's LOG_LEVEL (INFO writes one access line per request)",
+    )
+    args = p.parse_args(argv)
+    return Config(
+        workloads=select(args.workloads),
+        seconds=args.seconds,
+        warmup=args.warmup,
+        clients=args.clients,
+        workers=args.workers,
+        generator=args.generator,
+        wrk_threads=args.wrk_threads,
+        pgbench=not args.no_pgbench,
+        pgbench_scale=args.pgbench_scale,
+        ledger_customers=args.ledger_customers,
+        ledger_entries=args.ledger_entries,
+        log_level=args.log_level,
+    )
+
+
+def choose_generator(wanted: str) -> str:
+    if wanted == "python":
+        return "python"
+    if wrk.install():
+        return "wrk"
+    if wanted == "wrk":
+        raise SystemExit("wrk was asked for and is not available")
+    say("falling back to the Python load generator")
+    return "python"
+
+
+def drive(generator: str, plan: Plan, config: Config) -> Outcome:
+    if generator == "wrk":
+        return wrk.run(plan, threads=config.wrk_threads)
+    return pyload.run(plan)
+
+
+def run_workload(
+    workload: Workload,
+    *,
+    config: Config,
+    generator: str,
+    service: Service,
+    fields: graphql.RootFields,
+    datasets: dict[str, Dataset],
+    database_url: str,
+    run_id: str,
+) -> report.WorkloadResult:
+    if not in_schema(workload, fields):
+        return report.WorkloadResult(workload, "skipped", "not in schema")
+    kind, name = workload.operation
+    dataset = datasets[workload.dataset]
+    plan = Plan(
+        host=service.host,
+        port=service.port,
+        token=dataset.tokens[workload.role],
+        parts=body_parts(graphql.with_schema_types(workload.query, fields[kind][name]),
+                         workload.variables),
+        pools=dataset.pools,
+        ok=list(workload.ok),
+        refusals=list(workload.refusals),
+        clients=config.clients,
+        seconds=config.seconds,
+        key_prefix=f"{run_id}-{workload.name}-",
+    )  # fmt: skip
+    if missing := plan.missing_pools():
+        return report.WorkloadResult(workload, "failed", f"no pool for {', '.join(missing)}")
+    probe = graphql.post_body(
+        service.host, service.port, plan.token, plan.one_body(f"{plan.key_prefix}probe")
+    )
+    if classify(200, probe, *plan.typenames()) not in ("ok", "refused"):
+        return report.WorkloadResult(
+            workload, "failed", f"probe answered {probe[:300].decode(errors='replace')}"
+        )
+    if config.warmup > 0:
+        warm = replace(plan, seconds=config.warmup, key_prefix=plan.key_prefix + "warm-")
+        drive(generator, warm, config)
+    cpu_before, busy_before = service.cpu_seconds(), machine_busy()
+    outcome = drive(generator, plan, config)
+    cpu_after, busy_after = service.cpu_seconds(), machine_busy()
+    busy = (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])
+    result = report.WorkloadResult(
+        workload,
+        "ran",
+        outcome=outcome,
+        server_cpu_cores=(cpu_after - cpu_before) / outcome.seconds if outcome.seconds else 0,
+        machine_busy=busy,
+    )
+    if workload.writes:
+        result.invariants = invariants.violations(database_url, dataset.business_id)
+        say(f"    {invariants.describe(result.invariants)}")
+    return result
+
+
+def in_schema(workload: Workload, fields: graphql.RootFields) -> bool:
+    kind, name = workload.operation
+    return name in fields.get(kind, {})
+
+
+def seed(
+    config: Config, database_url: str, needed: Iterable[str]
+) -> tuple[dict[str, Dataset], dict[str, float]]:
+    """Seed only what a runnable workload needs: the ledger history takes minutes."""
+    datasets: dict[str, Dataset] = {}
+    if "shop" in needed:
+        datasets["shop"] = seed_shop(
+            database_url, customers=config.shop_customers, products=config.products
+        )
+        say(
+            f"seeded shop: {config.shop_customers:,} customers, {config.products:,} products"
+            f" in {datasets['shop'].seconds:.1f} s"
+        )
+    if "ledger" in needed:
+        say(
+            f"seeding ledger: {config.ledger_customers:,} customers,"
+            f" {config.ledger_entries:,} entries ..."
+        )
+        ledger = seed_ledger(
+            database_url, customers=config.ledger_customers, entries=config.ledger_entries
+        )
+        datasets["ledger"] = ledger
+        path = "bulk, triggers off" if ledger.counts["bulk_path"] else "through the triggers"
+        started = time.perf_counter()
+        found = invariants.violations(database_url, ledger.business_id)
+        say(
+            f"seeded ledger in {ledger.seconds:.1f} s ({path}); checked in"
+            f" {time.perf_counter() - started:.1f} s: {invariants.describe(found)}"
+        )
+        if any(found.values()):
+            raise RuntimeError("the seeded ledger is inconsistent; not benchmarking on it")
+    return datasets, {name: d.seconds for name, d in datasets.items()}
+
+
+def _git_commit() -> str | None:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def run(config: Config) -> Run:
+    run_id = uuid.uuid4().hex[:8]
+    generator = choose_generator(config.generator)
+    server = pick_server()
+    measured_db: pgbench.PgbenchResult | None = None
+    if config.pgbench and pgbench.available():
+        say(f"pgbench: scale {config.pgbench_scale}, {config.clients} clients ...")
+        measured_db = pgbench.measure(
+            server, clients=config.clients, seconds=max(1, round(config.seconds)),
+            scale=config.pgbench_scale,
+        )  # fmt: skip
+        say(f"pgbench: {measured_db.tps:.1f} tps")
+    results: list[report.WorkloadResult] = []
+    databases = [measured_db.database] if measured_db else []
+    with ExitStack() as cleanup:
+        database_url = create_database(server, prefix="credit_ledger_bench")
+        cleanup.callback(drop_database, server, database_url)
+        databases.append(str(make_url(database_url).database))
+        upgrade(database_url)
+        service = Service(
+            database_url, workers=config.workers, log_level=config.log_level,
+            log_path=report.RESULTS / f"service-{run_id}.log",
+        )  # fmt: skip
+        cleanup.callback(service.stop)
+        service.start()
+        say(f"service: {' '.join(service.command)}")
+        fields = graphql.root_fields(service.host, service.port)
+        needed = {w.dataset for w in config.workloads if in_schema(w, fields)}
+        datasets, seeding = seed(config, database_url, needed)
+        for workload in config.workloads:
+            say(f"  {workload.name} ...")
+            try:
+                result = run_workload(
+                    workload, config=config, generator=generator, service=service,
+                    fields=fields, datasets=datasets, database_url=database_url, run_id=run_id,
+                )  # fmt: skip
+            except Exception as exc:  # one broken workload must not hide the others' results
+                result = report.WorkloadResult(workload, "failed", f"{type(exc).__name__}: {exc}")
+            if result.status != "ran":
+                say(f"    {result.status} ({result.reason})")
+            results.append(result)
+        service.stop()
+        if service.process is not None and service.process.returncode not in (0, -15, None):
+            say(f"the service exited with {service.process.returncode}; log: {service.log_path}")
+    table = report.table(results, measured_db)
+    say("")
+    say(table)
+    say(report.details(results))
+    outcome = Run(
+        results=results, pgbench=measured_db, table=table, seeding=seeding,
+        service_exit=service.process.returncode if service.process else None,
+        databases=databases,
+    )  # fmt: skip
+    if config.save:
+        path = report.save(results, measured_db, {
+            "run_id": run_id, "commit": _git_commit(), "generator": generator,
+            "clients": config.clients, "seconds": config.seconds, "warmup": config.warmup,
+            "workers": config.workers, "service_command": service.command,
+            "log_level": config.log_level, "seeding_seconds": seeding, "cpus": os.cpu_count(),
+        })  # fmt: skip
+        outcome.saved_to = str(path)
+        say(f"results: {path}")
+    return outcome
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> Any:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> None:
+    config = parse(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        run(config)
+    except KeyboardInterrupt:
+        say("interrupted; everything started was stopped and the scratch databases dropped")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
