@@ -111,10 +111,12 @@ class RequestContext:
             else:
                 await self.app(scope, _replay(body, receive), send_with_id)
         finally:
-            access_log.info(
-                "%s %s %s", scope["method"], scope["path"], status,
-                extra={"status": status, "ms": round((time.perf_counter() - started) * 1000, 2)},
-            )  # fmt: skip
+            if access_log.isEnabledFor(logging.INFO):  # skip building the line when it is off
+                ms = round((time.perf_counter() - started) * 1000, 2)
+                access_log.info(
+                    "%s %s %s", scope["method"], scope["path"], status,
+                    extra={"status": status, "ms": ms},
+                )  # fmt: skip
             request_id_var.reset(token)
 
 

@@ -64,6 +64,26 @@ BEGIN
      WHERE c.business_id = p_business_id AND c.id = p_customer_id);
 END $$;
 
+-- What an idempotency key already answers: the stored success for the same
+-- request (marked as a replay), key_reused for any other request, else NULL.
+CREATE FUNCTION earlier_answer(
+    p_business_id bigint, p_key text, p_operation text, p_request_hash text
+) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    v_key record;
+BEGIN
+    SELECT k.operation, k.request_hash, k.response INTO v_key
+      FROM idempotency_keys k
+     WHERE k.business_id = p_business_id AND k.key = p_key;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF v_key.operation = p_operation AND v_key.request_hash = p_request_hash THEN
+        RETURN v_key.response || '{"replayed": true}';
+    END IF;
+    RETURN '{"result": "key_reused"}';
+END $$;
+
 -- p_product_ids must be strictly ascending (lines for one product merged) with
 -- one positive quantity each; the service guarantees it and this re-checks it.
 CREATE FUNCTION purchase(
@@ -73,7 +93,7 @@ CREATE FUNCTION purchase(
 DECLARE
     n          integer := coalesce(cardinality(p_product_ids), 0);
     v_customer record;
-    v_key      record;
+    v_earlier  jsonb;
     v_ids      bigint[];
     v_names    text[];
     v_prices   bigint[];
@@ -109,14 +129,9 @@ BEGIN
         RETURN jsonb_build_object('result', 'not_found', 'what', 'Customer', 'id', p_customer_id);
     END IF;
 
-    SELECT k.operation, k.request_hash, k.response INTO v_key
-      FROM idempotency_keys k
-     WHERE k.business_id = p_business_id AND k.key = p_idempotency_key;
-    IF FOUND THEN
-        IF v_key.operation = 'purchase' AND v_key.request_hash = p_request_hash THEN
-            RETURN v_key.response || '{"replayed": true}';
-        END IF;
-        RETURN '{"result": "key_reused"}';
+    v_earlier := earlier_answer(p_business_id, p_idempotency_key, 'purchase', p_request_hash);
+    IF v_earlier IS NOT NULL THEN
+        RETURN v_earlier;
     END IF;
 
     -- LockRows sits above the sort, so the rows are locked in ascending id.
@@ -197,7 +212,7 @@ CREATE FUNCTION record_payment(
 ) RETURNS jsonb LANGUAGE plpgsql SECURITY INVOKER AS $$
 DECLARE
     v_balance  bigint;
-    v_key      record;
+    v_earlier  jsonb;
     v_payment  record;
     v_response jsonb;
 BEGIN
@@ -214,14 +229,9 @@ BEGIN
         RETURN jsonb_build_object('result', 'not_found', 'what', 'Customer', 'id', p_customer_id);
     END IF;
 
-    SELECT k.operation, k.request_hash, k.response INTO v_key
-      FROM idempotency_keys k
-     WHERE k.business_id = p_business_id AND k.key = p_idempotency_key;
-    IF FOUND THEN
-        IF v_key.operation = 'recordPayment' AND v_key.request_hash = p_request_hash THEN
-            RETURN v_key.response || '{"replayed": true}';
-        END IF;
-        RETURN '{"result": "key_reused"}';
+    v_earlier := earlier_answer(p_business_id, p_idempotency_key, 'recordPayment', p_request_hash);
+    IF v_earlier IS NOT NULL THEN
+        RETURN v_earlier;
     END IF;
 
     IF p_amount > v_balance THEN
@@ -251,9 +261,11 @@ GRANTS = f"""
 REVOKE EXECUTE ON FUNCTION purchase({PURCHASE_ARGS}) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION record_payment({PAYMENT_ARGS}) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION customer_json(bigint, bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION earlier_answer(bigint, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION purchase({PURCHASE_ARGS}) TO {APP_ROLE};
 GRANT EXECUTE ON FUNCTION record_payment({PAYMENT_ARGS}) TO {APP_ROLE};
 GRANT EXECUTE ON FUNCTION customer_json(bigint, bigint) TO {APP_ROLE};
+GRANT EXECUTE ON FUNCTION earlier_answer(bigint, text, text, text) TO {APP_ROLE};
 """
 
 # TO CURRENT_USER: the role running the migration, which also runs the admin
@@ -282,6 +294,7 @@ def downgrade() -> None:
         DROP POLICY owner_lists_businesses ON businesses;
         DROP FUNCTION record_payment({PAYMENT_ARGS});
         DROP FUNCTION purchase({PURCHASE_ARGS});
+        DROP FUNCTION earlier_answer(bigint, text, text, text);
         DROP FUNCTION customer_json(bigint, bigint);
         """
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -27,22 +26,15 @@ from app.graphql.permissions import WRITE
 from app.graphql.scalars import Money
 from app.services import payments as service
 
-
-@strawberry.enum
-class PaymentMethod(Enum):
-    CASH = "CASH"
-    UPI = "UPI"
-    CARD = "CARD"
-    BANK_TRANSFER = "BANK_TRANSFER"
-    CHEQUE = "CHEQUE"
-    OTHER = "OTHER"
+# The domain's enum, registered as is: one list of methods for both layers.
+strawberry.enum(domain.PaymentMethod, name="PaymentMethod")
 
 
 @strawberry.type
 class Payment:
     id: strawberry.ID
     amount: Money
-    method: PaymentMethod
+    method: domain.PaymentMethod
     reference: str | None
     created_at: datetime
 
@@ -51,7 +43,7 @@ class Payment:
         return cls(
             id=gid(record.id),
             amount=Money(from_minor(record.amount, minor_units)),
-            method=PaymentMethod(record.method.value),
+            method=record.method,
             reference=record.reference,
             created_at=record.created_at,
         )
@@ -80,7 +72,7 @@ RecordPaymentResult = Annotated[
 class RecordPaymentInput:
     customer_id: strawberry.ID
     amount: Money
-    method: PaymentMethod
+    method: domain.PaymentMethod
     idempotency_key: str = strawberry.field(
         description="Retrying with the same key and request returns the original result."
     )
@@ -124,7 +116,7 @@ class PaymentMutations:
             info.context.uow,
             customer_id=customer_id,
             amount=amount,
-            method=domain.PaymentMethod(input.method.value),
+            method=input.method,
             reference=reference,
             idempotency_key=key,
         )

@@ -65,15 +65,6 @@ async def remember(
     )
 
 
-_PRUNE = text("DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => :h)")
-
-
-async def prune(uow: UnitOfWork, *, older_than_hours: int) -> int:
-    result = await uow.execute(_PRUNE, {"h": older_than_hours})
-    await uow.commit()
-    return int(getattr(result, "rowcount", 0))
-
-
 MIN_RETENTION_HOURS = 24
 """Keys are kept at least this long; migration 0002 enforces the same floor."""
 

@@ -17,13 +17,13 @@ from app.domain.purchases import PaymentExceedsBalance, PaymentMethod, PaymentRe
 from app.domain.results import KeyReused, Missing
 from app.services.call_results import customer_from_json, instant, missing_from_json
 from app.services.idempotency import request_hash
-from app.services.unit_of_work import TENANT, UnitOfWork, UnitsOfWork
+from app.services.unit_of_work import TENANT, DriverStatement, UnitOfWork, UnitsOfWork
 
 OPERATION = "recordPayment"
 
 PaymentOutcome = PaymentTaken | PaymentExceedsBalance | Missing | KeyReused
 
-_RECORD = text(
+_RECORD = DriverStatement(
     "SELECT record_payment(:business_id, :customer_id, :amount, :method, :reference, :key, :hash)"
 )
 

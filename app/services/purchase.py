@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
-
 from app.domain.purchases import (
     CreditLimitExceeded,
     InsufficientStock,
@@ -34,7 +32,7 @@ from app.domain.purchases import (
 from app.domain.results import KeyReused, Missing
 from app.services.call_results import customer_from_json, instant, missing_from_json
 from app.services.idempotency import request_hash
-from app.services.unit_of_work import UnitsOfWork
+from app.services.unit_of_work import DriverStatement, UnitsOfWork
 
 OPERATION = "purchase"
 
@@ -42,7 +40,7 @@ PurchaseOutcome = (
     Purchased | InsufficientStock | CreditLimitExceeded | PriceChanged | Missing | KeyReused
 )
 
-_PURCHASE = text(
+_PURCHASE = DriverStatement(
     "SELECT purchase(:business_id, :customer_id, CAST(:product_ids AS bigint[]),"
     " CAST(:quantities AS bigint[]), :expected_total, :note, :key, :hash)"
 )

@@ -24,14 +24,14 @@ process, not PostgreSQL, limits throughput (DESIGN.md section 2).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import text
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.sql.elements import TextClause
 
 from app.services.retry import with_retries
 
@@ -89,25 +89,25 @@ class UnitOfWork:
             await connection.close()
 
 
-@dataclass(frozen=True)
-class _Positional:
-    sql: str
-    names: tuple[str, ...]
+_PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
 
 
-_POSITIONAL: dict[tuple[str, str], _Positional] = {}
+class DriverStatement:
+    """SQL written with ``:name`` parameters, turned once into the driver's ``$n`` form."""
 
+    def __init__(self, sql: str) -> None:
+        self.names: list[str] = []
 
-def _positional(statement: TextClause, engine: AsyncEngine) -> _Positional:
-    """``statement`` in the driver's ``$n`` form, compiled once per statement."""
-    cache_key = (statement.text, engine.dialect.name)
-    found = _POSITIONAL.get(cache_key)
-    if found is None:
-        compiled = statement.compile(dialect=engine.dialect)
-        found = _POSITIONAL[cache_key] = _Positional(
-            compiled.string, tuple(compiled.positiontup or ())
-        )
-    return found
+        def position(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in self.names:
+                self.names.append(name)
+            return f"${self.names.index(name) + 1}"
+
+        self.sql = _PARAMETER.sub(position, sql)
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        return [params[name] for name in self.names]
 
 
 class UnitsOfWork:
@@ -120,23 +120,21 @@ class UnitsOfWork:
     def __call__(self) -> UnitOfWork:
         return UnitOfWork(self._engine, self.business_id)
 
-    async def call(self, statement: TextClause, params: dict[str, Any]) -> Any:
+    async def call(self, statement: DriverStatement, params: dict[str, Any]) -> Any:
         """Run one self-contained server-side function call; return its scalar result.
 
         The function must bind the tenant from ``business_id`` as its first act.
         No transaction block is opened: the statement is its own transaction.
         Deadlocks and serialization failures are retried.
         """
-        positional = _positional(statement, self._engine)
-        params = {**params, "business_id": self.business_id}
-        args = [params[name] for name in positional.names]
+        args = statement.args({**params, "business_id": self.business_id})
 
         async def attempt() -> Any:
             async with self._engine.connect() as connection:
                 driver = (await connection.get_raw_connection()).driver_connection
                 assert driver is not None
                 try:
-                    return await driver.fetchval(positional.sql, *args)
+                    return await driver.fetchval(statement.sql, *args)
                 except BaseException:
                     if driver.is_closed():  # the pool must not hand it out again
                         await connection.invalidate()

@@ -23,19 +23,10 @@ from app.config import APP_ROLE
 from app.domain.identity import Role
 from app.services import admin
 from app.services.retry import sqlstate
+from tests import helpers
 
-TENANT_TABLES = (
-    "businesses",
-    "api_keys",
-    "customers",
-    "products",
-    "orders",
-    "order_items",
-    "payments",
-    "credit_ledger",
-    "stock_movements",
-    "idempotency_keys",
-)
+# businesses is keyed on its own id, the other tenant tables on business_id.
+TENANT_TABLES = ("businesses", *helpers.TENANT_TABLES)
 APPEND_ONLY_TABLES = ("orders", "order_items", "payments", "credit_ledger", "stock_movements")
 
 INSUFFICIENT_PRIVILEGE = "42501"
