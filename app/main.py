@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -41,6 +42,11 @@ class GraphQLApp(GraphQL[Context, None]):
         if not isinstance(decoded, dict | list):
             raise json.JSONDecodeError("a GraphQL request is a JSON object", "", 0)
         return decoded
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson: the same JSON about five times faster than ``json.dumps``; the
+        # answers hold only strings, integers, booleans and nulls.
+        return orjson.dumps(data)
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         state = request.app.state

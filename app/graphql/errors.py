@@ -19,7 +19,8 @@ from app.services.retry import TryAgain
 log = logging.getLogger("credit_ledger.graphql")
 
 
-def _client_error(error: GraphQLError) -> GraphQLError:
+def client_error(error: GraphQLError) -> GraphQLError:
+    """The error as the client may see it; unexpected ones are logged and masked."""
     original = error.original_error
     if original is None or (error.extensions or {}).get("code"):
         return error
@@ -52,4 +53,4 @@ class ClientErrors(SchemaExtension):
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if result is not None and errors:
-            result.errors = [_client_error(error) for error in errors]
+            result.errors = [client_error(error) for error in errors]

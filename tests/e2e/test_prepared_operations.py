@@ -1,0 +1,104 @@
+"""Prepared operations: a repeated query text skips parsing and validation, nothing else.
+
+Each test makes its query text unique (a comment with a fresh id), so the first
+request is known to take Strawberry's whole pipeline and the second the prepared
+path, whatever ran before in the session.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from app.domain.identity import Role
+from app.graphql.schema import schema
+from tests.conftest import Tenant
+from tests.e2e.test_protection import break_customer_lookup
+from tests.helpers import CREATE_CUSTOMER, CUSTOMER, error_codes, make_customer
+
+
+def unique(query: str) -> str:
+    return f"# {uuid.uuid4()}\n{query}"
+
+
+async def twice(tenant: Tenant, query: str, variables: dict[str, Any]) -> list[dict[str, Any]]:
+    """The answers to the same request sent twice; the text is prepared after the first."""
+    first = await tenant.gql(query, variables)
+    prepared = (query, None) in schema.prepared
+    second = await tenant.gql(query, variables)
+    assert prepared, "a valid text is remembered after its first run"
+    return [first, second]
+
+
+async def test_a_repeated_query_answers_exactly_as_the_first_time(tenant: Tenant) -> None:
+    customer = await make_customer(tenant, name="Asha")
+    first, second = await twice(tenant, unique(CUSTOMER), {"id": customer})
+    assert first == second
+    assert first["data"]["customer"]["name"] == "Asha"
+
+
+async def test_a_repeated_mutation_runs_each_time(tenant: Tenant) -> None:
+    query = unique(CREATE_CUSTOMER)
+    first, second = await twice(tenant, query, {"input": {"name": "Ravi"}})
+    ids = {answer["data"]["createCustomer"]["customer"]["id"] for answer in (first, second)}
+    assert len(ids) == 2, "the prepared path executed the mutation again"
+
+
+async def test_variable_errors_are_the_same_on_the_prepared_path(tenant: Tenant) -> None:
+    query = unique(CUSTOMER)
+    await tenant.gql(query, {"id": "1"})  # prepares the text
+    assert (query, None) in schema.prepared
+    prepared = await tenant.gql(query, {"id": None})
+    unprepared = await tenant.gql(unique(CUSTOMER), {"id": None})
+    assert prepared == unprepared
+    assert prepared["data"] is None
+    assert "$id" in prepared["errors"][0]["message"]
+
+
+async def test_an_invalid_document_is_never_prepared(tenant: Tenant) -> None:
+    query = unique("{ viewer { noSuchField } }")
+    answers = [await tenant.gql(query) for _ in range(2)]
+    assert (query, None) not in schema.prepared
+    assert answers[0] == answers[1]
+    assert "noSuchField" in answers[0]["errors"][0]["message"]
+
+
+async def test_unexpected_errors_are_masked_on_the_prepared_path(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer = await make_customer(tenant)
+    break_customer_lookup(monkeypatch)
+    first, second = await twice(tenant, unique(CUSTOMER), {"id": customer})
+    for answer in (first, second):
+        assert answer["data"] == {"customer": None}
+        assert error_codes(answer) == ["INTERNAL_SERVER_ERROR"]
+        assert "hunter2" not in str(answer)
+
+
+async def test_a_prepared_mutation_is_still_refused_over_get(tenant: Tenant) -> None:
+    async def over_get(query: str) -> tuple[int, str]:
+        response = await tenant.http.get(
+            "/graphql",
+            params={"query": query, "variables": '{"input": {"name": "Over GET"}}'},
+            headers={"Authorization": f"Bearer {tenant.keys[Role.OWNER]}"},
+        )
+        return response.status_code, response.text
+
+    query = unique(CREATE_CUSTOMER)
+    await tenant.gql(query, {"input": {"name": "Meena"}})
+    assert (query, None) in schema.prepared
+    status, text = await over_get(query)
+    assert (status, text) == await over_get(unique(CREATE_CUSTOMER))
+    assert status == 400
+    assert "mutations are not allowed" in text.lower()
+
+
+async def test_the_caller_is_checked_on_the_prepared_path(tenant: Tenant) -> None:
+    """Permissions are per field and per request: a viewer cannot reuse an owner's text."""
+    query = unique(CREATE_CUSTOMER)
+    await tenant.gql(query, {"input": {"name": "Owner's"}})
+    answer = await tenant.gql(query, {"input": {"name": "Viewer's"}}, role=Role.VIEWER)
+    assert answer["data"] is None
+    assert error_codes(answer) == ["FORBIDDEN"]

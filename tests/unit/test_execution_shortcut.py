@@ -1,0 +1,110 @@
+"""The leaf shortcut answers exactly as graphql-core's own execution, errors included."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, NewType
+
+import pytest
+import strawberry
+from strawberry.schema.config import StrawberryConfig
+
+from app.graphql.execution import LeafShortcutExecutionContext, _leaf_readers_of
+from app.graphql.schema import schema as service_schema
+
+Even = NewType("Even", int)
+
+
+def _serialize_even(value: int) -> int:
+    if value % 2:
+        raise ValueError(f"{value} is odd")
+    return value
+
+
+@strawberry.enum
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.type
+class Thing:
+    name: str
+    nickname: str | None
+    colour: Colour
+    number: Even
+    maybe_number: Even | None
+
+    @strawberry.field
+    def shout(self) -> str:
+        return self.name.upper()
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def things(self) -> list[Thing | None]:
+        return [
+            Thing(name="ok", nickname=None, colour=Colour.RED, number=Even(2), maybe_number=None),
+            # A null in a non-null leaf: the error propagates to the nullable item.
+            Thing(
+                name=None, nickname="n", colour=Colour.BLUE, number=Even(4), maybe_number=Even(6)
+            ),  # type: ignore[arg-type]
+            # A value the scalar refuses to serialize.
+            Thing(
+                name="odd", nickname="o", colour=Colour.RED, number=Even(3), maybe_number=Even(5)
+            ),
+            # Not a member of the enum.
+            Thing(name="c", nickname=None, colour="green", number=Even(8), maybe_number=None),  # type: ignore[arg-type]
+        ]
+
+    @strawberry.field
+    def thing_or_null(self) -> Thing | None:
+        return Thing(name=None, nickname=None, colour=Colour.RED, number=Even(0), maybe_number=None)  # type: ignore[arg-type]
+
+
+def _schema(execution_context_class: Any) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        scalar_overrides={Even: strawberry.scalar(Even, serialize=_serialize_even)},  # type: ignore[dict-item]
+        execution_context_class=execution_context_class,
+        config=StrawberryConfig(),
+    )
+
+
+QUERIES = [
+    "{ things { name nickname colour number maybeNumber shout } }",
+    "{ things { n: name nick: nickname c: colour } }",
+    "{ thingOrNull { name } }",
+    "{ things { ...F } } fragment F on Thing { name number __typename }",
+    "{ things { number } thingOrNull { nickname colour } }",
+]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_answers_and_errors_equal_graphql_cores(query: str) -> None:
+    with_shortcut = _schema(LeafShortcutExecutionContext).execute_sync(query)
+    without = _schema(None).execute_sync(query)
+    assert with_shortcut.data == without.data
+    assert [e.formatted for e in with_shortcut.errors or []] == [
+        e.formatted for e in without.errors or []
+    ]
+
+
+def test_the_errors_cases_really_produce_errors() -> None:
+    """Guards the comparison above: the data set does exercise the error paths."""
+    result = _schema(LeafShortcutExecutionContext).execute_sync(QUERIES[0])
+    messages = " | ".join(str(e.message) for e in result.errors or [])
+    assert "Cannot return null for non-nullable field Thing.name" in messages
+    assert "3 is odd" in messages
+    assert "green" in messages
+
+
+def test_only_plain_leaf_fields_take_the_shortcut() -> None:
+    graphql_schema = _schema(LeafShortcutExecutionContext)._schema
+    readers = _leaf_readers_of(graphql_schema.type_map["Thing"])  # type: ignore[arg-type]
+    assert set(readers) == {"name", "nickname", "colour", "number", "maybeNumber"}
+
+
+def test_the_service_schema_uses_it() -> None:
+    assert service_schema.execution_context_class is LeafShortcutExecutionContext
