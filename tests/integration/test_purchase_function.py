@@ -30,3 +30,17 @@ async def test_the_database_refuses_unsorted_unmerged_or_empty_lines(
             )
         await connection.rollback()
     assert sqlstate(refused.value) == "22023"
+
+
+@pytest.mark.parametrize("function", ["purchase", "record_payment"])
+async def test_write_functions_plan_their_statements_generically(
+    owner_db: AsyncEngine, function: str
+) -> None:
+    """Migration 0004: without it, some statements were planned again on every call."""
+    async with owner_db.connect() as connection:
+        config = (
+            await connection.execute(
+                text("SELECT proconfig FROM pg_proc WHERE proname = :name"), {"name": function}
+            )
+        ).scalar_one()
+    assert config == ["plan_cache_mode=force_generic_plan"]
