@@ -12,7 +12,7 @@ def service_engine(settings: Settings) -> AsyncEngine:
         settings.service_url(),
         pool_size=settings.pool_size,
         max_overflow=0,
-        pool_timeout=10,
+        pool_timeout=settings.pool_timeout_seconds,
         pool_pre_ping=False,
         connect_args={
             "server_settings": {

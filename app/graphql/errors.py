@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from graphql.error import GraphQLError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from strawberry.extensions import SchemaExtension
 
 from app.logs import request_id_var
@@ -29,6 +30,9 @@ def client_error(error: GraphQLError) -> GraphQLError:
         # wrong type, a missing field, a Money sent as a number): the client's
         # mistake, and the message is about the request.
         return error
+    if isinstance(original, PoolTimeout):
+        # Every pooled connection stayed busy for DB_POOL_TIMEOUT_SECONDS: nothing ran.
+        original = TryAgain("The service is busy; retry the request.")
     if isinstance(original, TryAgain):
         return GraphQLError(
             str(original), nodes=error.nodes, path=error.path,

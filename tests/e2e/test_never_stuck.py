@@ -172,3 +172,34 @@ async def test_losing_a_race_on_a_new_key_is_retried_and_then_finds_the_key(
     }
     assert (await written(owner_db, tenant.id))["orders"] == 0
     assert await stock_of(owner_db, product) == 10
+
+
+async def test_no_free_connection_answers_try_again(
+    database_url: str, tenant: Tenant, owner_db: AsyncEngine
+) -> None:
+    """Every pooled connection busy past DB_POOL_TIMEOUT_SECONDS: TRY_AGAIN, nothing written."""
+    settings = Settings(
+        database_url=database_url, auth_cache_seconds=60, pool_size=1, pool_timeout_seconds=0.2
+    )
+    customer = await make_customer(tenant)
+    product = await make_product(tenant)
+    token = tenant.keys[Role.CLERK]
+    app = create_app(settings)
+    async with app.starlette.router.lifespan_context(app.starlette):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            # Authenticates (and caches the key) while the connection is free.
+            first = await post_graphql(
+                client, PURCHASE, purchase_input(customer, [(product, 1)]), token=token
+            )
+            assert first["data"]["purchase"]["__typename"] == "PurchaseCompleted"
+            async with app.starlette.state.engine.connect():  # the pool's only connection
+                started = time.monotonic()
+                answer = await post_graphql(
+                    client, PURCHASE, purchase_input(customer, [(product, 1)]), token=token
+                )
+                elapsed = time.monotonic() - started
+    assert answer["data"] is None, answer
+    assert answer["errors"][0]["extensions"]["code"] == "TRY_AGAIN"
+    assert elapsed < 2
+    assert await stock_of(owner_db, product) == 99, "only the first purchase ran"
