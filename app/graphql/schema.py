@@ -67,7 +67,10 @@ Mutation = merge_types(
 PREPARED_OPERATIONS = 256
 """Distinct (query text, operation name) pairs remembered per process."""
 PREPARED_QUERY_CHARS = 16_384
-"""Longer texts are not remembered: the cache stays a few megabytes at most."""
+"""Longer texts are not remembered, which bounds what the cache holds.
+
+The documents themselves are the ones Strawberry's ParserCache (also 256 texts) keeps.
+"""
 
 
 @dataclass(frozen=True, slots=True)
