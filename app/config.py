@@ -47,7 +47,8 @@ class Settings:
     per core; on 2 cores with 2 workers, 4 each served purchases and payments faster,
     and with a shorter tail, than 2 or 8 (``make bench``, bench/README.md)."""
     pool_timeout_seconds: float = 10.0
-    """Longest a request waits for a free connection; past it the client gets TRY_AGAIN."""
+    """Longest a request waits for a free connection; past it the client gets TRY_AGAIN
+    (HTTP 503 when the connection was needed to check an API key not yet cached)."""
     statement_timeout_ms: int = 5_000
     lock_timeout_ms: int = 2_000
     auth_cache_seconds: int = 5

@@ -11,7 +11,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from sqlalchemy import text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -50,7 +52,11 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         state = request.app.state
-        identity = await state.authenticator.authenticate(request.headers.get("authorization"))
+        try:
+            identity = await state.authenticator.authenticate(request.headers.get("authorization"))
+        except PoolTimeout as exc:
+            # No connection came free to check the key (one not yet cached): nothing ran.
+            raise HTTPException(503, "The service is busy; retry the request.") from exc
         units = None if identity is None else UnitsOfWork(state.engine, identity.business.id)
         return Context(request=request, response=response, identity=identity, units_of_work=units)
 

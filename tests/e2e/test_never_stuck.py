@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
 
 from app.config import Settings
 from app.domain.identity import Role
@@ -30,17 +32,24 @@ from tests.purchases import (
 PURCHASE = "mutation($input: PurchaseInput!) { purchase(input: $input) { __typename } }"
 
 
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
+    """The app with ``settings``, running (lifespan included), and a client for it."""
+    app = create_app(settings)
+    async with app.starlette.router.lifespan_context(app.starlette):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield app.starlette, client
+
+
 @pytest.fixture(scope="module")
 async def impatient(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """The app with a 200 ms lock timeout."""
     settings = Settings(
         database_url=database_url, auth_cache_seconds=0, pool_size=4, lock_timeout_ms=200
     )
-    app = create_app(settings)
-    async with app.starlette.router.lifespan_context(app.starlette):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
+    async with serving(settings) as (_, client):
+        yield client
 
 
 async def test_a_purchase_behind_a_held_lock_answers_try_again(
@@ -184,22 +193,39 @@ async def test_no_free_connection_answers_try_again(
     customer = await make_customer(tenant)
     product = await make_product(tenant)
     token = tenant.keys[Role.CLERK]
-    app = create_app(settings)
-    async with app.starlette.router.lifespan_context(app.starlette):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            # Authenticates (and caches the key) while the connection is free.
-            first = await post_graphql(
+    async with serving(settings) as (app, client):
+        # Authenticates (and caches the key) while the connection is free.
+        first = await post_graphql(
+            client, PURCHASE, purchase_input(customer, [(product, 1)]), token=token
+        )
+        assert first["data"]["purchase"]["__typename"] == "PurchaseCompleted"
+        async with app.state.engine.connect():  # the pool's only connection
+            started = time.monotonic()
+            answer = await post_graphql(
                 client, PURCHASE, purchase_input(customer, [(product, 1)]), token=token
             )
-            assert first["data"]["purchase"]["__typename"] == "PurchaseCompleted"
-            async with app.starlette.state.engine.connect():  # the pool's only connection
-                started = time.monotonic()
-                answer = await post_graphql(
-                    client, PURCHASE, purchase_input(customer, [(product, 1)]), token=token
-                )
-                elapsed = time.monotonic() - started
+            elapsed = time.monotonic() - started
     assert answer["data"] is None, answer
     assert answer["errors"][0]["extensions"]["code"] == "TRY_AGAIN"
     assert elapsed < 2
     assert await stock_of(owner_db, product) == 99, "only the first purchase ran"
+
+
+async def test_no_free_connection_to_check_a_key_answers_503(
+    database_url: str, tenant: Tenant
+) -> None:
+    """A key not yet cached needs the database; a pool busy past its timeout is a 503."""
+    settings = Settings(
+        database_url=database_url, auth_cache_seconds=0, pool_size=1, pool_timeout_seconds=0.2
+    )
+    async with serving(settings) as (app, client):
+        async with app.state.engine.connect():  # the pool's only connection
+            response = await client.post(
+                "/graphql",
+                json={"query": "{ viewer { role } }"},
+                headers={"Authorization": f"Bearer {tenant.keys[Role.VIEWER]}"},
+            )
+        assert response.status_code == 503
+        assert "retry" in response.text
+        answer = await post_graphql(client, "{ viewer { role } }", token=tenant.keys[Role.VIEWER])
+    assert answer["data"] == {"viewer": {"role": "VIEWER"}}
