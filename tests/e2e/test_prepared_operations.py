@@ -39,6 +39,23 @@ async def test_a_repeated_query_answers_exactly_as_the_first_time(tenant: Tenant
     assert first["data"]["customer"]["name"] == "Asha"
 
 
+async def test_the_second_request_skips_parsing_and_validation(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prepare = schema._prepare_operation_async
+    prepared_texts: list[str | None] = []
+
+    async def counting(context: Any, *args: Any) -> Any:
+        prepared_texts.append(context.query)
+        return await prepare(context, *args)
+
+    monkeypatch.setattr(schema, "_prepare_operation_async", counting)
+    query = unique("{ viewer { role } }")
+    answers = [await tenant.gql(query) for _ in range(3)]
+    assert prepared_texts.count(query) == 1
+    assert answers == [{"data": {"viewer": {"role": "OWNER"}}}] * 3
+
+
 async def test_a_repeated_mutation_runs_each_time(tenant: Tenant) -> None:
     query = unique(CREATE_CUSTOMER)
     first, second = await twice(tenant, query, {"input": {"name": "Ravi"}})
