@@ -48,7 +48,7 @@ from app.graphql.balances import BalanceQueries
 from app.graphql.catalog import CatalogMutations, CatalogQueries
 from app.graphql.customers import CustomerMutations, CustomerQueries
 from app.graphql.errors import ClientErrors, client_error
-from app.graphql.execution import LeafShortcutExecutionContext
+from app.graphql.execution import LeafShortcutExecutionContext, install_plain_resolvers
 from app.graphql.limits import LIMIT_RULES, MAX_TOKENS
 from app.graphql.orders import OrderMutations, OrderQueries
 from app.graphql.overdue import OverdueQueries
@@ -180,6 +180,7 @@ schema = Schema(
     config=StrawberryConfig(name_converter=NameConverter()),
     execution_context_class=LeafShortcutExecutionContext,
 )
+install_plain_resolvers(schema._schema, schema.config.info_class)
 
 
 def export_sdl() -> str:
