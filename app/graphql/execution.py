@@ -37,8 +37,10 @@ from graphql import (
     GraphQLSchema,
 )
 from graphql.pyutils import Undefined
+from strawberry.relay.types import GlobalID
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.base import StrawberryMaybe
 from strawberry.types.field import StrawberryField
 
 _SLOW = object()
@@ -118,7 +120,8 @@ def _plain_resolver(field: GraphQLField, info_class: type[Any]) -> Callable[...,
     arguments are all scalars, Strawberry's per-call work (converting each
     argument by its type, renaming it, building the extension chain) amounts to
     renaming camelCase arguments to the resolver's parameter names: a scalar is
-    passed through as graphql-core coerced it.  This does just that.
+    passed through as graphql-core coerced it.  This does just that.  (It assumes
+    no Strawberry exception handlers, which this schema does not use.)
     """
     definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if not isinstance(definition, StrawberryField) or definition.extensions:
@@ -136,8 +139,11 @@ def _plain_resolver(field: GraphQLField, info_class: type[Any]) -> Callable[...,
         )
         if not isinstance(argument_type, GraphQLScalarType) or strawberry_argument is None:
             return None
-        if type(strawberry_argument.type).__name__ == "StrawberryMaybe":
-            return None  # Maybe wraps values in Some(): not a pass-through
+        if isinstance(strawberry_argument.type, StrawberryMaybe) or strawberry_argument.type in (
+            GlobalID,
+            GlobalID | None,
+        ):
+            return None  # Strawberry wraps or decodes these: not a pass-through
         python_names[name] = strawberry_argument.python_name
     function = resolver.wrapped_func
     passes_self = resolver.self_parameter is not None
