@@ -28,6 +28,7 @@ from app.graphql.context import Context
 from app.graphql.schema import schema
 from app.logs import configure_logging, request_id_var
 from app.services.api_keys import Authenticator
+from app.services.retry import BUSY
 from app.services.unit_of_work import UnitsOfWork
 
 access_log = logging.getLogger("credit_ledger.access")
@@ -56,7 +57,7 @@ class GraphQLApp(GraphQL[Context, None]):
             identity = await state.authenticator.authenticate(request.headers.get("authorization"))
         except PoolTimeout as exc:
             # No connection came free to check the key (one not yet cached): nothing ran.
-            raise HTTPException(503, "The service is busy; retry the request.") from exc
+            raise HTTPException(503, BUSY) from exc
         units = None if identity is None else UnitsOfWork(state.engine, identity.business.id)
         return Context(request=request, response=response, identity=identity, units_of_work=units)
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 import strawberry
 
 from app.domain.ids import parse_id
-from app.domain.money import from_minor
 from app.graphql.common import gid
 from app.graphql.context import Info
 from app.graphql.pagination import MAX_PAGE_SIZE, bad_input
 from app.graphql.permissions import READ
-from app.graphql.scalars import Money
+from app.graphql.scalars import Money, money
 from app.services import listing
 
 
@@ -52,9 +51,9 @@ class BalanceQueries:
         answers = {
             b.customer_id: CustomerBalance(
                 customer_id=gid(b.customer_id),
-                balance=Money(from_minor(b.balance, minor_units)),
-                credit_limit=Money(from_minor(b.credit_limit, minor_units)),
-                available_credit=Money(from_minor(b.available_credit, minor_units)),
+                balance=money(b.balance, minor_units),
+                credit_limit=money(b.credit_limit, minor_units),
+                available_credit=money(b.available_credit, minor_units),
             )
             for b in found.values()
         }

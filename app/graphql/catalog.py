@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import strawberry
 
-from app.domain.money import from_minor
 from app.domain.records import ProductRecord
 from app.domain.results import Invalid, KeyReused, Missing, Problems
 from app.graphql import loaders
@@ -32,7 +31,7 @@ from app.graphql.pagination import (
     read_search,
 )
 from app.graphql.permissions import READ, WRITE
-from app.graphql.scalars import Money
+from app.graphql.scalars import Money, money
 from app.services import catalog as service
 from app.services import listing
 from app.services.catalog import MAX_STOCK
@@ -56,7 +55,7 @@ class Product:
             id=gid(record.id),
             name=record.name,
             sku=record.sku,
-            price=Money(from_minor(record.price, minor_units)),
+            price=money(record.price, minor_units),
             stock=record.stock,
             record=record,
         )

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from app.domain.money import from_minor
 from app.domain.records import CustomerRecord
 from app.domain.results import Missing, Problems
 from app.graphql import loaders
@@ -34,7 +33,7 @@ from app.graphql.pagination import (
     read_search,
 )
 from app.graphql.permissions import READ, WRITE, IsOwner
-from app.graphql.scalars import Money
+from app.graphql.scalars import Money, money
 from app.services import customers as service
 from app.services import listing
 
@@ -95,10 +94,10 @@ class Customer:
             name=record.name,
             phone=record.phone,
             email=record.email,
-            credit_limit=Money(from_minor(record.credit_limit, minor_units)),
+            credit_limit=money(record.credit_limit, minor_units),
             payment_terms_days=record.payment_terms_days,
-            balance=Money(from_minor(record.balance, minor_units)),
-            available_credit=Money(from_minor(record.available_credit, minor_units)),
+            balance=money(record.balance, minor_units),
+            available_credit=money(record.available_credit, minor_units),
             created_at=record.created_at,
             record=record,
             overdue_now=overdue_now,

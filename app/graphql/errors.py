@@ -15,7 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from strawberry.extensions import SchemaExtension
 
 from app.logs import request_id_var
-from app.services.retry import TryAgain
+from app.services.retry import BUSY, TryAgain
 
 log = logging.getLogger("credit_ledger.graphql")
 
@@ -32,7 +32,7 @@ def client_error(error: GraphQLError) -> GraphQLError:
         return error
     if isinstance(original, PoolTimeout):
         # Every pooled connection stayed busy for DB_POOL_TIMEOUT_SECONDS: nothing ran.
-        original = TryAgain("The service is busy; retry the request.")
+        original = TryAgain(BUSY)
     if isinstance(original, TryAgain):
         return GraphQLError(
             str(original), nodes=error.nodes, path=error.path,

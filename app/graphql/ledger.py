@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from app.domain.money import from_minor
 from app.graphql.common import gid
 from app.graphql.context import Context, Info
 from app.graphql.loaders import order_by_id, payment_by_id, request_loader
 from app.graphql.pagination import Connection, connection, decode_id, encode_cursor, page_size
-from app.graphql.scalars import Money
+from app.graphql.scalars import Money, money
 from app.services import ledger as service
 from app.services.ledger import LedgerEntryRecord
 
@@ -77,8 +76,8 @@ class LedgerEntry:
         return cls(
             id=gid(record.id),
             kind=LedgerEntryKind(record.kind),
-            amount=Money(from_minor(record.amount, minor_units)),
-            balance_after=Money(from_minor(record.balance_after, minor_units)),
+            amount=money(record.amount, minor_units),
+            balance_after=money(record.balance_after, minor_units),
             created_at=record.created_at,
             order_id=record.order_id,
             payment_id=record.payment_id,

@@ -14,7 +14,6 @@ from typing import Annotated
 import strawberry
 
 from app.domain import purchases as domain
-from app.domain.money import from_minor
 from app.domain.records import CustomerRecord
 from app.domain.results import KeyReused, Missing, Problems
 from app.graphql import loaders
@@ -33,13 +32,9 @@ from app.graphql.context import Info
 from app.graphql.customers import Customer
 from app.graphql.pagination import Connection, connection, decode_id, encode_cursor, page_size
 from app.graphql.permissions import READ, WRITE
-from app.graphql.scalars import Money
+from app.graphql.scalars import Money, money
 from app.services import purchase as service
 from app.services.orders import PageRequest
-
-
-def _money(minor: int, minor_units: int) -> Money:
-    return Money(from_minor(minor, minor_units))
 
 
 @strawberry.type
@@ -55,8 +50,8 @@ class OrderItem:
         return cls(
             product_name=item.product_name,
             quantity=item.quantity,
-            unit_price=_money(item.unit_price, minor_units),
-            line_total=_money(item.line_total, minor_units),
+            unit_price=money(item.unit_price, minor_units),
+            line_total=money(item.line_total, minor_units),
             record=item,
         )
 
@@ -85,7 +80,7 @@ class Order:
         return cls(
             id=gid(record.id),
             number=record.number,
-            total=_money(record.total, minor_units),
+            total=money(record.total, minor_units),
             note=record.note,
             created_at=record.created_at,
             record=record,
@@ -229,16 +224,16 @@ def _result(outcome: service.PurchaseOutcome, minor_units: int) -> PurchaseResul
         case domain.CreditLimitExceeded():
             return CreditLimitExceeded(
                 message=outcome.message,
-                credit_limit=_money(outcome.credit_limit, minor_units),
-                balance=_money(outcome.balance, minor_units),
-                order_total=_money(outcome.order_total, minor_units),
-                available_credit=_money(outcome.available_credit, minor_units),
+                credit_limit=money(outcome.credit_limit, minor_units),
+                balance=money(outcome.balance, minor_units),
+                order_total=money(outcome.order_total, minor_units),
+                available_credit=money(outcome.available_credit, minor_units),
             )
         case domain.PriceChanged():
             return PriceChanged(
                 message=outcome.message,
-                expected_total=_money(outcome.expected_total, minor_units),
-                actual_total=_money(outcome.actual_total, minor_units),
+                expected_total=money(outcome.expected_total, minor_units),
+                actual_total=money(outcome.actual_total, minor_units),
             )
         case Missing():
             return NotFound.of(outcome)

@@ -10,7 +10,6 @@ from datetime import datetime
 
 import strawberry
 
-from app.domain.money import from_minor
 from app.domain.overdue import AGING_BUCKETS
 from app.graphql.context import Info
 from app.graphql.customers import Customer
@@ -24,7 +23,7 @@ from app.graphql.pagination import (
     page_size,
 )
 from app.graphql.permissions import READ
-from app.graphql.scalars import Money
+from app.graphql.scalars import Money, money
 from app.services import overdue as service
 
 CURSOR_KIND = "overdue"
@@ -111,8 +110,8 @@ class OverdueQueries:
             assert status.oldest_unpaid_at is not None
             return OverdueCustomer(
                 customer=Customer.of(row.customer, minor_units),
-                balance=Money(from_minor(status.balance, minor_units)),
-                overdue_amount=Money(from_minor(status.overdue_amount, minor_units)),
+                balance=money(status.balance, minor_units),
+                overdue_amount=money(status.overdue_amount, minor_units),
                 oldest_unpaid_at=status.oldest_unpaid_at,
                 days_overdue=status.days_overdue,
             )
@@ -130,14 +129,14 @@ class OverdueQueries:
         minor_units = info.context.minor_units
         return AgingReport(
             as_of=totals.as_of,
-            total=Money(from_minor(totals.total, minor_units)),
+            total=money(totals.total, minor_units),
             customer_count=totals.customers_owing,
             buckets=[
                 AgingBucket(
                     label=bucket.label,
                     from_days=bucket.from_days,
                     to_days=bucket.to_days,
-                    amount=Money(from_minor(amount, minor_units)),
+                    amount=money(amount, minor_units),
                     customer_count=count,
                 )
                 for bucket, amount, count in zip(

@@ -9,10 +9,9 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from app.domain import overdue as domain
-from app.domain.money import from_minor
 from app.graphql.context import Context, Info
 from app.graphql.loaders import request_loader
-from app.graphql.scalars import Money
+from app.graphql.scalars import Money, money
 from app.services import overdue as service
 
 
@@ -47,9 +46,9 @@ class OverdueStatus:
     def of(cls, status: domain.OverdueStatus, minor_units: int) -> OverdueStatus:
         return cls(
             as_of=status.as_of,
-            balance=Money(from_minor(status.balance, minor_units)),
+            balance=money(status.balance, minor_units),
             is_overdue=status.is_overdue,
-            overdue_amount=Money(from_minor(status.overdue_amount, minor_units)),
+            overdue_amount=money(status.overdue_amount, minor_units),
             oldest_unpaid_at=status.oldest_unpaid_at,
             days_overdue=status.days_overdue,
         )

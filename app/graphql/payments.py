@@ -8,7 +8,6 @@ from typing import Annotated
 import strawberry
 
 from app.domain import purchases as domain
-from app.domain.money import from_minor
 from app.domain.results import KeyReused, Missing, Problems
 from app.graphql.common import (
     IdempotencyKeyReused,
@@ -23,7 +22,7 @@ from app.graphql.common import (
 from app.graphql.context import Info
 from app.graphql.customers import Customer
 from app.graphql.permissions import WRITE
-from app.graphql.scalars import Money
+from app.graphql.scalars import Money, money
 from app.services import payments as service
 
 # The domain's enum, registered as is: one list of methods for both layers.
@@ -42,7 +41,7 @@ class Payment:
     def of(cls, record: domain.PaymentRecord, minor_units: int) -> Payment:
         return cls(
             id=gid(record.id),
-            amount=Money(from_minor(record.amount, minor_units)),
+            amount=money(record.amount, minor_units),
             method=record.method,
             reference=record.reference,
             created_at=record.created_at,
@@ -89,8 +88,8 @@ def _result(outcome: service.PaymentOutcome, minor_units: int) -> RecordPaymentR
         case domain.PaymentExceedsBalance():
             return PaymentExceedsBalance(
                 message=outcome.message,
-                balance=Money(from_minor(outcome.balance, minor_units)),
-                amount=Money(from_minor(outcome.amount, minor_units)),
+                balance=money(outcome.balance, minor_units),
+                amount=money(outcome.amount, minor_units),
             )
         case Missing():
             return NotFound.of(outcome)

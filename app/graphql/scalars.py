@@ -16,9 +16,14 @@ from typing import NewType
 
 import strawberry
 
-from app.domain.money import MoneyError, parse_decimal
+from app.domain.money import MoneyError, from_minor, parse_decimal
 
 Money = NewType("Money", Decimal)
+
+
+def money(minor: int, minor_units: int) -> Money:
+    """An amount stored in minor units, as the API shows it."""
+    return Money(from_minor(minor, minor_units))
 
 
 def _parse_money(value: object) -> Decimal:

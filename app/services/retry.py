@@ -27,6 +27,10 @@ MAX_ATTEMPTS = 4
 T = TypeVar("T")
 
 
+BUSY = "The service is busy; retry the request."
+"""What a client hears when no database connection came free in time: nothing ran."""
+
+
 class TryAgain(Exception):  # noqa: N818  (the name is the message clients act on)
     """The database was too busy to answer in time; the request changed nothing."""
 
