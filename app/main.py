@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import time
@@ -169,6 +170,20 @@ def _too_large(limit: int) -> Response:
     return JSONResponse({"errors": [{"message": f"Request body exceeds {limit} bytes."}]}, 413)
 
 
+def freeze_startup_objects() -> None:
+    """Keep what startup built (schema, SQLAlchemy, modules) out of garbage collection.
+
+    Python's full collection walks every tracked object: about 100,000 after
+    startup, which stopped a worker for 50-75 ms, every request in flight
+    with it, once every few thousand requests.  Those objects live as long
+    as the process, so they are moved to the permanent generation
+    (``gc.freeze``); a full collection then walks only what requests left
+    behind (~1.5 ms measured).
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> RequestContext:
     settings = settings or Settings.from_env()
 
@@ -178,6 +193,7 @@ def create_app(settings: Settings | None = None) -> RequestContext:
         app.state.engine = engine
         app.state.authenticator = Authenticator(engine, settings.auth_cache_seconds)
         app.state.head_revision = head_revision()
+        freeze_startup_objects()
         try:
             yield {}
         finally:

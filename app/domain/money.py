@@ -44,8 +44,12 @@ def to_minor(amount: Decimal, minor_units: int) -> int:
 
 
 def from_minor(minor: int, minor_units: int) -> Decimal:
-    """The decimal for a count of minor units, always with the currency's decimals."""
-    return Decimal(minor).scaleb(-minor_units).quantize(Decimal(1).scaleb(-minor_units))
+    """The decimal for a count of minor units, always with the currency's decimals.
+
+    Shifting an integer's exponent gives exactly ``minor_units`` decimals (``0.00``,
+    ``-0.05``); exact for up to 28 digits, far beyond ``MAX_MINOR``.
+    """
+    return Decimal(minor).scaleb(-minor_units)
 
 
 def parse_decimal(text: str) -> Decimal:

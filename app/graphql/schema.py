@@ -48,7 +48,7 @@ from app.graphql.balances import BalanceQueries
 from app.graphql.catalog import CatalogMutations, CatalogQueries
 from app.graphql.customers import CustomerMutations, CustomerQueries
 from app.graphql.errors import ClientErrors, client_error
-from app.graphql.execution import LeafShortcutExecutionContext, install_plain_resolvers
+from app.graphql.execution import ShortcutExecutionContext, install_plain_resolvers
 from app.graphql.limits import LIMIT_RULES, MAX_TOKENS
 from app.graphql.orders import OrderMutations, OrderQueries
 from app.graphql.overdue import OverdueQueries
@@ -178,7 +178,7 @@ schema = Schema(
     scalar_overrides=SCALAR_OVERRIDES,
     extensions=EXTENSIONS,
     config=StrawberryConfig(name_converter=NameConverter()),
-    execution_context_class=LeafShortcutExecutionContext,
+    execution_context_class=ShortcutExecutionContext,
 )
 install_plain_resolvers(schema._schema, schema.config.info_class)
 

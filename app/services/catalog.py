@@ -27,8 +27,8 @@ PRODUCT_COLUMNS = "p.id, p.name, p.sku, p.price, p.stock, p.created_at"
 
 def product_from_row(row: Any) -> ProductRecord:
     return ProductRecord(
-        id=row.id, name=row.name, sku=row.sku, price=row.price, stock=row.stock,
-        created_at=row.created_at,
+        id=row["id"], name=row["name"], sku=row["sku"], price=row["price"], stock=row["stock"],
+        created_at=row["created_at"],
     )  # fmt: skip
 
 
@@ -39,7 +39,7 @@ _BY_IDS = text(
 
 async def get_products(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, ProductRecord]:
     rows = await uow.execute(_BY_IDS, {"ids": list(ids)})
-    return {row.id: product_from_row(row) for row in rows}
+    return {row.id: product_from_row(row._mapping) for row in rows}
 
 
 async def get_product(uow: UnitOfWork, product_id: int) -> ProductRecord | None:

@@ -23,16 +23,16 @@ CUSTOMER_FROM = "customers c JOIN businesses b ON b.id = c.business_id"
 
 def customer_from_row(row: Any) -> CustomerRecord:
     return CustomerRecord(
-        id=row.id,
-        name=row.name,
-        phone=row.phone,
-        email=row.email,
-        credit_limit=row.credit_limit,
-        payment_terms_days=row.payment_terms_days,
-        own_payment_terms_days=row.own_payment_terms_days,
-        balance=row.balance,
-        oldest_unpaid_at=row.oldest_unpaid_at,
-        created_at=row.created_at,
+        id=row["id"],
+        name=row["name"],
+        phone=row["phone"],
+        email=row["email"],
+        credit_limit=row["credit_limit"],
+        payment_terms_days=row["payment_terms_days"],
+        own_payment_terms_days=row["own_payment_terms_days"],
+        balance=row["balance"],
+        oldest_unpaid_at=row["oldest_unpaid_at"],
+        created_at=row["created_at"],
     )
 
 
@@ -44,7 +44,7 @@ _BY_IDS = text(
 
 async def get_customers(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, CustomerRecord]:
     rows = await uow.execute(_BY_IDS, {"ids": list(ids)})
-    return {row.id: customer_from_row(row) for row in rows}
+    return {row.id: customer_from_row(row._mapping) for row in rows}
 
 
 async def get_customer(uow: UnitOfWork, customer_id: int) -> CustomerRecord | None:

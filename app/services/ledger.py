@@ -54,16 +54,16 @@ async def ledger_pages(
     }
     pages: dict[int, list[LedgerEntryRecord]] = {customer_id: [] for customer_id in customer_ids}
     for row in await _PAGES.fetch(units, params):
-        pages[row.customer_id].append(
+        pages[row["customer_id"]].append(
             LedgerEntryRecord(
-                id=row.id,
-                customer_id=row.customer_id,
-                kind=row.kind,
-                amount=row.amount,
-                balance_after=row.balance_after,
-                created_at=row.created_at,
-                order_id=row.order_id,
-                payment_id=row.payment_id,
+                id=row["id"],
+                customer_id=row["customer_id"],
+                kind=row["kind"],
+                amount=row["amount"],
+                balance_after=row["balance_after"],
+                created_at=row["created_at"],
+                order_id=row["order_id"],
+                payment_id=row["payment_id"],
             )
         )
     return pages

@@ -146,4 +146,4 @@ _BALANCES = ReadQuery(
 
 async def balances(units: UnitsOfWork, *, customer_ids: Sequence[int]) -> dict[int, Balance]:
     rows = await _BALANCES.fetch(units, {"ids": list(customer_ids)})
-    return {row.id: Balance(row.id, row.balance, row.credit_limit) for row in rows}
+    return {row["id"]: Balance(row["id"], row["balance"], row["credit_limit"]) for row in rows}

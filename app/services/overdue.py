@@ -55,12 +55,12 @@ from app.services.unit_of_work import UnitsOfWork
 def status_from_row(row: Any) -> OverdueStatus:
     """The status in the ``STATUS_COLUMNS`` of ``row``."""
     return status_from_totals(
-        as_of=row.as_of,
-        terms_days=row.terms,
-        charged=row.charged,
-        credited=row.credited,
-        oldest_unpaid_at=row.unpaid_since,
-        charged_past_due=row.charged_past_due,
+        as_of=row["as_of"],
+        terms_days=row["terms"],
+        charged=row["charged"],
+        credited=row["credited"],
+        oldest_unpaid_at=row["unpaid_since"],
+        charged_past_due=row["charged_past_due"],
     )
 
 
@@ -89,7 +89,7 @@ async def overdue_statuses(
     """Status at ``as_of`` (default: now) of each customer of the tenant among ``customer_ids``."""
     statement = _statuses_statement(now=as_of is None)
     rows = await statement.fetch(units, {"ids": list(customer_ids), "as_of": as_of})
-    return {row.id: status_from_row(row) for row in rows}
+    return {row["id"]: status_from_row(row) for row in rows}
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ async def overdue_customers(
     rows = await _overdue_statement(now=as_of is None).fetch(units, params)
     return [
         OverdueCustomer(
-            customer=customer_from_row(row), status=status_from_row(row), due_at=row.due
+            customer=customer_from_row(row), status=status_from_row(row), due_at=row["due"]
         )
         for row in rows
     ]
@@ -272,8 +272,8 @@ def _aging_statement(*, now: bool) -> ReadQuery:
 async def aging_report(units: UnitsOfWork, *, as_of: datetime | None) -> AgingTotals:
     (row,) = await _aging_statement(now=as_of is None).fetch(units, {"as_of": as_of})
     return AgingTotals(
-        as_of=row.as_of,
+        as_of=row["as_of"],
         amounts=tuple(int(row[f"a{i}"]) for i in range(len(AGING_BUCKETS))),
         customer_counts=tuple(int(row[f"n{i}"]) for i in range(len(AGING_BUCKETS))),
-        customers_owing=row.customers_owing,
+        customers_owing=row["customers_owing"],
     )

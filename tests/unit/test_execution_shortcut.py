@@ -10,8 +10,8 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 
 from app.graphql.execution import (
-    LeafShortcutExecutionContext,
-    _leaf_readers_of,
+    ShortcutExecutionContext,
+    _shortcuts_of,
     install_plain_resolvers,
 )
 from app.graphql.schema import schema as service_schema
@@ -76,6 +76,14 @@ def _schema(execution_context_class: Any) -> strawberry.Schema:
     )
 
 
+def _assert_same(result: Any, expected: Any) -> None:
+    """The same data and the same errors, messages, paths and locations included."""
+    assert result.data == expected.data
+    assert [e.formatted for e in result.errors or []] == [
+        e.formatted for e in expected.errors or []
+    ]
+
+
 QUERIES = [
     "{ things { name nickname colour number maybeNumber shout } }",
     "{ things { n: name nick: nickname c: colour } }",
@@ -87,17 +95,14 @@ QUERIES = [
 
 @pytest.mark.parametrize("query", QUERIES)
 def test_answers_and_errors_equal_graphql_cores(query: str) -> None:
-    with_shortcut = _schema(LeafShortcutExecutionContext).execute_sync(query)
-    without = _schema(None).execute_sync(query)
-    assert with_shortcut.data == without.data
-    assert [e.formatted for e in with_shortcut.errors or []] == [
-        e.formatted for e in without.errors or []
-    ]
+    _assert_same(
+        _schema(ShortcutExecutionContext).execute_sync(query), _schema(None).execute_sync(query)
+    )
 
 
 def test_the_errors_cases_really_produce_errors() -> None:
     """Guards the comparison above: the data set does exercise the error paths."""
-    result = _schema(LeafShortcutExecutionContext).execute_sync(QUERIES[0])
+    result = _schema(ShortcutExecutionContext).execute_sync(QUERIES[0])
     messages = " | ".join(str(e.message) for e in result.errors or [])
     assert "Cannot return null for non-nullable field Thing.name" in messages
     assert "3 is odd" in messages
@@ -105,13 +110,102 @@ def test_the_errors_cases_really_produce_errors() -> None:
 
 
 def test_only_plain_leaf_fields_take_the_shortcut() -> None:
-    graphql_schema = _schema(LeafShortcutExecutionContext)._schema
-    readers = _leaf_readers_of(graphql_schema.type_map["Thing"])  # type: ignore[arg-type]
+    graphql_schema = _schema(ShortcutExecutionContext)._schema
+    readers = _shortcuts_of(graphql_schema.type_map["Thing"])  # type: ignore[arg-type]
     assert set(readers) == {"name", "nickname", "colour", "number", "maybeNumber"}
 
 
 def test_the_service_schema_uses_it() -> None:
-    assert service_schema.execution_context_class is LeafShortcutExecutionContext
+    assert service_schema.execution_context_class is ShortcutExecutionContext
+
+
+# --- Object fields ---------------------------------------------------------------
+
+
+@strawberry.type
+class Inner:
+    label: str
+
+    @strawberry.field
+    async def later(self) -> str:
+        return self.label.upper()
+
+    @strawberry.field
+    async def fails_later(self) -> str | None:
+        raise ValueError(f"late failure {self.label}")
+
+    @strawberry.field
+    async def must_not_fail(self) -> str:
+        raise ValueError(f"non-null late failure {self.label}")
+
+
+@strawberry.type
+class Box:
+    inner: Inner
+    maybe_inner: Inner | None
+
+
+class ExplodingBox:
+    """Not a Box, but shaped like one (nothing checks the runtime type), whose ``inner`` raises."""
+
+    maybe_inner = None
+
+    @property
+    def inner(self) -> Inner:
+        raise ValueError("inner exploded")
+
+
+@strawberry.type
+class BoxQuery:
+    @strawberry.field
+    def boxes(self) -> list[Box | None]:
+        return [
+            Box(inner=Inner(label="a"), maybe_inner=None),
+            # A null leaf below the non-null ``inner``: the box becomes null.
+            Box(inner=Inner(label=None), maybe_inner=Inner(label="c")),  # type: ignore[arg-type]
+            # A null leaf below the nullable ``maybeInner``: only that becomes null.
+            Box(inner=Inner(label="d"), maybe_inner=Inner(label=None)),  # type: ignore[arg-type]
+            # A null in the non-null object field itself.
+            Box(inner=None, maybe_inner=Inner(label="e")),  # type: ignore[arg-type]
+            ExplodingBox(),  # type: ignore[list-item]
+        ]
+
+
+def _box_schema(execution_context_class: Any) -> strawberry.Schema:
+    return strawberry.Schema(query=BoxQuery, execution_context_class=execution_context_class)
+
+
+BOX_QUERIES = [
+    "{ boxes { inner { label } maybeInner { label } } }",
+    "{ boxes { inner { label later } maybeInner { later failsLater } } }",
+    "{ boxes { maybeInner { label mustNotFail } } }",
+    "{ boxes { inner { mustNotFail } } }",
+    "{ boxes { i: inner { l: label } inner { later } } }",
+    "{ boxes { ...B } } fragment B on Box { inner { __typename label } }",
+]
+
+
+@pytest.mark.parametrize("query", BOX_QUERIES)
+async def test_object_fields_answer_as_graphql_cores(query: str) -> None:
+    shortcut = await _box_schema(ShortcutExecutionContext).execute(query)
+    without = await _box_schema(None).execute(query)
+    assert without.data is not None, without.errors  # the query itself is valid
+    _assert_same(shortcut, without)
+
+
+async def test_the_object_cases_really_produce_errors() -> None:
+    """Guards the comparison above: each failure case is reached."""
+    result = await _box_schema(ShortcutExecutionContext).execute(BOX_QUERIES[1])
+    messages = " | ".join(str(e.message) for e in result.errors or [])
+    assert "Cannot return null for non-nullable field Inner.label" in messages
+    assert "Cannot return null for non-nullable field Box.inner" in messages
+    assert "inner exploded" in messages
+    assert "late failure None" in messages  # below the nullable maybeInner, awaited
+
+
+def test_object_fields_take_the_shortcut() -> None:
+    graphql_schema = _box_schema(ShortcutExecutionContext)._schema
+    assert set(_shortcuts_of(graphql_schema.type_map["Box"])) == {"inner", "maybeInner"}  # type: ignore[arg-type]
 
 
 # --- Plain resolvers ---------------------------------------------------------------
@@ -191,10 +285,7 @@ async def test_plain_resolvers_answer_as_strawberrys(query: str) -> None:
     plain = await _account_schema(True).execute(query, variable_values=variables)
     strawberrys = await _account_schema(False).execute(query, variable_values=variables)
     assert strawberrys.data is not None, strawberrys.errors  # the query itself is valid
-    assert plain.data == strawberrys.data
-    assert [e.formatted for e in plain.errors or []] == [
-        e.formatted for e in strawberrys.errors or []
-    ]
+    _assert_same(plain, strawberrys)
 
 
 def test_only_fields_without_extensions_and_with_scalar_arguments_get_one() -> None:
