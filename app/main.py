@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import time
 import uuid
@@ -11,56 +10,22 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import orjson
-from cross_web import HTTPException
 from sqlalchemy import text
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.asgi import GraphQL
 
 from app.config import Settings
-from app.db.engine import service_engine
+from app.db.engine import service_driver_pool, service_engine
 from app.db.migrations import head_revision
-from app.graphql.context import Context
+from app.graphql.http import GraphQLApp, no_body
 from app.graphql.schema import schema
 from app.logs import configure_logging, request_id_var
 from app.services.api_keys import Authenticator
-from app.services.retry import BUSY
-from app.services.unit_of_work import UnitsOfWork
 
 access_log = logging.getLogger("credit_ledger.access")
-
-
-class GraphQLApp(GraphQL[Context, None]):
-    def decode_json(self, data: str | bytes) -> object:
-        """Refuse a body that is JSON but not a request (``null``, ``"x"``, ``5``) with 400.
-
-        Strawberry calls ``.get`` on whatever the body decodes to, which turned
-        these into 500s; a decode error is what it answers with a 400.
-        """
-        decoded = super().decode_json(data)
-        if not isinstance(decoded, dict | list):
-            raise json.JSONDecodeError("a GraphQL request is a JSON object", "", 0)
-        return decoded
-
-    def encode_json(self, data: object) -> bytes:
-        # orjson: the same JSON about five times faster than ``json.dumps``; the
-        # answers hold only strings, integers, booleans and nulls.
-        return orjson.dumps(data)
-
-    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
-        state = request.app.state
-        try:
-            identity = await state.authenticator.authenticate(request.headers.get("authorization"))
-        except PoolTimeout as exc:
-            # No connection came free to check the key (one not yet cached): nothing ran.
-            raise HTTPException(503, BUSY) from exc
-        units = None if identity is None else UnitsOfWork(state.engine, identity.business.id)
-        return Context(request=request, response=response, identity=identity, units_of_work=units)
 
 
 async def healthz(_: Request) -> Response:
@@ -83,18 +48,20 @@ async def readyz(request: Request) -> Response:
 
 
 class RequestContext:
-    """Request id, body size limit and one JSON access-log line per request."""
+    """Request id, body size limit and one JSON access-log line per request.
 
-    starlette: Starlette
-    """The wrapped application, for callers that drive its lifespan themselves."""
+    A ``POST /graphql`` of a prepared text goes straight to ``graphql``
+    (``GraphQLApp.answer_prepared``, which says why); everything else to ``starlette``.
+    """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
-        self.app = app
+    def __init__(self, starlette: Starlette, graphql: GraphQLApp, max_body_bytes: int) -> None:
+        self.starlette = starlette
+        self.graphql = graphql
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await self.starlette(scope, receive, send)
             return
         headers = dict(scope["headers"])
         supplied = headers.get(b"x-request-id", b"").decode("latin-1")
@@ -122,8 +89,12 @@ class RequestContext:
                 body = await _read_body(receive, limit)
             if body is None:
                 await _too_large(limit)(scope, receive, send_with_id)
+            elif scope["path"] == "/graphql" and (
+                prepared := self.graphql.prepared_request(scope, body)
+            ):
+                await self._answer_prepared(scope, prepared, send_with_id)
             else:
-                await self.app(scope, _replay(body, receive), send_with_id)
+                await self.starlette(scope, _replay(body, receive), send_with_id)
         finally:
             if access_log.isEnabledFor(logging.INFO):  # skip building the line when it is off
                 ms = round((time.perf_counter() - started) * 1000, 2)
@@ -132,6 +103,23 @@ class RequestContext:
                     extra={"status": status, "ms": ms},
                 )  # fmt: skip
             request_id_var.reset(token)
+
+    async def _answer_prepared(self, scope: Scope, data: dict[str, Any], send: Send) -> None:
+        """As Starlette would run it: its ``app`` in the scope, a 500 if anything escapes."""
+        scope["app"] = self.starlette
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self.graphql.answer_prepared(scope, data, tracked)
+        except Exception:
+            if not started:  # as Starlette's ServerErrorMiddleware answers
+                await PlainTextResponse("Internal Server Error", 500)(scope, no_body, send)
+            raise
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
@@ -191,12 +179,14 @@ def create_app(settings: Settings | None = None) -> RequestContext:
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         engine = service_engine(settings)
         app.state.engine = engine
+        app.state.driver_pool = service_driver_pool(settings, engine)
         app.state.authenticator = Authenticator(engine, settings.auth_cache_seconds)
         app.state.head_revision = head_revision()
         freeze_startup_objects()
         try:
             yield {}
         finally:
+            await app.state.driver_pool.close()
             await engine.dispose()
 
     graphql = GraphQLApp(schema, graphql_ide="graphiql")
@@ -208,9 +198,7 @@ def create_app(settings: Settings | None = None) -> RequestContext:
         ],
         lifespan=lifespan,
     )
-    wrapped = RequestContext(app, settings.max_body_bytes)
-    wrapped.starlette = app
-    return wrapped
+    return RequestContext(app, graphql, settings.max_body_bytes)
 
 
 def asgi() -> ASGIApp:

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
-from app.db.engine import owner_engine, service_engine
+from app.db.driver_pool import DriverPool
+from app.db.engine import owner_engine, service_driver_pool, service_engine
 from app.db.migrations import upgrade
 from app.domain.identity import Role
 from app.main import create_app
@@ -50,6 +51,14 @@ async def app_db(settings: Settings) -> AsyncIterator[AsyncEngine]:
     engine = service_engine(settings)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def app_pool(settings: Settings, app_db: AsyncEngine) -> AsyncIterator[DriverPool]:
+    """The service role's driver pool, as the hot paths use it."""
+    pool = service_driver_pool(settings, app_db)
+    yield pool
+    await pool.close()
 
 
 @pytest.fixture(scope="session")

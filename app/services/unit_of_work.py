@@ -15,11 +15,11 @@ server-side function that binds the tenant itself, locks, validates and writes.
 runs it as one implicit transaction: one round trip, during which the row locks
 are held and after which they are already released.
 
-``call`` takes its connection from the same pool but sends the statement
-through the asyncpg driver directly: on the hot path SQLAlchemy's execution
-layer cost about as much Python time as the rest of the request (measured
-~0.7 ms against ~0.3 ms of CPU per call on this machine), and the Python
-process, not PostgreSQL, limits throughput (DESIGN.md section 2).
+``call`` and ``read`` borrow a bare asyncpg connection from the driver pool
+(``app.db.driver_pool``): on the hot path SQLAlchemy's execution layer cost
+about as much Python time as the rest of the request (measured ~0.7 ms against
+~0.3 ms of CPU per call on this machine), its pool checkout another ~0.1 ms, and
+the Python process, not PostgreSQL, limits throughput (DESIGN.md section 2).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.db.driver_pool import DriverPool
 from app.services.retry import with_retries
 
 TENANT = "current_setting('app.business_id')::bigint"
@@ -111,10 +112,15 @@ class DriverStatement:
 
 
 class UnitsOfWork:
-    """Per-request factory, bound to the caller's business."""
+    """Per-request factory, bound to the caller's business.
 
-    def __init__(self, engine: AsyncEngine, business_id: int) -> None:
+    ``UnitOfWork`` transactions go through the SQLAlchemy engine; the hot calls and
+    page reads (``call``, ``read``) through the bare driver pool (``app.db.driver_pool``).
+    """
+
+    def __init__(self, engine: AsyncEngine, pool: DriverPool, business_id: int) -> None:
         self._engine = engine
+        self._pool = pool
         self.business_id = business_id
 
     def __call__(self) -> UnitOfWork:
@@ -128,17 +134,11 @@ class UnitsOfWork:
         Deadlocks and serialization failures are retried.
         """
         args = statement.args({**params, "business_id": self.business_id})
+        pool = self._pool
 
         async def attempt() -> Any:
-            async with self._engine.connect() as connection:
-                driver = (await connection.get_raw_connection()).driver_connection
-                assert driver is not None
-                try:
-                    return await driver.fetchval(statement.sql, *args)
-                except BaseException:
-                    if driver.is_closed():  # the pool must not hand it out again
-                        await connection.invalidate()
-                    raise
+            async with pool.connection() as driver:
+                return await driver.fetchval(statement.sql, *args)
 
         return await with_retries(attempt)
 
@@ -146,26 +146,20 @@ class UnitsOfWork:
         """The rows of one read-only ``query`` (``$1``-style parameters), tenant bound.
 
         Three round trips: BEGIN READ ONLY with the tenant binding, the query, ROLLBACK.
-        A connection that fails anywhere on the way is discarded, never returned to the
-        pool mid-transaction.
+        A connection that fails anywhere on the way is discarded by the pool, never
+        lent again mid-transaction.
 
         The query runs with its generic plan, planned once per connection: read queries
         are written to need no parameter values to be planned well (limits and bounds
         arrive as parameters, tenants through the setting), and re-planning the bigger
         ones for every execution cost more than running them.
         """
-        async with self._engine.connect() as connection:
-            driver = (await connection.get_raw_connection()).driver_connection
-            assert driver is not None
-            try:
-                await driver.execute(
-                    "BEGIN READ ONLY;"
-                    f" SELECT set_config('app.business_id', '{int(self.business_id)}', true),"
-                    " set_config('plan_cache_mode', 'force_generic_plan', true)"
-                )
-                rows: list[Any] = await driver.fetch(query, *args)
-                await driver.execute("ROLLBACK")
-            except BaseException:
-                await connection.invalidate()
-                raise
+        async with self._pool.connection() as driver:
+            await driver.execute(
+                "BEGIN READ ONLY;"
+                f" SELECT set_config('app.business_id', '{int(self.business_id)}', true),"
+                " set_config('plan_cache_mode', 'force_generic_plan', true)"
+            )
+            rows: list[Any] = await driver.fetch(query, *args)
+            await driver.execute("ROLLBACK")
         return rows

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import Pool
 
+from app.db.driver_pool import DriverPool
 from tests.conftest import Tenant
 from tests.ledger_data import add_customer, charge, payment, post
 
@@ -30,12 +31,13 @@ query($first: Int!) {
 
 
 @pytest.fixture
-def statements() -> Iterator[list[str]]:
+def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Every statement sent to PostgreSQL while the test runs, whoever sends it.
 
     Statements executed through SQLAlchemy are seen by its cursor events; those sent to
-    the driver directly (``UnitsOfWork.read``) by asyncpg's query logger, attached to
-    each connection as it is checked out of any pool.  Neither sees the other's.
+    the driver directly (``UnitsOfWork.read`` and ``call``) by asyncpg's query logger,
+    attached to each connection as it is checked out of either pool (SQLAlchemy's, or
+    the driver pool's).  Neither sees the other's.
     """
     sent: list[str] = []
     watched: set[int] = set()
@@ -45,11 +47,22 @@ def statements() -> Iterator[list[str]]:
         if counting:
             sent.append(query.query)
 
-    def watch(dbapi_connection: Any, *_: Any) -> None:
-        driver = dbapi_connection.driver_connection
+    def watch_driver(driver: Any) -> None:
         if id(driver) not in watched:
             watched.add(id(driver))
             driver.add_query_logger(log_driver)
+
+    def watch(dbapi_connection: Any, *_: Any) -> None:
+        watch_driver(dbapi_connection.driver_connection)
+
+    acquire = DriverPool.acquire
+
+    async def watched_acquire(pool: DriverPool) -> Any:
+        driver = await acquire(pool)
+        watch_driver(driver)
+        return driver
+
+    monkeypatch.setattr(DriverPool, "acquire", watched_acquire)
 
     def log_sqlalchemy(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         sent.append(statement)

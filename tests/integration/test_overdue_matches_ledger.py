@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.db.driver_pool import DriverPool
 from app.domain.overdue import AGING_BUCKETS, DAY, Entry, aging, due_at, overdue_status
 from app.services import admin, overdue
 from app.services.unit_of_work import UnitOfWork, UnitsOfWork
@@ -65,7 +66,7 @@ def random_history(rng: random.Random, start: datetime, end: datetime) -> list[P
 
 @pytest.mark.parametrize("seed", [1, 2])
 async def test_batched_overdue_and_aging_match_fifo_from_scratch(
-    seed: int, owner_db: AsyncEngine, app_db: AsyncEngine
+    seed: int, owner_db: AsyncEngine, app_db: AsyncEngine, app_pool: DriverPool
 ) -> None:
     rng = random.Random(seed)
     business = await admin.create_business(owner_db, name=f"Fuzz {seed}", terms_days=BUSINESS_TERMS)
@@ -96,7 +97,7 @@ async def test_batched_overdue_and_aging_match_fifo_from_scratch(
 
     async with UnitOfWork(app_db, business) as uow:
         await _check_cached_columns(uow, history)
-    units = UnitsOfWork(app_db, business)
+    units = UnitsOfWork(app_db, app_pool, business)
     for as_of in [None, *instants]:
         await _check_statuses(units, history, as_of)
         await _check_aging(units, history, as_of)
