@@ -24,12 +24,8 @@ error and null propagation it always does.  So answers, errors included, are the
 same with or without the shortcuts (``tests/unit/test_execution_shortcut.py``
 compares them).
 
-Fields with a resolver, such as ``Customer.overdue(asOf)`` (50 times a page),
-paid for Strawberry's generic argument conversion on every call: about 15% of a
-page.  Where a field has no permission or field extension and only scalar
-arguments, that conversion only renames arguments, so ``install_plain_resolvers``
-gives such fields a resolver that renames and calls (``_plain_resolver``).
-Root fields all carry permission classes and keep Strawberry's resolver.
+Fields with a resolver keep it; ``app.graphql.plain_resolvers`` makes calling
+it cheaper.
 """
 
 from __future__ import annotations
@@ -44,14 +40,11 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
-    GraphQLSchema,
 )
 from graphql.pyutils import Path, Undefined
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
-from strawberry.relay.types import GlobalID
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.base import StrawberryMaybe
 from strawberry.types.field import StrawberryField
 
 _SLOW = object()
@@ -225,69 +218,3 @@ class ShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, field_type, field_details_list, path)
             return None
-
-
-def _plain_resolver(field: GraphQLField, info_class: type[Any]) -> Callable[..., Any] | None:
-    """Strawberry's resolver call without its generic argument conversion, where that is a no-op.
-
-    For a field with a resolver but no permission or field extension, whose
-    arguments are all scalars, Strawberry's per-call work (converting each
-    argument by its type, renaming it, building the extension chain) amounts to
-    renaming camelCase arguments to the resolver's parameter names: a scalar is
-    passed through as graphql-core coerced it.  This does just that.  (It assumes
-    no Strawberry exception handlers, which this schema does not use.)
-    """
-    definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    if not isinstance(definition, StrawberryField) or definition.extensions:
-        return None
-    resolver = definition.base_resolver
-    if resolver is None or not callable(resolver.wrapped_func):
-        return None
-    python_names: dict[str, str] = {}
-    for name, argument in field.args.items():
-        argument_type = argument.type
-        if isinstance(argument_type, GraphQLNonNull):
-            argument_type = argument_type.of_type
-        strawberry_argument = (argument.extensions or {}).get(
-            GraphQLCoreConverter.DEFINITION_BACKREF
-        )
-        if not isinstance(argument_type, GraphQLScalarType) or strawberry_argument is None:
-            return None
-        if isinstance(strawberry_argument.type, StrawberryMaybe) or strawberry_argument.type in (
-            GlobalID,
-            GlobalID | None,
-        ):
-            return None  # Strawberry wraps or decodes these: not a pass-through
-        python_names[name] = strawberry_argument.python_name
-    function = resolver.wrapped_func
-    passes_self = resolver.self_parameter is not None
-    info_name = resolver.info_parameter.name if resolver.info_parameter else None
-    source_names = [
-        parameter.name
-        for parameter in (resolver.root_parameter, resolver.parent_parameter)
-        if parameter is not None
-    ]
-
-    def resolve(source: Any, info: Any, **arguments: Any) -> Any:
-        kwargs = {python_names[name]: value for name, value in arguments.items()}
-        if info_name is not None:
-            kwargs[info_name] = info_class(_raw_info=info, _field=definition)
-        for name in source_names:
-            kwargs[name] = source
-        return function(source, **kwargs) if passes_self else function(**kwargs)
-
-    return resolve
-
-
-def install_plain_resolvers(graphql_schema: GraphQLSchema, info_class: type[Any]) -> list[str]:
-    """Give qualifying fields the plain resolver; the ``Type.field`` names changed."""
-    changed = []
-    for type_ in graphql_schema.type_map.values():
-        if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__"):
-            continue
-        for name, field in type_.fields.items():
-            plain = _plain_resolver(field, info_class)
-            if plain is not None:
-                field.resolve = plain
-                changed.append(f"{type_.name}.{name}")
-    return changed

@@ -48,11 +48,12 @@ from app.graphql.balances import BalanceQueries
 from app.graphql.catalog import CatalogMutations, CatalogQueries
 from app.graphql.customers import CustomerMutations, CustomerQueries
 from app.graphql.errors import ClientErrors, client_error
-from app.graphql.execution import ShortcutExecutionContext, install_plain_resolvers
+from app.graphql.execution import ShortcutExecutionContext
 from app.graphql.limits import LIMIT_RULES, MAX_TOKENS
 from app.graphql.orders import OrderMutations, OrderQueries
 from app.graphql.overdue import OverdueQueries
 from app.graphql.payments import PaymentMutations
+from app.graphql.plain_resolvers import install_plain_resolvers
 from app.graphql.scalars import SCALAR_OVERRIDES
 from app.graphql.viewer import ViewerQueries
 
@@ -180,7 +181,7 @@ schema = Schema(
     config=StrawberryConfig(name_converter=NameConverter()),
     execution_context_class=ShortcutExecutionContext,
 )
-install_plain_resolvers(schema._schema, schema.config.info_class)
+install_plain_resolvers(schema)
 
 
 def export_sdl() -> str:

@@ -9,11 +9,7 @@ import pytest
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
-from app.graphql.execution import (
-    ShortcutExecutionContext,
-    _shortcuts_of,
-    install_plain_resolvers,
-)
+from app.graphql.execution import ShortcutExecutionContext, _shortcuts_of
 from app.graphql.schema import schema as service_schema
 
 Even = NewType("Even", int)
@@ -206,98 +202,3 @@ async def test_the_object_cases_really_produce_errors() -> None:
 def test_object_fields_take_the_shortcut() -> None:
     graphql_schema = _box_schema(ShortcutExecutionContext)._schema
     assert set(_shortcuts_of(graphql_schema.type_map["Box"])) == {"inner", "maybeInner"}  # type: ignore[arg-type]
-
-
-# --- Plain resolvers ---------------------------------------------------------------
-
-
-class Denied(strawberry.BasePermission):
-    message = "denied"
-
-    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
-        return False
-
-
-@strawberry.input
-class Window:
-    days: int
-
-
-@strawberry.type
-class Account:
-    owner: str
-
-    @strawberry.field
-    def greeting(self, info: strawberry.Info, word: str = "hello", times: int = 1) -> str:
-        return " ".join([f"{word} {self.owner} ({info.python_name})"] * times)
-
-    @strawberry.field
-    async def later(self, minutes: int | None = None) -> str:
-        return f"{self.owner} in {minutes}"
-
-    @strawberry.field
-    def parent_name(self, root: Account) -> str:
-        return root.owner.upper()
-
-    @strawberry.field
-    def span(self, start_day: int = 1, end_day: int | None = None) -> str:
-        return f"{start_day}-{end_day}"
-
-    @strawberry.field
-    def fails(self, code: int) -> str | None:
-        raise ValueError(f"failure {code}")
-
-    @strawberry.field(permission_classes=[Denied])
-    def secret(self) -> str | None:
-        return "must not be seen"
-
-    @strawberry.field
-    def windowed(self, window: Window) -> int:
-        return window.days
-
-
-@strawberry.type
-class AccountQuery:
-    @strawberry.field
-    def accounts(self) -> list[Account]:
-        return [Account(owner="asha"), Account(owner="ravi")]
-
-
-def _account_schema(plain: bool) -> strawberry.Schema:
-    built = strawberry.Schema(query=AccountQuery)
-    if plain:
-        install_plain_resolvers(built._schema, built.config.info_class)
-    return built
-
-
-ACCOUNT_QUERIES = [
-    '{ accounts { greeting g2: greeting(word: "hi", times: 2) later l5: later(minutes: 5) } }',
-    "{ accounts { parentName fails(code: 7) span span2: span(startDay: 4, endDay: 9) } }",
-    "{ accounts { owner secret } }",
-    "{ accounts { windowed(window: {days: 3}) } }",
-    "query($w: String!, $m: Int) { accounts { greeting(word: $w) later(minutes: $m) } }",
-]
-
-
-@pytest.mark.parametrize("query", ACCOUNT_QUERIES)
-async def test_plain_resolvers_answer_as_strawberrys(query: str) -> None:
-    variables = {"w": "hey", "m": None}
-    plain = await _account_schema(True).execute(query, variable_values=variables)
-    strawberrys = await _account_schema(False).execute(query, variable_values=variables)
-    assert strawberrys.data is not None, strawberrys.errors  # the query itself is valid
-    _assert_same(plain, strawberrys)
-
-
-def test_only_fields_without_extensions_and_with_scalar_arguments_get_one() -> None:
-    changed = install_plain_resolvers(
-        strawberry.Schema(query=AccountQuery)._schema, strawberry.Info
-    )
-    assert sorted(changed) == [
-        "Account.fails", "Account.greeting", "Account.later", "Account.parentName",
-        "Account.span", "AccountQuery.accounts",
-    ]  # fmt: skip
-
-
-def test_the_service_schema_has_them() -> None:
-    customer = service_schema._schema.type_map["Customer"]
-    assert customer.fields["overdue"].resolve.__qualname__.startswith("_plain_resolver")  # type: ignore[union-attr]
