@@ -202,3 +202,129 @@ async def test_the_object_cases_really_produce_errors() -> None:
 def test_object_fields_take_the_shortcut() -> None:
     graphql_schema = _box_schema(ShortcutExecutionContext)._schema
     assert set(_shortcuts_of(graphql_schema.type_map["Box"])) == {"inner", "maybeInner"}  # type: ignore[arg-type]
+
+
+# --- Lists of objects, and fields with a resolver ------------------------------------
+
+
+def _exploding_boxes() -> Any:
+    yield Box(inner=Inner(label="g"), maybe_inner=None)
+
+
+@strawberry.type
+class Shelf:
+    name: str
+    boxes: list[Box]
+    maybe_boxes: list[Box | None] | None
+    strict_boxes: list[Box] | None
+
+    @strawberry.field
+    def first_box(self, offset: int = 0) -> Box | None:
+        if offset < 0:
+            raise ValueError(f"offset {offset} is negative")
+        return self.boxes[offset] if offset < len(self.boxes) else None
+
+    @strawberry.field
+    def required_box(self, offset: int = 0) -> Box:
+        return self.boxes[offset] if offset < len(self.boxes) else None  # type: ignore[return-value]
+
+    @strawberry.field
+    async def later_box(self) -> Box:
+        return self.boxes[0]
+
+    @strawberry.field
+    def labelled(self, label: str, shout: bool = False) -> Inner:
+        return Inner(label=f"{self.name}:{label.upper() if shout else label}")
+
+
+def _box(label: str | None) -> Box:
+    return Box(inner=Inner(label=label), maybe_inner=None)  # type: ignore[arg-type]
+
+
+@strawberry.type
+class ShelfQuery:
+    @strawberry.field
+    def shelves(self) -> list[Shelf | None]:
+        return [
+            Shelf(
+                name="one",
+                boxes=[_box("a"), Box(inner=Inner(label="b"), maybe_inner=Inner(label="m"))],
+                maybe_boxes=[_box("c"), None],
+                # A non-null item whose non-null field is null: the list becomes null.
+                strict_boxes=[_box("d"), Box(inner=None, maybe_inner=None)],  # type: ignore[arg-type]
+            ),
+            # A null below a non-null item of a non-null list: the shelf becomes null.
+            Shelf(name="two", boxes=[_box(None)], maybe_boxes=None, strict_boxes=[]),
+            Shelf(
+                name="three",
+                boxes=(_box("e"), ExplodingBox()),  # type: ignore[arg-type]
+                maybe_boxes=[ExplodingBox(), _box("f")],  # type: ignore[list-item]
+                strict_boxes=_exploding_boxes(),  # not a list: graphql-core's own path
+            ),
+            Shelf(name="four", boxes=[], maybe_boxes=[None], strict_boxes=None),
+        ]
+
+
+def _shelf_schema(execution_context_class: Any) -> strawberry.Schema:
+    return strawberry.Schema(query=ShelfQuery, execution_context_class=execution_context_class)
+
+
+SHELF_QUERIES = [
+    "{ shelves { name boxes { inner { label } } } }",
+    "{ shelves { maybeBoxes { inner { label } maybeInner { label } } } }",
+    "{ shelves { strictBoxes { inner { label } } } }",
+    "{ shelves { boxes { inner { later } maybeInner { failsLater } } } }",
+    "{ shelves { maybeBoxes { inner { mustNotFail } } } }",
+    "{ shelves { name boxes { i: inner { label } j: inner { later } } } }",
+    "{ shelves { firstBox { inner { label } } f1: firstBox(offset: 1) { inner { label } } } }",
+    "{ shelves { firstBox(offset: -1) { inner { label } } name } }",
+    "{ shelves { requiredBox(offset: 1) { inner { label } } name } }",
+    "{ shelves { laterBox { inner { label later } } } }",
+    '{ shelves { a: labelled(label: "x") { label }'
+    ' b: labelled(label: "y", shout: true) { label } } }',
+    "query($o: Int!, $l: String!) { shelves { firstBox(offset: $o) { inner { label } }"
+    " labelled(label: $l) { later } } }",
+    "{ shelves { boxes { ...B } } } fragment B on Box { inner { __typename label } }",
+]
+SHELF_VARIABLES = {"o": 1, "l": "v"}
+
+
+@pytest.mark.parametrize("query", SHELF_QUERIES)
+async def test_lists_and_resolved_fields_answer_as_graphql_cores(query: str) -> None:
+    shortcut = await _shelf_schema(ShortcutExecutionContext).execute(
+        query, variable_values=SHELF_VARIABLES
+    )
+    without = await _shelf_schema(None).execute(query, variable_values=SHELF_VARIABLES)
+    assert without.data is not None, without.errors  # the query itself is valid
+    _assert_same(shortcut, without)
+
+
+async def test_the_list_cases_really_produce_errors() -> None:
+    """Guards the comparison above: each failure case is reached."""
+    schema = _shelf_schema(ShortcutExecutionContext)
+    strict = await schema.execute(SHELF_QUERIES[2])
+    assert strict.data is not None
+    assert strict.data["shelves"][0] == {"strictBoxes": None}
+    boxes = await schema.execute(SHELF_QUERIES[0])
+    assert boxes.data is not None
+    assert boxes.data["shelves"][1] is None
+    messages = " | ".join(str(e.message) for e in boxes.errors or [])
+    assert "Cannot return null for non-nullable field Inner.label" in messages
+    assert "inner exploded" in messages
+    negative = await schema.execute(SHELF_QUERIES[7])
+    assert "offset -1 is negative" in str(negative.errors)
+    labelled = await schema.execute(SHELF_QUERIES[10])
+    assert labelled.data is not None
+    assert labelled.data["shelves"][0] == {"a": {"label": "one:x"}, "b": {"label": "one:Y"}}
+
+
+def test_list_and_resolved_fields_take_the_shortcut() -> None:
+    graphql_schema = _shelf_schema(ShortcutExecutionContext)._schema
+    kinds = {
+        name: shortcut.kind
+        for name, shortcut in _shortcuts_of(graphql_schema.type_map["Shelf"]).items()  # type: ignore[arg-type]
+    }
+    assert kinds == {
+        "name": 1, "boxes": 3, "maybeBoxes": 3, "strictBoxes": 3,
+        "firstBox": 4, "requiredBox": 4, "laterBox": 4, "labelled": 4,
+    }  # fmt: skip
