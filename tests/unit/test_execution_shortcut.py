@@ -41,6 +41,15 @@ class Thing:
 
 
 @strawberry.type
+class Scalars:
+    text: str
+    code: strawberry.ID
+    count: int
+    flag: bool | None
+    ratio: float
+
+
+@strawberry.type
 class Query:
     @strawberry.field
     def things(self) -> list[Thing | None]:
@@ -56,6 +65,21 @@ class Query:
             ),
             # Not a member of the enum.
             Thing(name="c", nickname=None, colour="green", number=Even(8), maybe_number=None),  # type: ignore[arg-type]
+        ]
+
+    @strawberry.field
+    def scalars(self) -> list[Scalars | None]:
+        return [
+            Scalars(text="t", code="c", count=1, flag=True, ratio=0.5),
+            # Values the built-in scalars convert rather than pass through.
+            Scalars(text=5, code=7, count=True, flag=1, ratio=2),  # type: ignore[arg-type]
+            Scalars(text=True, code=1.0, count=2.0, flag=0.0, ratio=True),  # type: ignore[arg-type]
+            # Values they refuse: out of the 32-bit range, a fraction, a builtin type.
+            Scalars(text="x", code="y", count=2**31, flag=False, ratio=1.0),
+            Scalars(text="x", code="y", count=-(2**31) - 1, flag=False, ratio=1.0),
+            Scalars(text="x", code="y", count=1.5, flag=False, ratio=1.0),  # type: ignore[arg-type]
+            Scalars(text=[1], code={}, count="3", flag="yes", ratio="0.1"),  # type: ignore[arg-type]
+            Scalars(text="x", code=None, count=2**31 - 1, flag=None, ratio=1.0),  # type: ignore[arg-type]
         ]
 
     @strawberry.field
@@ -86,6 +110,7 @@ QUERIES = [
     "{ thingOrNull { name } }",
     "{ things { ...F } } fragment F on Thing { name number __typename }",
     "{ things { number } thingOrNull { nickname colour } }",
+    "{ scalars { text code count flag ratio } }",
 ]
 
 
@@ -94,6 +119,15 @@ def test_answers_and_errors_equal_graphql_cores(query: str) -> None:
     _assert_same(
         _schema(ShortcutExecutionContext).execute_sync(query), _schema(None).execute_sync(query)
     )
+
+
+def test_the_scalar_cases_really_convert_and_refuse() -> None:
+    result = _schema(ShortcutExecutionContext).execute_sync("{ scalars { text code count flag } }")
+    assert result.data is not None
+    assert result.data["scalars"][1] == {"text": "5", "code": "7", "count": 1, "flag": True}
+    messages = " | ".join(str(e.message) for e in result.errors or [])
+    assert "Int cannot represent non 32-bit signed integer value: 2147483648" in messages
+    assert result.data["scalars"][7] is None  # a null ID below a non-null field
 
 
 def test_the_errors_cases_really_produce_errors() -> None:
