@@ -2,46 +2,51 @@
 
 With every buyer on one product, the time from a purchase's product row lock to
 its commit sets the throughput.  Measured with pgbench calling the functions
-directly as ``credit_ledger_app`` (``-M prepared``, 8 clients, 20 s per run,
-1,000 customers and 1,000 products seeded as ``bench/seed.py`` does; hot = a
-random customer buys 1 unit of one product, uniform = 2 random products).  This
-2-core machine changed speed by up to 3x between runs, so each run of 0004 was
-paired with one of 0005 straight after it, and the ratio is what to read:
+directly as ``credit_ledger_app`` (``-M prepared``, 8 clients, 1,000 customers
+and 1,000 products seeded as ``bench/seed.py`` does; hot = a random customer
+buys 1 unit of one product, uniform = 2 random products).  This 2-core machine
+changed speed by up to 3x between runs, so each run of 0004 was paired with one
+of 0005 straight after it (order alternating), and the ratios are what to read.
+The first two pairs of 20 s runs, then all of them:
 
-=========  ===========================  ===========================  ======================
-workload   0004: calls/s (avg, p99 ms)  0005: calls/s (avg, p99 ms)  0005 / 0004, 5 pairs
-=========  ===========================  ===========================  ======================
-hot        568 (14.1, 54.9)             667 (12.0, 16.1)             x1.11 (1.01-1.27)
-           616 (13.0, 55.3)             624 (12.8, 16.9)             p99 41-55 -> 14-17 ms
-uniform    565 (14.1, 33.8)             580 (13.7, 35.4)             x1.03 (0.96-1.25)
-           1,062 (7.5, 15.4)            1,063 (7.5, 15.7)
-payment    867 (9.2, 23.3)              964 (8.3, 20.8)              x1.11 (0.90-1.16)
-           1,810 (4.4, 8.7)             1,623 (4.9, 10.4)
-=========  ===========================  ===========================  ======================
+=========  ===========================  ===========================  ========================
+workload   0004: calls/s (avg, p99 ms)  0005: calls/s (avg, p99 ms)  0005 / 0004, all pairs
+=========  ===========================  ===========================  ========================
+hot        568 (14.1, 54.9)             667 (12.0, 16.1)             11 pairs: median x1.03
+           616 (13.0, 55.3)             624 (12.8, 16.9)             (0.88-1.27); p99 41-60
+                                                                     -> 14-21 ms
+uniform    565 (14.1, 33.8)             580 (13.7, 35.4)             5 pairs: median x1.03
+           1,062 (7.5, 15.4)            1,063 (7.5, 15.7)            (0.96-1.25)
+payment    867 (9.2, 23.3)              964 (8.3, 20.8)              5 pairs: median x1.11
+           1,810 (4.4, 8.7)             1,623 (4.9, 10.4)            (0.90-1.16)
+=========  ===========================  ===========================  ========================
 
 PostgreSQL CPU per call in those runs (its backends' CPU time over the calls
-they completed), median of the 5 pairs: hot -14%, uniform -4%, payment -8%.
-Without contention (1 client, the 0004 and 0005 functions called alternately in
-one pgbench script, so that drift cancels; 3 runs): a purchase takes 3.5-5% less
-server time, and 8-11% less after its product lock; a payment 5-6% less.
+they completed), median of the pairs: hot -10%, uniform -4%, payment -8%.  Hot
+again as 12 alternating runs of 8 s: median 622 -> 675 calls/s, CPU per call
+1.76 -> 1.56 ms, p99 53 -> 17 ms.  Without contention (1 client, the 0004 and
+0005 functions called alternately in one pgbench script, so that drift cancels;
+3 runs): a purchase takes 3.5-5% less server time, and 8-11% less after its
+product lock; a payment 5-6% less.
 
 What changed, each part measured on its own:
 
-* **Buyers of one product queue on an advisory lock of that product**, taken
-  after the customer row and before the product rows, in ascending key order
-  (product id order while ids stay below 2^31; past that, two products may share
-  a key, which only makes their buyers queue together).  Waiting on the row itself is costly: every purchase updates the row
-  (its stock), so when the holder commits, each waiter in turn wakes up, finds
-  the version it queued on replaced and queues again on the new one.  Queued on
-  a lock that never moves, a commit wakes one buyer, who then finds the row
-  free.  The lock is keyed by (business, product id), so tenants never queue
-  behind each other.  Hot, 8 clients, two comparisons: +11% and +8% calls/s, PostgreSQL CPU
+* **Buyers of one product queue on an advisory lock of that product**, keyed
+  by (business, product id) and taken after the customer row and before the
+  product rows, in ascending key order (product id order while ids stay below
+  2^31; past that two products may share a key, which only makes their buyers
+  queue together).  Waiting on the row itself is costly: every purchase updates
+  the row (its stock), so when the holder commits, each waiter in turn wakes up,
+  finds the version it queued on replaced and queues again on the new one.
+  Queued on a lock that never moves, a commit wakes one buyer, who then finds
+  the row free; and tenants never queue behind each other.  Measured on its own
+  (hot, 8 clients, two series of 8 s runs): +11% and +8% calls/s, PostgreSQL CPU
   per call -14% and -9%, p99 46 -> 15 ms and 56 -> 20 ms.  An uncontended
   purchase pays for the one extra statement: +0.6-1.0%.  The row locks are
-  still taken, in the same order, and are what protects the stock; the
-  advisory lock only orders the buyers, so writers that do not take it (a
-  restock) stay correct.  Only purchases take it, always after the customer
-  row and before any product row, so it adds no cycle to the lock order.
+  still taken, in the same order, and are what protects the stock; the advisory
+  lock only orders the buyers, so writers that do not take it (a restock) stay
+  correct.  Only purchases take it, always after the customer row and before
+  any product row, so it adds no cycle to the lock order.
 * **The ledger trigger does less per entry.**  A debit to a customer who
   already owes leaves the oldest unpaid charge as it is, so one ``UPDATE ...
   WHERE balance > 0 RETURNING`` both locks and applies it (before: a ``SELECT
@@ -178,16 +183,14 @@ BEGIN
         RETURN '{"result": "key_reused"}';
     END IF;
 
-    -- Buyers of a product queue here, in ascending product id like the row locks
-    -- below, rather than on the row: the row gets a new version with every sale,
-    -- and waiters on a row wake up at each commit to queue again on the new
-    -- version.  Only purchases take these locks, always after the customer row
-    -- and before any product row, so they add no wait cycle; the row locks are
-    -- still what protects the stock.  The key is (business, product): naming
-    -- another tenant's product id never queues behind that tenant's buyers.
-    -- Keys are taken in ascending key order (the same as product id order until
-    -- ids pass 2^31), so even two products that share a key cannot make two
-    -- buyers wait on each other.
+    -- Buyers of a product queue here rather than on its row: the row gets a new
+    -- version with every sale, and waiters on a row wake up at each commit to
+    -- queue again on the new version.  The key is (business, product), so naming
+    -- another tenant's product id never queues behind that tenant's buyers.  Only
+    -- purchases take these locks, after the customer row and before any product
+    -- row, in ascending key order (product id order until ids pass 2^31; a key
+    -- that two products share only makes their buyers queue together), so they
+    -- add no wait cycle.  The row locks are still what protects the stock.
     PERFORM pg_advisory_xact_lock((p_business_id % 2147483647)::integer, k.key)
        FROM (SELECT DISTINCT (id % 2147483647)::integer AS key
                FROM unnest(p_product_ids) AS id) AS k
