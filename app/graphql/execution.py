@@ -170,6 +170,20 @@ def _ordinary(value: Any, is_awaitable: Callable[[Any], bool]) -> bool:
     return value is not None and not isinstance(value, Exception) and not is_awaitable(value)
 
 
+async def _await_in_place(values: Any, keys: list[Any]) -> None:
+    """Replace the awaitables at ``keys`` of ``values`` (a dict or a list) by their results.
+
+    As graphql-core does: a single one is awaited directly, several together,
+    cancelling the rest when one fails.
+    """
+    if len(keys) == 1:
+        values[keys[0]] = await values[keys[0]]
+        return
+    awaited = await gather_with_cancel(*(values[key] for key in keys))
+    for key, value in zip(keys, awaited, strict=True):
+        values[key] = value
+
+
 class ShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -238,12 +252,7 @@ class ShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
     async def _gather_fields(
         self, results: dict[str, Any], awaitable_fields: list[str]
     ) -> dict[str, Any]:
-        if len(awaitable_fields) == 1:
-            field = awaitable_fields[0]
-            results[field] = await results[field]
-        else:
-            awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
-            results.update(zip(awaitable_fields, awaited, strict=True))
+        await _await_in_place(results, awaitable_fields)
         return results
 
     def _execute_object_field(  # noqa: PLR0917 - one signature for every shortcut kind
@@ -386,13 +395,7 @@ class ShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Path,
     ) -> Any:
         try:
-            if len(awaitable_indices) == 1:
-                index = awaitable_indices[0]
-                completed[index] = await completed[index]
-            else:
-                awaited = await gather_with_cancel(*(completed[i] for i in awaitable_indices))
-                for index, value in zip(awaitable_indices, awaited, strict=True):
-                    completed[index] = value
+            await _await_in_place(completed, awaitable_indices)
         except Exception as raw_error:
             self.handle_field_error(raw_error, field_type, field_details_list, path)
             return None

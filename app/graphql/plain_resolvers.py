@@ -163,9 +163,11 @@ def _permissions(definition: StrawberryField) -> list[BasePermission] | None:
     """The field's permissions, if its extensions are only a plain ``PermissionExtension``."""
     permissions: list[BasePermission] = []
     for extension in definition.extensions:
-        if not isinstance(extension, PermissionExtension) or extension.fail_silently:
-            raise _Unsupported(extension)
-        if not extension.supports_sync:
+        if (
+            not isinstance(extension, PermissionExtension)
+            or extension.fail_silently
+            or not extension.supports_sync
+        ):
             raise _Unsupported(extension)
         permissions.extend(extension.permissions)
     return permissions or None
