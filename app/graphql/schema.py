@@ -46,6 +46,7 @@ from strawberry.utils.await_maybe import await_maybe
 
 from app.graphql.balances import BalanceQueries
 from app.graphql.catalog import CatalogMutations, CatalogQueries
+from app.graphql.compiled import QueryPlan, compile_query
 from app.graphql.customers import CustomerMutations, CustomerQueries
 from app.graphql.errors import ClientErrors, client_error
 from app.graphql.execution import ShortcutExecutionContext
@@ -78,6 +79,8 @@ The documents themselves are the ones Strawberry's ParserCache (also 256 texts) 
 class Prepared:
     document: DocumentNode
     operation_type: OperationType
+    plan: QueryPlan | None
+    """For a query: the plan that executes it without graphql-core (``app.graphql.compiled``)."""
 
 
 class NameConverter(strawberry.schema.name_converter.NameConverter):
@@ -113,7 +116,8 @@ class Schema(strawberry.Schema):
         ):
             # The name as the request gave it (None when it gave none), as execute looks it up.
             provided_name = context._provided_operation_name
-            self.prepared[query, provided_name] = Prepared(document, context.operation_type)
+            plan = compile_query(self._schema, document, provided_name)
+            self.prepared[query, provided_name] = Prepared(document, context.operation_type, plan)
             if len(self.prepared) > PREPARED_OPERATIONS:
                 self.prepared.popitem(last=False)
         return errors
@@ -141,6 +145,16 @@ class Schema(strawberry.Schema):
                 allowed_operation_types, operation_extensions,
             )  # fmt: skip
         self.prepared.move_to_end(key)
+        plan = prepared.plan
+        if plan is not None and not plan.retired:
+            executor = self.execution_context_class.build(
+                self._schema, prepared.document, root_value, context_value, variable_values,
+                operation_name, is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+            )  # fmt: skip
+            if not isinstance(executor, list):  # else graphql-core answers with the errors
+                data = await plan.run(executor)
+                if data is not None:
+                    return ExecutionResult(data=data, errors=None)
         try:
             result = await await_maybe(
                 self._get_execute_function()(

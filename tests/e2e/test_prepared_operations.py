@@ -119,3 +119,42 @@ async def test_the_caller_is_checked_on_the_prepared_path(tenant: Tenant) -> Non
     answer = await tenant.gql(query, {"input": {"name": "Viewer's"}}, role=Role.VIEWER)
     assert answer["data"] is None
     assert error_codes(answer) == ["FORBIDDEN"]
+
+
+PAGE = """
+query($first: Int!) {
+  customers(first: $first) {
+    edges { cursor node {
+      id name balance availableCredit
+      overdue { isOverdue overdueAmount oldestUnpaidAt daysOverdue }
+      later: overdue(asOf: "2999-01-01T00:00:00Z") { isOverdue daysOverdue }
+      ledger(first: 2) { edges { node { kind amount } } }
+    } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+async def test_a_prepared_query_is_answered_by_its_plan_exactly_as_before(
+    tenant: Tenant,
+) -> None:
+    for name in ("Anil", "Bela", "Chitra"):
+        await make_customer(tenant, name=name)
+    query = unique(PAGE)
+    first, second = await twice(tenant, query, {"first": 2})
+    plan = schema.prepared[query, None].plan
+    assert plan is not None
+    assert (plan.runs, plan.fallbacks) == (1, 0), "the second answer came from the plan"
+    assert first == second
+    assert [e["node"]["name"] for e in first["data"]["customers"]["edges"]] == ["Anil", "Bela"]
+
+
+async def test_a_prepared_query_with_an_error_is_answered_by_graphql_core(tenant: Tenant) -> None:
+    query = unique(PAGE)
+    first, second = await twice(tenant, query, {"first": 1000})
+    plan = schema.prepared[query, None].plan
+    assert plan is not None
+    assert (plan.runs, plan.fallbacks) == (1, 1)
+    assert first == second
+    assert error_codes(first) == ["BAD_USER_INPUT"]

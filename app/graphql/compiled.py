@@ -1,0 +1,433 @@
+"""Query plans: a prepared query document executed without graphql-core's per-field work.
+
+A page of 50 customers is about 550 fields.  Even with the shortcuts of
+``app.graphql.execution``, graphql-core decides for each of them again what the
+document already says: which fields to collect, which type to complete, whether a
+path, resolve info or awaitable is involved.  For a prepared query text, whose
+document and schema never change, ``compile_query`` decides all of that once and
+builds a tree of small functions, one per field of the document, that read,
+resolve and serialize exactly as graphql-core would.
+
+A plan only ever answers when the whole operation completed without a single
+error or surprise.  Anything else raises inside the plan and the operation is
+executed again by graphql-core from the start, which then produces its own answer,
+errors included:
+
+- a resolver raising (a permission refusal, a bad argument), a value that is an
+  exception, null where the type is non-null, a leaf that does not serialize;
+- a list that is not a ``list`` or ``tuple`` (graphql-core accepts any iterable).
+
+Resolvers may return awaitables (coroutines, dataloader futures).  A plan awaits
+all those of one pass over the document together, as graphql-core runs them
+concurrently, so a dataloader still gets a whole page's keys in one batch.
+
+Queries only: re-executing a query after a discarded attempt changes nothing
+(reads are side-effect free), a mutation could not be executed twice.  Documents
+a plan does not handle are never compiled: any directive (``@skip``,
+``@include``, ``@defer``...), introspection (``__schema``, ``__type``),
+abstract types, object types with ``is_type_of``, fragment variables, very
+large documents.
+
+A plan that keeps falling back (more than a quarter of its runs, once it has
+fallen back ``MAX_FALLBACKS`` times) is retired, so a query that always needs
+graphql-core pays for one attempt only until then.
+
+``tests/unit/test_compiled_plans.py`` compares the answers of both executions.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    Node,
+    OperationDefinitionNode,
+    OperationType,
+)
+from graphql.execution.collect_fields import (
+    FieldDetails,
+    FragmentDetails,
+    collect_fields,
+    collect_subfields,
+)
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path, Undefined
+from graphql.pyutils.gather_with_cancel import gather_with_cancel
+from graphql.utilities import get_operation_ast
+from strawberry.execution import optimized_is_awaitable
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+
+MAX_FIELDS = 2_000
+"""Fields of a document (fragments counted where they are spread) a plan may hold."""
+MAX_FALLBACKS = 16
+NO_VARIABLES: Any = None
+"""What field collection reads variables with: nothing, in a document without directives."""
+
+is_awaitable = optimized_is_awaitable
+
+
+class UnplannableError(Exception):
+    """The document uses something a plan does not handle."""
+
+
+class FallbackError(Exception):
+    """This run met something only graphql-core handles; it executes the operation."""
+
+
+# (value, path of the value or None when nothing below needs it, run) -> answer
+Completer = Callable[[Any, Path | None, "Run"], Any]
+# (source object, path of the source or None, run) -> the field's answer
+FieldFunction = Callable[[Any, Path | None, "Run"], Any]
+
+
+class Later:
+    """A field whose resolver returned an awaitable: its answer once awaited and completed."""
+
+    __slots__ = ("awaitable", "complete", "path", "value")
+
+    def __init__(self, awaitable: Any, complete: Completer, path: Path) -> None:
+        self.awaitable = awaitable
+        self.complete = complete
+        self.path = path
+        self.value: Any = None
+
+
+@dataclass(slots=True)
+class Run:
+    """One execution: graphql-core's executor for the request (variables, resolve info)."""
+
+    executor: Any
+    arguments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Argument values per field of the plan: variables are fixed for the request."""
+    pending: list[Later] = field(default_factory=list)
+    """Awaitables returned by resolvers and not awaited yet."""
+
+
+class QueryPlan:
+    __slots__ = ("_fields", "fallbacks", "runs")
+
+    def __init__(self, fields: list[tuple[str, FieldFunction]]) -> None:
+        self._fields = fields
+        self.runs = 0
+        self.fallbacks = 0
+
+    @property
+    def retired(self) -> bool:
+        return self.fallbacks >= MAX_FALLBACKS and self.fallbacks * 4 > self.runs
+
+    async def run(self, executor: Any) -> dict[str, Any] | None:
+        """The operation's ``data``, or ``None`` when graphql-core has to execute it.
+
+        Every field is answered synchronously, except those whose resolver returned
+        an awaitable: all such awaitables of a pass are awaited together, as
+        graphql-core would have them run concurrently (so dataloaders batch them),
+        then their values completed, which may start the next pass.
+        """
+        self.runs += 1
+        run = Run(executor)
+        source = executor.root_value
+        try:
+            data = {key: function(source, None, run) for key, function in self._fields}
+            if not run.pending:
+                return data
+            while run.pending:
+                batch, run.pending = run.pending, []
+                if len(batch) == 1:
+                    results = [await batch[0].awaitable]
+                else:
+                    results = await gather_with_cancel(*(later.awaitable for later in batch))
+                for later, result in zip(batch, results, strict=True):
+                    later.value = later.complete(result, later.path, run)
+            return _settled(data)  # type: ignore[no-any-return]
+        except Exception:
+            _discard(later.awaitable for later in run.pending)
+            self.fallbacks += 1
+            return None
+
+
+def _settled(value: Any) -> Any:
+    """``value`` with every ``Later`` replaced by its value."""
+    if type(value) is dict:
+        return {key: _settled(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_settled(item) for item in value]
+    if type(value) is Later:
+        return _settled(value.value)
+    return value
+
+
+def _discard(values: Any) -> None:
+    """Close coroutines that will never be awaited (futures settle by themselves)."""
+    for value in values:
+        if inspect.iscoroutine(value):
+            value.close()
+
+
+def compile_query(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
+) -> QueryPlan | None:
+    """The plan of the document's query operation, or ``None`` if it has none."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None or operation.operation is not OperationType.QUERY:
+        return None
+    root_type = schema.query_type
+    if root_type is None or _has_directives(document):
+        return None
+    fragments: dict[str, FragmentDetails] = {}
+    for definition in document.definitions:
+        if isinstance(definition, FragmentDefinitionNode):
+            if definition.variable_definitions:
+                return None
+            fragments[definition.name.value] = FragmentDetails(definition)
+    compiler = _Compiler(schema, fragments, operation)
+    try:
+        grouped = collect_fields(schema, fragments, NO_VARIABLES, root_type, operation)
+        fields = [
+            compiler.field(root_type, key, details)[0]
+            for key, details in grouped.grouped_field_set.items()
+        ]
+    except UnplannableError:
+        return None
+    return QueryPlan(list(zip(grouped.grouped_field_set, fields, strict=True)))
+
+
+def _has_directives(node: Any) -> bool:
+    if isinstance(node, Node):
+        if getattr(node, "directives", None):
+            return True
+        return any(_has_directives(getattr(node, key, None)) for key in node.keys)
+    if isinstance(node, tuple | list):
+        return any(_has_directives(item) for item in node)
+    return False
+
+
+class _Compiler:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDetails],
+        operation: OperationDefinitionNode,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.operation = operation
+        self.fields = 0
+
+    def _count(self) -> int:
+        self.fields += 1
+        if self.fields > MAX_FIELDS:
+            raise UnplannableError
+        return self.fields
+
+    def _field(
+        self, parent_type: GraphQLObjectType, details: list[FieldDetails]
+    ) -> tuple[GraphQLField, list[FieldNode]]:
+        name = details[0].node.name.value
+        field_def = parent_type.fields.get(name)
+        if field_def is None or any(d.fragment_variable_values for d in details):
+            raise UnplannableError
+        return field_def, [d.node for d in details]
+
+    def selection(
+        self, object_type: GraphQLObjectType, details: list[FieldDetails]
+    ) -> tuple[list[tuple[str, FieldFunction]], bool]:
+        """The fields of an object of ``object_type``, and whether any needs the path."""
+        collected = collect_subfields(
+            self.schema,
+            self.fragments,
+            NO_VARIABLES,
+            self.operation,
+            object_type,
+            details,
+        )
+        fields = []
+        needs_path = False
+        for key, sub_details in collected.grouped_field_set.items():
+            function, field_needs_path = self.field(object_type, key, sub_details)
+            fields.append((key, function))
+            needs_path = needs_path or field_needs_path
+        return fields, needs_path
+
+    def field(
+        self, parent_type: GraphQLObjectType, key: str, details: list[FieldDetails]
+    ) -> tuple[FieldFunction, bool]:
+        """The function answering one field of an object, and whether it needs the path."""
+        index = self._count()
+        name = details[0].node.name.value
+        if name == "__typename":
+            type_name = parent_type.name
+            return (lambda source, path, run: type_name), False
+        if name.startswith("__"):
+            raise UnplannableError
+        field_def, nodes = self._field(parent_type, details)
+        definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        complete, completion_needs_path = self._completer(field_def.type, details)
+        if (
+            isinstance(definition, StrawberryField)
+            and definition.is_basic_field
+            and getattr(field_def.resolve, "_is_default", False)
+            and not field_def.args
+        ):
+            return self._attribute(
+                definition, parent_type.name, key, field_def.type, complete, completion_needs_path
+            )
+        resolve = field_def.resolve
+        if resolve is None:
+            raise UnplannableError
+        arguments = _arguments(field_def, nodes[0], index)
+        type_name = parent_type.name
+
+        def resolved(source: Any, parent_path: Path | None, run: Run) -> Any:
+            path = Path(parent_path, key, type_name)
+            info = run.executor.build_resolve_info(field_def, nodes, parent_type, path)
+            result = resolve(source, info, **arguments(run))
+            if is_awaitable(result):
+                later = Later(result, complete, path)
+                run.pending.append(later)
+                return later
+            return complete(result, path, run)
+
+        return resolved, True
+
+    @staticmethod
+    def _attribute(  # noqa: PLR0917
+        definition: StrawberryField,
+        type_name: str,
+        key: str,
+        field_type: GraphQLOutputType,
+        complete: Completer,
+        needs_path: bool,
+    ) -> tuple[FieldFunction, bool]:
+        read, attribute = definition.default_resolver, definition.python_name
+        inner = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+        if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
+            serialize, non_null = _serializer(inner), inner is not field_type
+
+            def leaf(source: Any, path: Path | None, run: Run) -> Any:
+                value = read(source, attribute)
+                if value is None:
+                    if non_null:
+                        raise FallbackError
+                    return None
+                return serialize(value)
+
+            return leaf, False
+        if not needs_path:
+            return (lambda source, path, run: complete(read(source, attribute), None, run)), False
+
+        def attribute_field(source: Any, parent_path: Path | None, run: Run) -> Any:
+            return complete(read(source, attribute), Path(parent_path, key, type_name), run)
+
+        return attribute_field, True
+
+    def _completer(
+        self, type_: GraphQLOutputType, details: list[FieldDetails]
+    ) -> tuple[Completer, bool]:
+        """Completes a value of ``type_``, as graphql-core's ``complete_value``."""
+        if isinstance(type_, GraphQLNonNull):
+            inner, needs_path = self._completer(type_.of_type, details)
+
+            def non_null(value: Any, path: Path | None, run: Run) -> Any:
+                if value is None:
+                    raise FallbackError
+                return inner(value, path, run)
+
+            return non_null, needs_path
+        if isinstance(type_, GraphQLList):
+            return self._list(type_, details)
+        if isinstance(type_, GraphQLScalarType | GraphQLEnumType):
+            return _leaf(type_), False
+        if isinstance(type_, GraphQLObjectType) and type_.is_type_of is None:
+            return self._object(type_, details)
+        raise UnplannableError
+
+    def _list(self, type_: GraphQLList[Any], details: list[FieldDetails]) -> tuple[Completer, bool]:
+        item, needs_path = self._completer(type_.of_type, details)
+        if needs_path:
+
+            def list_with_paths(value: Any, path: Path | None, run: Run) -> Any:
+                if value is None:
+                    return None
+                if type(value) is not list and type(value) is not tuple:
+                    raise FallbackError
+                return [item(v, Path(path, index, None), run) for index, v in enumerate(value)]
+
+            return list_with_paths, True
+
+        def list_(value: Any, path: Path | None, run: Run) -> Any:
+            if value is None:
+                return None
+            if type(value) is not list and type(value) is not tuple:
+                raise FallbackError
+            return [item(v, None, run) for v in value]
+
+        return list_, False
+
+    def _object(
+        self, type_: GraphQLObjectType, details: list[FieldDetails]
+    ) -> tuple[Completer, bool]:
+        fields, needs_path = self.selection(type_, details)
+
+        def object_(value: Any, path: Path | None, run: Run) -> Any:
+            if value is None:
+                return None
+            if isinstance(value, Exception) or value is Undefined or is_awaitable(value):
+                raise FallbackError
+            return {key: function(value, path, run) for key, function in fields}
+
+        return object_, needs_path
+
+
+def _serializer(type_: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:
+    """Serializes a value that is not null, as ``complete_leaf_value``, or falls back."""
+    coerce = type_.coerce_output_value
+
+    def serialize(value: Any) -> Any:
+        if isinstance(value, Exception) or value is Undefined:
+            raise FallbackError
+        serialized = coerce(value)
+        if serialized is None or serialized is Undefined:
+            raise FallbackError
+        return serialized
+
+    return serialize
+
+
+def _leaf(type_: GraphQLScalarType | GraphQLEnumType) -> Completer:
+    serialize = _serializer(type_)
+    return lambda value, path, run: None if value is None else serialize(value)
+
+
+def _arguments(
+    field_def: GraphQLField, node: FieldNode, index: int
+) -> Callable[[Run], dict[str, Any]]:
+    """The field's argument values for a run, computed once per run."""
+    if not (field_def.args or node.arguments):
+        empty: dict[str, Any] = {}
+        return lambda run: empty
+
+    def arguments(run: Run) -> dict[str, Any]:
+        values = run.arguments.get(index)
+        if values is None:
+            executor = run.executor
+            values = run.arguments[index] = get_argument_values(
+                field_def, node, executor.variable_values, None, executor.hide_suggestions
+            )
+        return values
+
+    return arguments

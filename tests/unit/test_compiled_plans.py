@@ -1,0 +1,272 @@
+"""Query plans answer exactly as graphql-core does, or leave the operation to it."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+import strawberry
+from graphql import parse, validate
+from strawberry.dataloader import DataLoader
+from strawberry.execution import optimized_is_awaitable
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from app.graphql import compiled
+from app.graphql.compiled import QueryPlan, compile_query
+from app.graphql.schema import schema as service_schema
+from bench.workloads import WORKLOADS
+from tests.unit import test_execution_shortcut as shortcut_cases
+
+
+@strawberry.enum
+class Genre(enum.Enum):
+    NOVEL = "novel"
+    POETRY = "poetry"
+
+
+@strawberry.type
+class Author:
+    name: str
+    born: datetime | None
+
+
+async def _lengths(keys: list[str]) -> list[int]:
+    _lengths.batches.append(list(keys))  # type: ignore[attr-defined]
+    return [len(key) for key in keys]
+
+
+_lengths.batches = []  # type: ignore[attr-defined]
+
+
+@strawberry.type
+class Book:
+    title: str
+    pages: int
+    rating: float | None
+    genre: Genre
+    tags: list[str]
+    code: strawberry.ID
+    authors: list[Author]
+    pair: tuple[Author, ...] | None = None
+    missing: str | None = None
+
+    @strawberry.field
+    def shout(self, marks: int = 1) -> str:
+        return self.title.upper() + "!" * marks
+
+    @strawberry.field
+    def where(self, info: strawberry.Info) -> str:
+        return ".".join(str(key) for key in info.path.as_list())
+
+    @strawberry.field
+    def title_length(self, info: strawberry.Info) -> int:
+        """A dataloader future, as ``Customer.overdue`` returns for an ``asOf``."""
+        return info.context["lengths"].load(self.title)  # type: ignore[no-any-return]
+
+    @strawberry.field
+    async def later(self) -> Author:
+        await asyncio.sleep(0)
+        return self.authors[0]
+
+    @strawberry.field
+    def fails(self) -> str | None:
+        raise ValueError(f"{self.title} fails")
+
+
+def _books() -> list[Book]:
+    ada = Author(name="Ada", born=datetime(1815, 12, 10, tzinfo=UTC))
+    return [
+        Book(
+            title="one", pages=10, rating=4.5, genre=Genre.NOVEL, tags=["a", "b"], code="b1",
+            authors=[ada, Author(name="Bo", born=None)], pair=(ada, ada),
+        ),
+        Book(title="two", pages=20, rating=None, genre=Genre.POETRY, tags=[], code="b2",
+             authors=[Author(name="Cy", born=None)]),
+    ]  # fmt: skip
+
+
+class NamedError(Exception):
+    """An error shaped like an Author: graphql-core reports it, never reads it."""
+
+    name = "not an author"
+    born = None
+
+
+@strawberry.type
+class Query:
+    count: int = 2
+
+    @strawberry.field
+    def odd_author(self) -> Author | None:
+        return NamedError("returned, not raised")  # type: ignore[return-value]
+
+    @strawberry.field
+    async def books(self, first: int = 10) -> list[Book]:
+        await asyncio.sleep(0)
+        return _books()[:first]
+
+    @strawberry.field
+    def book(self, title: str) -> Book | None:
+        return next((b for b in _books() if b.title == title), None)
+
+    @strawberry.field
+    def strict_book(self, title: str) -> Book:
+        return next((b for b in _books() if b.title == title), None)  # type: ignore[return-value]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    def touch(self) -> int:
+        return 1
+
+
+@strawberry.type
+class Poem:
+    verse: str
+
+
+@strawberry.type
+class UnionQuery:
+    @strawberry.field
+    def item(self) -> Book | Poem:
+        return Poem(verse="v")
+
+
+LIBRARY = strawberry.Schema(query=Query, mutation=Mutation)
+
+
+def _context() -> dict[str, Any]:
+    return {"lengths": DataLoader(load_fn=_lengths)}
+
+
+def _plan(schema: strawberry.Schema, query: str) -> QueryPlan | None:
+    document = parse(query)
+    assert not validate(schema._schema, document)
+    return compile_query(schema._schema, document, None)
+
+
+async def _planned(
+    schema: strawberry.Schema, query: str, variables: dict[str, Any] | None = None
+) -> tuple[dict[str, Any] | None, Any]:
+    """What the plan answers (``None``: it left the operation to graphql-core), and
+    graphql-core's own answer."""
+    plan = _plan(schema, query)
+    assert plan is not None, "the document is compiled"
+    executor = StrawberryGraphQLCoreExecutionContext.build(
+        schema._schema, parse(query), Query(), _context(), variables, None,
+        is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+    )  # fmt: skip
+    data = await plan.run(executor)
+    expected = await schema.execute(
+        query, variable_values=variables, context_value=_context(), root_value=Query()
+    )
+    return data, expected
+
+
+ANSWERED = [
+    "{ books { title pages rating genre tags code authors { name born } } count }",
+    "{ b: books(first: 1) { t: title title authors { name } authors { n: name born } }"
+    " books { pages } }",
+    "{ books { ...B ... on Book { tags } ... { code } } } fragment B on Book { title genre }",
+    'query Q { ...Root } fragment Root on Query { __typename count book(title: "two") { title } }',
+    "query($n: Int = 1, $m: Int!) { books(first: $n) { shout(marks: $m) plain: shout } }",
+    '{ books { where authors { name } pair { name } } a: book(title: "one") { where } }',
+    '{ books { title } other: books(first: 1) { title } nothing: book(title: "none") { title } }',
+    "{ books { __typename missing authors { __typename } } }",
+    '{ books { later { name } titleLength } x: book(title: "one") { titleLength } }',
+]
+
+
+@pytest.mark.parametrize("query", ANSWERED)
+async def test_a_plan_answers_as_graphql_core_does(query: str) -> None:
+    data, expected = await _planned(LIBRARY, query, {"m": 2})
+    assert expected.errors is None
+    assert data is not None, "the plan answered by itself"
+    # Byte for byte, so the order of the keys is the same too.
+    assert orjson.dumps(data) == orjson.dumps(expected.data)
+
+
+async def test_a_plan_awaits_a_pass_of_loader_futures_together() -> None:
+    _lengths.batches.clear()  # type: ignore[attr-defined]
+    data, _ = await _planned(LIBRARY, "{ books { titleLength } b: books { t: titleLength } }")
+    assert data == {"books": [{"titleLength": 3}] * 2, "b": [{"t": 3}] * 2}
+    # The plan's run and graphql-core's each loaded every title in one batch.
+    assert _lengths.batches == [["one", "two"], ["one", "two"]]  # type: ignore[attr-defined]
+
+
+FALLING_BACK = [
+    "{ books { title fails } }",  # a resolver raises
+    '{ strictBook(title: "none") { title } }',  # null for a non-null field
+    "{ oddAuthor { name } }",  # an exception as a value
+]
+
+
+@pytest.mark.parametrize("query", FALLING_BACK)
+async def test_a_plan_leaves_errors_to_graphql_core(query: str) -> None:
+    data, expected = await _planned(LIBRARY, query)
+    assert expected.errors, "the case does produce an error"
+    assert data is None
+
+
+@pytest.mark.parametrize(
+    ("schema", "queries"),
+    [
+        pytest.param(shortcut_cases._schema(None), shortcut_cases.QUERIES, id="leaves"),
+        pytest.param(shortcut_cases._box_schema(None), shortcut_cases.BOX_QUERIES, id="objects"),
+        pytest.param(shortcut_cases._shelf_schema(None), shortcut_cases.SHELF_QUERIES, id="lists"),
+    ],
+)
+async def test_the_shortcut_error_cases_fall_back_or_answer_the_same(
+    schema: strawberry.Schema, queries: list[str]
+) -> None:
+    """Nulls, refused scalars, raising attributes, generators: never a different answer."""
+    fell_back = 0
+    for query in queries:
+        data, expected = await _planned(schema, query, shortcut_cases.SHELF_VARIABLES)
+        if expected.errors:
+            assert data is None, query
+            fell_back += 1
+        else:
+            assert orjson.dumps(data) == orjson.dumps(expected.data), query
+    assert fell_back, "the cases include errors"
+
+
+@pytest.mark.parametrize(
+    ("schema", "query"),
+    [
+        pytest.param(LIBRARY, "mutation { touch }", id="a mutation"),
+        pytest.param(LIBRARY, "{ books @skip(if: false) { title } }", id="a directive"),
+        pytest.param(LIBRARY, "{ books { ... @include(if: true) { title } } }", id="inline"),
+        pytest.param(LIBRARY, "{ __schema { queryType { name } } }", id="introspection"),
+        pytest.param(LIBRARY, '{ __type(name: "Book") { name } }', id="__type"),
+        pytest.param(
+            strawberry.Schema(query=UnionQuery),
+            "{ item { ... on Poem { verse } } }",
+            id="a union",
+        ),
+    ],
+)
+def test_what_a_plan_does_not_handle_is_not_compiled(schema: strawberry.Schema, query: str) -> None:
+    assert _plan(schema, query) is None
+
+
+async def test_a_plan_that_keeps_falling_back_retires(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compiled, "MAX_FALLBACKS", 3)
+    plan = _plan(LIBRARY, FALLING_BACK[0])
+    assert plan is not None
+    for _ in range(3):
+        executor = StrawberryGraphQLCoreExecutionContext.build(
+            LIBRARY._schema, parse(FALLING_BACK[0]), None, _context(), None, None
+        )
+        assert await plan.run(executor) is None
+    assert (plan.runs, plan.fallbacks, plan.retired) == (3, 3, True)
+
+
+@pytest.mark.parametrize("workload", [w for w in WORKLOADS if w.operation[0] == "query"])
+def test_the_bench_queries_compile_against_the_service_schema(workload: Any) -> None:
+    assert _plan(service_schema, workload.query) is not None
