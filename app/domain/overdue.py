@@ -33,6 +33,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 DAY = timedelta(hours=24)
 
@@ -43,8 +44,9 @@ class Entry:
     created_at: datetime
 
 
-@dataclass(frozen=True)
-class OverdueStatus:
+class OverdueStatus(NamedTuple):
+    """A NamedTuple, as ``CustomerRecord``: built for every customer of a page."""
+
     as_of: datetime
     balance: int
     """Balance at ``as_of``; negative when the customer is in credit."""

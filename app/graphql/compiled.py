@@ -38,8 +38,7 @@ graphql-core pays for one attempt only until then.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from graphql import (
@@ -52,6 +51,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfoHelpers,
     GraphQLScalarType,
     GraphQLSchema,
     Node,
@@ -64,17 +64,22 @@ from graphql.execution.collect_fields import (
     collect_fields,
     collect_subfields,
 )
-from graphql.execution.values import get_argument_values
+from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.pyutils import Path, Undefined
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from graphql.utilities import get_operation_ast
 from strawberry.execution import optimized_is_awaitable
+from strawberry.schema.schema import (
+    _OperationContextAwareGraphQLResolveInfo as ResolveInfo,  # what resolvers get
+)
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 MAX_FIELDS = 2_000
 """Fields of a document (fragments counted where they are spread) a plan may hold."""
 MAX_FALLBACKS = 16
+MAX_COERCION_ERRORS = 50
+"""As graphql-core's ``execute``; the errors themselves come from graphql-core's run."""
 NO_VARIABLES: Any = None
 """What field collection reads variables with: nothing, in a document without directives."""
 
@@ -107,21 +112,70 @@ class Later:
         self.value: Any = None
 
 
-@dataclass(slots=True)
 class Run:
-    """One execution: graphql-core's executor for the request (variables, resolve info)."""
+    """One execution of a plan: what graphql-core's executor would hold for the request."""
 
-    executor: Any
-    arguments: dict[int, dict[str, Any]] = field(default_factory=dict)
-    """Argument values per field of the plan: variables are fixed for the request."""
-    pending: list[Later] = field(default_factory=list)
-    """Awaitables returned by resolvers and not awaited yet."""
+    __slots__ = ("arguments", "context", "nested", "pending", "plan", "root_value", "variables")
+
+    def __init__(self, plan: QueryPlan, root_value: Any, context: Any, variables: Any) -> None:
+        self.plan = plan
+        self.root_value = root_value
+        self.context = context
+        self.variables = variables
+        """graphql-core's ``VariableValues``, coerced for the operation."""
+        self.arguments: dict[int, dict[str, Any]] = {}
+        """Argument values per field of the plan: variables are fixed for the request."""
+        self.pending: list[Later] = []
+        """Awaitables returned by resolvers and not awaited yet."""
+        self.nested = False
+        """Whether an awaitable was returned below the root, so ``Later`` may be anywhere."""
+
+    def resolve_info(
+        self,
+        field_def: GraphQLField,
+        nodes: list[FieldNode],
+        parent_type: GraphQLObjectType,
+        path: Path,
+    ) -> Any:
+        """The resolve info Strawberry's execution context builds, field for field."""
+        plan = self.plan
+        return ResolveInfo(
+            nodes[0].name.value, nodes, field_def.type, parent_type, path, plan.schema,
+            plan.fragment_definitions, self.root_value, plan.operation, self.variables.coerced,
+            self.context, is_awaitable, None, ASYNC_HELPERS,
+            None,  # type: ignore[arg-type] # no operation extensions, as Strawberry passes them
+        )  # fmt: skip
+
+
+def _track(values: Any) -> None:
+    """Background work a plan does not wait for: graphql-core executes the operation."""
+    raise FallbackError
+
+
+def _gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
+    return gather_with_cancel(*values)
+
+
+ASYNC_HELPERS = GraphQLResolveInfoHelpers(gather=_gather, track=_track)
 
 
 class QueryPlan:
-    __slots__ = ("_fields", "fallbacks", "runs")
+    __slots__ = ("_fields", "fallbacks", "fragment_definitions", "operation", "runs", "schema")
 
-    def __init__(self, fields: list[tuple[str, FieldFunction]]) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        fields: list[tuple[str, FieldFunction]],
+    ) -> None:
+        self.schema = schema
+        self.operation = operation
+        self.fragment_definitions = {
+            definition.name.value: definition
+            for definition in document.definitions
+            if isinstance(definition, FragmentDefinitionNode)
+        }
         self._fields = fields
         self.runs = 0
         self.fallbacks = 0
@@ -130,8 +184,11 @@ class QueryPlan:
     def retired(self) -> bool:
         return self.fallbacks >= MAX_FALLBACKS and self.fallbacks * 4 > self.runs
 
-    async def run(self, executor: Any) -> dict[str, Any] | None:
-        """The operation's ``data``, or ``None`` when graphql-core has to execute it.
+    async def run(
+        self, root_value: Any, context: Any, raw_variables: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The operation's ``data``, or ``None`` when graphql-core has to execute it
+        (also when the variables are wrong: graphql-core reports that).
 
         Every field is answered synchronously, except those whose resolver returned
         an awaitable: all such awaitables of a pass are awaited together, as
@@ -139,10 +196,16 @@ class QueryPlan:
         then their values completed, which may start the next pass.
         """
         self.runs += 1
-        run = Run(executor)
-        source = executor.root_value
+        variables = get_variable_values(
+            self.schema, self.operation.variable_definitions or (), raw_variables or {},
+            max_errors=MAX_COERCION_ERRORS,
+        )  # fmt: skip
+        if isinstance(variables, list):
+            self.fallbacks += 1
+            return None
+        run = Run(self, root_value, context, variables)
         try:
-            data = {key: function(source, None, run) for key, function in self._fields}
+            data = {key: function(root_value, None, run) for key, function in self._fields}
             if not run.pending:
                 return data
             while run.pending:
@@ -153,7 +216,11 @@ class QueryPlan:
                     results = await gather_with_cancel(*(later.awaitable for later in batch))
                 for later, result in zip(batch, results, strict=True):
                     later.value = later.complete(result, later.path, run)
-            return _settled(data)  # type: ignore[no-any-return]
+            if run.nested:
+                return _settled(data)  # type: ignore[no-any-return]
+            return {
+                key: value.value if type(value) is Later else value for key, value in data.items()
+            }
         except Exception:
             _discard(later.awaitable for later in run.pending)
             self.fallbacks += 1
@@ -203,7 +270,9 @@ def compile_query(
         ]
     except UnplannableError:
         return None
-    return QueryPlan(list(zip(grouped.grouped_field_set, fields, strict=True)))
+    return QueryPlan(
+        schema, document, operation, list(zip(grouped.grouped_field_set, fields, strict=True))
+    )
 
 
 def _has_directives(node: Any) -> bool:
@@ -294,11 +363,13 @@ class _Compiler:
 
         def resolved(source: Any, parent_path: Path | None, run: Run) -> Any:
             path = Path(parent_path, key, type_name)
-            info = run.executor.build_resolve_info(field_def, nodes, parent_type, path)
+            info = run.resolve_info(field_def, nodes, parent_type, path)
             result = resolve(source, info, **arguments(run))
             if is_awaitable(result):
                 later = Later(result, complete, path)
                 run.pending.append(later)
+                if parent_path is not None:
+                    run.nested = True
                 return later
             return complete(result, path, run)
 
@@ -424,10 +495,7 @@ def _arguments(
     def arguments(run: Run) -> dict[str, Any]:
         values = run.arguments.get(index)
         if values is None:
-            executor = run.executor
-            values = run.arguments[index] = get_argument_values(
-                field_def, node, executor.variable_values, None, executor.hide_suggestions
-            )
+            values = run.arguments[index] = get_argument_values(field_def, node, run.variables)
         return values
 
     return arguments

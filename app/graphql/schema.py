@@ -147,14 +147,9 @@ class Schema(strawberry.Schema):
         self.prepared.move_to_end(key)
         plan = prepared.plan
         if plan is not None and not plan.retired:
-            executor = self.execution_context_class.build(
-                self._schema, prepared.document, root_value, context_value, variable_values,
-                operation_name, is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
-            )  # fmt: skip
-            if not isinstance(executor, list):  # else graphql-core answers with the errors
-                data = await plan.run(executor)
-                if data is not None:
-                    return ExecutionResult(data=data, errors=None)
+            data = await plan.run(root_value, context_value, variable_values)
+            if data is not None:
+                return ExecutionResult(data=data, errors=None)
         try:
             result = await await_maybe(
                 self._get_execute_function()(

@@ -12,8 +12,6 @@ import pytest
 import strawberry
 from graphql import parse, validate
 from strawberry.dataloader import DataLoader
-from strawberry.execution import optimized_is_awaitable
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from app.graphql import compiled
 from app.graphql.compiled import QueryPlan, compile_query
@@ -61,6 +59,18 @@ class Book:
     @strawberry.field
     def where(self, info: strawberry.Info) -> str:
         return ".".join(str(key) for key in info.path.as_list())
+
+    @strawberry.field
+    def described(self, info: strawberry.Info, n: int = 0) -> str:
+        """What a resolver can read from its info, as it reads it."""
+        raw = info._raw_info
+        return repr((
+            raw.field_name, [node.name.value for node in raw.field_nodes], str(raw.return_type),
+            raw.parent_type.name, raw.path.as_list(), sorted(raw.fragments),
+            type(raw.root_value).__name__, raw.operation.name, raw.variable_values,
+            sorted(raw.context), raw.schema is LIBRARY._schema, info.python_name,
+            info.selected_fields, n,
+        ))  # fmt: skip
 
     @strawberry.field
     def title_length(self, info: strawberry.Info) -> int:
@@ -157,11 +167,7 @@ async def _planned(
     graphql-core's own answer."""
     plan = _plan(schema, query)
     assert plan is not None, "the document is compiled"
-    executor = StrawberryGraphQLCoreExecutionContext.build(
-        schema._schema, parse(query), Query(), _context(), variables, None,
-        is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
-    )  # fmt: skip
-    data = await plan.run(executor)
+    data = await plan.run(Query(), _context(), variables)
     expected = await schema.execute(
         query, variable_values=variables, context_value=_context(), root_value=Query()
     )
@@ -179,6 +185,7 @@ ANSWERED = [
     '{ books { title } other: books(first: 1) { title } nothing: book(title: "none") { title } }',
     "{ books { __typename missing authors { __typename } } }",
     '{ books { later { name } titleLength } x: book(title: "one") { titleLength } }',
+    "query Named($m: Int!) { books { d: described(n: $m) ...F } } fragment F on Book { described }",
 ]
 
 
@@ -211,6 +218,15 @@ async def test_a_plan_leaves_errors_to_graphql_core(query: str) -> None:
     data, expected = await _planned(LIBRARY, query)
     assert expected.errors, "the case does produce an error"
     assert data is None
+
+
+async def test_wrong_variables_are_left_to_graphql_core() -> None:
+    query = ANSWERED[4]
+    plan = _plan(LIBRARY, query)
+    assert plan is not None
+    assert await plan.run(Query(), _context(), {"m": "two"}) is None
+    assert await plan.run(Query(), _context(), {}) is None
+    assert (plan.runs, plan.fallbacks) == (2, 2)
 
 
 @pytest.mark.parametrize(
@@ -260,10 +276,7 @@ async def test_a_plan_that_keeps_falling_back_retires(monkeypatch: pytest.Monkey
     plan = _plan(LIBRARY, FALLING_BACK[0])
     assert plan is not None
     for _ in range(3):
-        executor = StrawberryGraphQLCoreExecutionContext.build(
-            LIBRARY._schema, parse(FALLING_BACK[0]), None, _context(), None, None
-        )
-        assert await plan.run(executor) is None
+        assert await plan.run(Query(), _context(), None) is None
     assert (plan.runs, plan.fallbacks, plan.retired) == (3, 3, True)
 
 
