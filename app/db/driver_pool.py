@@ -1,7 +1,7 @@
 """A small pool of bare asyncpg connections for the hot paths.
 
 Purchases, payments, restocks and page reads each borrow a connection for one
-to three round trips.  Python's CPU, not PostgreSQL, limits this service
+round trip.  Python's CPU, not PostgreSQL, limits this service
 (DESIGN.md section 2), and borrowing cost more CPU than the statement itself:
 measured sequentially on this machine, a checkout through SQLAlchemy's pool
 added ~100 us per request (greenlet switch, pool events), asyncpg's own pool
@@ -12,11 +12,19 @@ paths need:
   timeouts (``statement_timeout``, ``lock_timeout``) as session settings;
 - a free connection is handed to the longest waiter first; a wait longer than
   ``timeout`` raises ``PoolTimeout`` (the client hears TRY_AGAIN or a 503);
+- a connection is lent bound to the borrower's business: ``connection(business_id)``
+  is the only way to borrow one, and it sets the session's ``app.business_id``
+  (``set_config(..., false)``) unless the connection is known to hold that value
+  already, so Row Level Security sees the borrower's tenant for everything it
+  sends.  A read is then its statement alone, one round trip, instead of BEGIN
+  with the binding, the statement and ROLLBACK; a switch of tenant costs the
+  round trip the BEGIN used to.  The known binding is forgotten before it is
+  changed and recorded only once PostgreSQL confirmed it;
 - a connection is never reused unless it came back idle: one that is closed,
   was left inside a transaction, or whose borrower failed other than by a
   PostgreSQL error (cancelled, timed out, connection lost) is closed and
-  forgotten, so the next borrower always starts clean and no tenant setting
-  or lock can outlive its transaction.
+  forgotten, so the next borrower always starts clean and no lock can outlive
+  its transaction.
 
 Units of work that need SQLAlchemy (the less frequent mutations, admin) keep
 the engine's pool; both pools connect as the same role with the same settings.
@@ -46,6 +54,9 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
     )  # fmt: skip
 
 
+_BIND_TENANT = "SELECT set_config('app.business_id', $1, false)"
+
+
 class DriverPool:
     def __init__(self, connect_kwargs: Mapping[str, Any], *, size: int, timeout: float) -> None:
         if size < 1:
@@ -59,6 +70,8 @@ class DriverPool:
             collections.deque()
         )
         self._closed = False
+        self._tenants: dict[asyncpg.Connection, int] = {}
+        """The business each connection's session is known to be bound to."""
 
     @property
     def opened(self) -> int:
@@ -66,9 +79,14 @@ class DriverPool:
         return self._opened
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+    async def connection(self, business_id: int) -> AsyncIterator[asyncpg.Connection]:
+        """A connection whose session is bound to ``business_id``."""
         connection = await self.acquire()
         try:
+            if self._tenants.get(connection) != business_id:
+                self._tenants.pop(connection, None)
+                await connection.execute(_BIND_TENANT, str(int(business_id)))
+                self._tenants[connection] = business_id
             yield connection
         except asyncpg.PostgresError:
             # The server answered: the connection is idle again, or inside a failed
@@ -125,6 +143,7 @@ class DriverPool:
             if not waiter.done():
                 waiter.set_exception(RuntimeError("the pool is closed"))
         idle, self._idle = self._idle, []
+        self._tenants.clear()
         for connection in idle:
             self._opened -= 1
             with suppress(Exception):
@@ -143,6 +162,7 @@ class DriverPool:
         return connection
 
     def _discard(self, connection: asyncpg.Connection) -> None:
+        self._tenants.pop(connection, None)
         connection.terminate()  # no round trip: the server rolls back what was open
         self._free_slot()
 

@@ -40,8 +40,13 @@ def service_engine(settings: Settings) -> AsyncEngine:
 def service_driver_pool(settings: Settings, engine: AsyncEngine) -> DriverPool:
     """The hot paths' pool: the same server, role and settings as ``engine``."""
     _, params = engine.dialect.create_connect_args(engine.url)
+    session = _session(settings)
+    # Its reads are written to be planned well without parameter values, and planning
+    # the bigger ones on every execution cost more than running them; the write
+    # functions set their own plan_cache_mode (migration 0004_write_plans).
+    session["server_settings"]["plan_cache_mode"] = "force_generic_plan"
     return DriverPool(
-        {**params, **_session(settings)},
+        {**params, **session},
         size=settings.pool_size,
         timeout=settings.pool_timeout_seconds,
     )

@@ -6,8 +6,8 @@ pooled connection never leaks a tenant).  Leaving the block rolls back unless
 ``await uow.commit()`` was called: nothing is ever half-written.
 
 Reads of whole pages (lists, balances, overdue status) use ``read``: one
-query in a READ ONLY transaction of its own, sent through the driver directly,
-which costs about a third of the CPU of the same query through SQLAlchemy.
+query, its own implicit transaction, sent through the driver directly, which
+costs about a third of the CPU of the same query through SQLAlchemy.
 
 Hot write paths (purchase, payment, restock) run as a single call to a
 server-side function that binds the tenant itself, locks, validates and writes.
@@ -137,7 +137,7 @@ class UnitsOfWork:
         pool = self._pool
 
         async def attempt() -> Any:
-            async with pool.connection() as driver:
+            async with pool.connection(self.business_id) as driver:
                 return await driver.fetchval(statement.sql, *args)
 
         return await with_retries(attempt)
@@ -145,21 +145,17 @@ class UnitsOfWork:
     async def read(self, query: str, *args: Any) -> list[Any]:
         """The rows of one read-only ``query`` (``$1``-style parameters), tenant bound.
 
-        Three round trips: BEGIN READ ONLY with the tenant binding, the query, ROLLBACK.
-        A connection that fails anywhere on the way is discarded by the pool, never
-        lent again mid-transaction.
+        One round trip: the statement alone, on a connection the pool lends bound to
+        the tenant (``app.db.driver_pool``), so PostgreSQL runs it as its own implicit
+        transaction with one snapshot.  It used to take three (BEGIN READ ONLY with
+        the binding, the query, ROLLBACK).
 
-        The query runs with its generic plan, planned once per connection: read queries
-        are written to need no parameter values to be planned well (limits and bounds
-        arrive as parameters, tenants through the setting), and re-planning the bigger
-        ones for every execution cost more than running them.
+        The query runs with its generic plan, planned once per connection
+        (``plan_cache_mode`` is ``force_generic_plan`` for the pool's sessions): read
+        queries are written to need no parameter values to be planned well (limits and
+        bounds arrive as parameters, tenants through the setting), and re-planning the
+        bigger ones for every execution cost more than running them.
         """
-        async with self._pool.connection() as driver:
-            await driver.execute(
-                "BEGIN READ ONLY;"
-                f" SELECT set_config('app.business_id', '{int(self.business_id)}', true),"
-                " set_config('plan_cache_mode', 'force_generic_plan', true)"
-            )
+        async with self._pool.connection(self.business_id) as driver:
             rows: list[Any] = await driver.fetch(query, *args)
-            await driver.execute("ROLLBACK")
         return rows

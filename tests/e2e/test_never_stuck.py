@@ -199,7 +199,7 @@ async def test_no_free_connection_answers_try_again(
             client, PURCHASE, purchase_input(customer, [(product, 1)]), token=token
         )
         assert first["data"]["purchase"]["__typename"] == "PurchaseCompleted"
-        async with app.state.driver_pool.connection():  # the pool's only connection
+        async with app.state.driver_pool.connection(0):  # the pool's only connection
             started = time.monotonic()
             answer = await post_graphql(
                 client, PURCHASE, purchase_input(customer, [(product, 1)]), token=token

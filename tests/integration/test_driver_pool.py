@@ -1,4 +1,4 @@
-"""The hot paths' connection pool: bounded, fair, and never lends a dirty connection."""
+"""The hot paths' connection pool: bounded, fair, tenant bound, never lends a dirty connection."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ import asyncpg
 import pytest
 
 from app.config import Settings
+from app.db import driver_pool
 from app.db.driver_pool import DriverPool, PoolTimeout
 from app.db.engine import service_driver_pool, service_engine
+
+BUSINESS = 7
 
 
 @pytest.fixture
@@ -25,12 +28,12 @@ async def pool_of_one(settings: Settings) -> DriverPool:
 
 
 async def backend_pid(pool: DriverPool) -> int:
-    async with pool.connection() as connection:
+    async with pool.connection(BUSINESS) as connection:
         return int(await connection.fetchval("SELECT pg_backend_pid()"))
 
 
 async def test_connections_carry_the_service_role_and_timeouts(pool_of_one: DriverPool) -> None:
-    async with pool_of_one.connection() as connection:
+    async with pool_of_one.connection(BUSINESS) as connection:
         row = await connection.fetchrow(
             "SELECT current_user AS role, current_setting('lock_timeout') AS lock_timeout,"
             " current_setting('statement_timeout') AS statement_timeout, '{\"a\": 1}'::jsonb AS j"
@@ -48,7 +51,7 @@ async def test_an_idle_connection_is_lent_again(pool_of_one: DriverPool) -> None
 
 
 async def test_a_borrower_past_the_timeout_gets_pool_timeout(pool_of_one: DriverPool) -> None:
-    async with pool_of_one.connection():
+    async with pool_of_one.connection(BUSINESS):
         with pytest.raises(PoolTimeout):
             await pool_of_one.acquire()
     assert pool_of_one.opened == 1
@@ -58,7 +61,7 @@ async def test_waiters_are_served_in_arrival_order(pool_of_one: DriverPool) -> N
     served: list[int] = []
 
     async def borrow(number: int) -> None:
-        async with pool_of_one.connection():
+        async with pool_of_one.connection(BUSINESS):
             served.append(number)
             await asyncio.sleep(0.01)
 
@@ -80,19 +83,16 @@ async def test_a_connection_left_in_a_transaction_is_never_lent_again(
     await first.execute("BEGIN; SELECT set_config('app.business_id', '42', true)")
     pool_of_one.release(first)
     assert first.is_closed()
-    async with pool_of_one.connection() as connection:
+    async with pool_of_one.connection(BUSINESS) as connection:
         assert await connection.fetchval("SELECT pg_backend_pid()") != pid
         assert not connection.is_in_transaction()
-        assert await connection.fetchval("SELECT current_setting('app.business_id', true)") in (
-            None,
-            "",
-        )
+        assert await connection.fetchval("SELECT current_setting('app.business_id')") == "7"
 
 
 async def test_a_failed_statement_keeps_the_connection(pool_of_one: DriverPool) -> None:
     pid = await backend_pid(pool_of_one)
     with pytest.raises(asyncpg.PostgresError):
-        async with pool_of_one.connection() as connection:
+        async with pool_of_one.connection(BUSINESS) as connection:
             await connection.fetchval("SELECT 1 / 0")
     assert await backend_pid(pool_of_one) == pid
 
@@ -103,7 +103,7 @@ async def test_a_cancelled_borrower_frees_its_slot_for_the_next_waiter(
     pid = await backend_pid(pool_of_one)
 
     async def slow() -> None:
-        async with pool_of_one.connection() as connection:
+        async with pool_of_one.connection(BUSINESS) as connection:
             await connection.fetchval("SELECT pg_sleep(5)")
 
     running = asyncio.create_task(slow())
@@ -124,3 +124,46 @@ async def test_a_closed_pool_lends_nothing(pool_of_one: DriverPool) -> None:
     assert pool_of_one.opened == 0
     with pytest.raises(RuntimeError):
         await pool_of_one.acquire()
+
+
+async def test_a_connection_is_lent_bound_to_its_borrowers_business(
+    pool_of_one: DriverPool,
+) -> None:
+    sent: list[str] = []
+    seen = []
+    for business in (1, 2, 2, 1):
+        async with pool_of_one.connection(business) as connection:
+            if not sent and not seen:
+                connection.add_query_logger(lambda query: sent.append(query.query))
+            seen.append(
+                await connection.fetchrow(
+                    "SELECT current_setting('app.business_id') AS business, pg_backend_pid() AS pid"
+                )
+            )
+    assert [row["business"] for row in seen] == ["1", "2", "2", "1"]
+    assert len({row["pid"] for row in seen}) == 1, "one connection, rebound"
+    bindings = [query for query in sent if "set_config" in query]
+    assert len(bindings) == 2, "bound again only when the business changed"
+    assert await backend_pid(pool_of_one) == seen[0]["pid"]
+    async with pool_of_one.connection(3) as connection:
+        # Session-wide: the binding outlives a transaction, and a read needs none.
+        assert not connection.is_in_transaction()
+        assert await connection.fetchval("SELECT current_setting('app.business_id')") == "3"
+
+
+async def test_a_binding_that_failed_is_not_trusted(
+    pool_of_one: DriverPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[str] = []
+    async with pool_of_one.connection(1) as connection:
+        connection.add_query_logger(lambda query: sent.append(query.query))
+    # No such function: the binding fails, PostgreSQL answers, the connection stays.
+    monkeypatch.setattr(driver_pool, "_BIND_TENANT", "SELECT set_config('app.business_id', $1)")
+    with pytest.raises(asyncpg.PostgresError):
+        async with pool_of_one.connection(2):
+            pytest.fail("lent although its binding failed")
+    monkeypatch.undo()
+    sent.clear()
+    async with pool_of_one.connection(1) as connection:
+        assert await connection.fetchval("SELECT current_setting('app.business_id')") == "1"
+    assert any("set_config" in query for query in sent), "its binding was no longer trusted"
