@@ -6,7 +6,10 @@ since each worker builds its own settings.  A first run on the embedded server
 (no business yet), or any run with ``SEED_DEMO=1``, creates a demo business and
 prints a key and a query to paste; otherwise no data is ever created here.
 
-Shutdown: on SIGTERM or Ctrl-C uvicorn stops accepting connections, lets
+With ``WORKERS`` > 1 the parent process accepts the connections and deals them
+out to the workers in turn (``app.workers``, which says why).
+
+Shutdown: on SIGTERM or Ctrl-C the service stops accepting connections, lets
 requests in flight finish (up to ``GRACEFUL_SHUTDOWN_SECONDS``), then runs the
 app's lifespan shutdown, which closes the database pool.
 """
@@ -29,6 +32,7 @@ from app.db.engine import owner_engine, service_engine
 from app.db.migrations import upgrade
 from app.logs import configure_logging
 from app.services.demo import Demo, create_demo
+from app.workers import Supervisor
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
 
@@ -66,7 +70,7 @@ def serve(
         )
 
     os.environ["DATABASE_URL"] = settings.database_url
-    uvicorn.run(
+    config = uvicorn.Config(
         "app.main:asgi",
         factory=True,
         host=host,
@@ -79,6 +83,10 @@ def serve(
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
+    if workers > 1:
+        Supervisor(config, workers).run()  # deals the connections out evenly (app/workers.py)
+    else:
+        uvicorn.Server(config).run()
 
 
 async def first_run(settings: Settings, *, embedded: bool, graphql_url: str) -> str:
