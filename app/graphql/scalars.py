@@ -36,7 +36,10 @@ def _parse_money(value: object) -> Decimal:
 
 
 def _serialize_money(value: Decimal) -> str:
-    return format(value, "f")
+    # str() is plain notation unless the exponent is positive or the value tiny, never
+    # so for amounts from from_minor, and about ten times cheaper than format().
+    text = str(value)
+    return format(value, "f") if "E" in text else text
 
 
 def _parse_datetime(value: object) -> datetime:

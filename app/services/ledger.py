@@ -8,16 +8,15 @@ customer's entry ids increase in the order the entries were applied.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from app.services.as_of import TENANT_ONCE
 from app.services.reads import ReadQuery
 from app.services.unit_of_work import UnitsOfWork
 
 
-@dataclass(frozen=True)
-class LedgerEntryRecord:
+class LedgerEntryRecord(NamedTuple):
     id: int
     customer_id: int
     kind: str

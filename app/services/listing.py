@@ -16,9 +16,8 @@ constant statement, so every statement has a stable plan.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from app.domain.overdue import OverdueStatus
 from app.domain.records import CustomerRecord, ProductRecord
@@ -64,8 +63,7 @@ def _customers_statement(
     )
 
 
-@dataclass(frozen=True)
-class ListedCustomer:
+class ListedCustomer(NamedTuple):
     record: CustomerRecord
     overdue_now: OverdueStatus | None
 
@@ -127,8 +125,7 @@ async def products_page(
     return [product_from_row(row) for row in rows]
 
 
-@dataclass(frozen=True)
-class Balance:
+class Balance(NamedTuple):
     customer_id: int
     balance: int
     credit_limit: int

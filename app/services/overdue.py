@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from app.domain.overdue import AGING_BUCKETS, OverdueStatus, status_from_totals
 from app.domain.records import CustomerRecord
@@ -92,8 +92,7 @@ async def overdue_statuses(
     return {row["id"]: status_from_row(row) for row in rows}
 
 
-@dataclass(frozen=True)
-class OverdueCustomer:
+class OverdueCustomer(NamedTuple):
     customer: CustomerRecord
     """As it is now."""
     status: OverdueStatus

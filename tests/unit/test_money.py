@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Context, Decimal
 
 import pytest
 from hypothesis import given
@@ -16,6 +16,7 @@ from app.domain.money import (
     parse_decimal,
     to_minor,
 )
+from app.graphql.scalars import _serialize_money as serialize_money
 
 
 @pytest.mark.parametrize(
@@ -109,6 +110,25 @@ def test_from_minor_always_shows_the_currency_decimals(
 )
 def test_from_minor_then_to_minor_gives_back_the_same_count(minor: int, minor_units: int) -> None:
     assert to_minor(from_minor(minor, minor_units), minor_units) == minor
+
+
+@given(
+    minor=st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    minor_units=st.integers(min_value=0, max_value=4),
+)
+def test_from_minor_is_an_exact_shift_for_any_bigint(minor: int, minor_units: int) -> None:
+    amount = from_minor(minor, minor_units)
+    assert amount.as_tuple().exponent == -minor_units
+    assert amount == Decimal(minor).scaleb(-minor_units, context=Context(prec=40))
+    assert serialize_money(amount) == format(amount, "f")
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [("1E+3", "1000"), ("1E-7", "0.0000001"), ("-0.05", "-0.05"), ("-0.00", "-0.00")],
+)
+def test_money_is_serialized_in_plain_notation(amount: str, text: str) -> None:
+    assert serialize_money(Decimal(amount)) == text
 
 
 @pytest.mark.parametrize(
