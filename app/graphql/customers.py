@@ -192,7 +192,7 @@ class CustomerQueries:
         limit = page_size(first)
         key = decode_name_id(after, CURSOR_KIND)
         search = read_search(search)
-        overdue = asks_for_now(info.selected_fields, "customers", "edges", "node", "overdue")
+        overdue = asks_for_now(info, "edges", "node", "overdue")
         listed = await listing.customers_page(
             info.context.uow,
             limit=limit + 1,
