@@ -12,8 +12,9 @@ paths need:
   timeouts (``statement_timeout``, ``lock_timeout``) as session settings;
 - a free connection is handed to the longest waiter first; a wait longer than
   ``timeout`` raises ``PoolTimeout`` (the client hears TRY_AGAIN or a 503);
-- a connection is lent bound to the borrower's business: ``connection(business_id)``
-  is the only way to borrow one, and it sets the session's ``app.business_id``
+- a connection is lent bound to the borrower's business: ``connection(business_id)``,
+  the only way the service borrows one (``acquire``, its first step, is used alone
+  only by the pool's tests), sets the session's ``app.business_id``
   (``set_config(..., false)``) unless the connection is known to hold that value
   already, so Row Level Security sees the borrower's tenant for everything it
   sends.  A read is then its statement alone, one round trip, instead of BEGIN
