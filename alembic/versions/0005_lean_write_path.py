@@ -94,7 +94,7 @@ Unchanged: the signatures, owners and grants of ``purchase()``,
 them), the lock order, every constraint, policy and trigger, and
 ``stock_movements_apply()``.  The downgrade runs migration 0002's and
 0004's own SQL again (helpers and grants included) and puts back 0001's ledger
-trigger.
+trigger, taken from 0001's own text.
 
 Revision ID: 0005_lean_write_path
 Revises: 0004_write_plans
@@ -429,54 +429,6 @@ DROP FUNCTION customer_json(bigint, bigint);
 DROP FUNCTION earlier_answer(bigint, text, text, text);
 """
 
-# --- The downgrade: migration 0001's ledger trigger, as it was.  The write
-# --- functions and their helpers come back from migrations 0002 and 0004 themselves.
-
-OLD_LEDGER_TRIGGER = """
-CREATE OR REPLACE FUNCTION credit_ledger_apply() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-DECLARE
-    c customers%ROWTYPE;
-    oldest timestamptz;
-BEGIN
-    -- SECURITY DEFINER: refuse a row of another tenant before touching anything,
-    -- so the row lock and the error code cannot reveal another tenant's rows.
-    IF NEW.business_id IS DISTINCT FROM nullif(current_setting('app.business_id', true), '')::bigint THEN
-        RAISE EXCEPTION 'row belongs to another tenant' USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    SELECT * INTO c FROM customers
-     WHERE business_id = NEW.business_id AND id = NEW.customer_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'customer % not found', NEW.customer_id
-            USING ERRCODE = 'foreign_key_violation';
-    END IF;
-    NEW.created_at := greatest(NEW.created_at, c.last_entry_at);
-    NEW.balance_after := c.balance + NEW.amount;
-    NEW.charged_total := c.charged_total + greatest(NEW.amount, 0);
-    NEW.credited_total := c.credited_total + greatest(-NEW.amount, 0);
-    IF NEW.balance_after <= 0 THEN
-        oldest := NULL;
-    ELSIF NEW.amount > 0 AND c.balance > 0 THEN
-        oldest := c.oldest_unpaid_at;
-    ELSIF NEW.amount > 0 THEN
-        oldest := NEW.created_at;
-    ELSE
-        SELECT l.created_at INTO oldest FROM credit_ledger l
-         WHERE l.business_id = c.business_id AND l.customer_id = c.id
-           AND l.amount > 0 AND l.charged_total > NEW.credited_total
-         ORDER BY l.charged_total LIMIT 1;
-    END IF;
-    UPDATE customers
-       SET balance = NEW.balance_after,
-           charged_total = NEW.charged_total,
-           credited_total = NEW.credited_total,
-           oldest_unpaid_at = oldest,
-           last_entry_at = NEW.created_at
-     WHERE business_id = NEW.business_id AND id = NEW.customer_id;
-    RETURN NEW;
-END $$;
-"""
-
 
 def upgrade() -> None:
     op.execute(FUNCTIONS)
@@ -493,6 +445,15 @@ def _earlier(revision: str) -> ModuleType:
     return module
 
 
+def _old_ledger_trigger() -> str:
+    """Migration 0001's ``credit_ledger_apply()``, cut from its own schema text (an
+    applied migration never changes), as a ``CREATE OR REPLACE``."""
+    schema: str = _earlier("0001_core_schema").SCHEMA
+    start = schema.index("CREATE FUNCTION credit_ledger_apply()")
+    end = schema.index("END $$;", start) + len("END $$;")
+    return "CREATE OR REPLACE " + schema[start + len("CREATE ") : end]
+
+
 def downgrade() -> None:
     # 0002 creates the write functions with their helpers and grants; 0004 sets
     # their plans.  Dropped first, they come back exactly as those migrations left them.
@@ -503,4 +464,4 @@ def downgrade() -> None:
     op.execute(purchases.FUNCTIONS)
     op.execute(purchases.GRANTS)
     _earlier("0004_write_plans").upgrade()
-    op.execute(OLD_LEDGER_TRIGGER)
+    op.execute(_old_ledger_trigger())

@@ -264,15 +264,10 @@ def compile_query(
     compiler = _Compiler(schema, fragments, operation)
     try:
         grouped = collect_fields(schema, fragments, NO_VARIABLES, root_type, operation)
-        fields = [
-            compiler.field(root_type, key, details)[0]
-            for key, details in grouped.grouped_field_set.items()
-        ]
+        fields, _ = compiler.fields(root_type, grouped.grouped_field_set)
     except UnplannableError:
         return None
-    return QueryPlan(
-        schema, document, operation, list(zip(grouped.grouped_field_set, fields, strict=True))
-    )
+    return QueryPlan(schema, document, operation, fields)
 
 
 def _has_directives(node: Any) -> bool:
@@ -295,13 +290,14 @@ class _Compiler:
         self.schema = schema
         self.fragments = fragments
         self.operation = operation
-        self.fields = 0
+        self.counted = 0
+        """Fields compiled so far; the count is each field's index in a run."""
 
     def _count(self) -> int:
-        self.fields += 1
-        if self.fields > MAX_FIELDS:
+        self.counted += 1
+        if self.counted > MAX_FIELDS:
             raise UnplannableError
-        return self.fields
+        return self.counted
 
     def _field(
         self, parent_type: GraphQLObjectType, details: list[FieldDetails]
@@ -317,20 +313,21 @@ class _Compiler:
     ) -> tuple[list[tuple[str, FieldFunction]], bool]:
         """The fields of an object of ``object_type``, and whether any needs the path."""
         collected = collect_subfields(
-            self.schema,
-            self.fragments,
-            NO_VARIABLES,
-            self.operation,
-            object_type,
-            details,
+            self.schema, self.fragments, NO_VARIABLES, self.operation, object_type, details
         )
-        fields = []
+        return self.fields(object_type, collected.grouped_field_set)
+
+    def fields(
+        self, parent_type: GraphQLObjectType, grouped: dict[str, list[FieldDetails]]
+    ) -> tuple[list[tuple[str, FieldFunction]], bool]:
+        """A function per collected field, and whether any of them needs the path."""
+        functions = []
         needs_path = False
-        for key, sub_details in collected.grouped_field_set.items():
-            function, field_needs_path = self.field(object_type, key, sub_details)
-            fields.append((key, function))
+        for key, details in grouped.items():
+            function, field_needs_path = self.field(parent_type, key, details)
+            functions.append((key, function))
             needs_path = needs_path or field_needs_path
-        return fields, needs_path
+        return functions, needs_path
 
     def field(
         self, parent_type: GraphQLObjectType, key: str, details: list[FieldDetails]

@@ -6,9 +6,11 @@ Clients send a few constant query texts with variables.  The first time a text
 arrives it goes through Strawberry's whole pipeline: parsing with the token
 limit, validation with the abuse limits (``app.graphql.limits``), execution and
 error masking, each an extension.  If it parsed and validated, its document and
-operation type are remembered (per process, least recently used out).  Later
-requests with the same text and operation name skip straight to graphql-core's
-execution of that document, then mask errors as ``ClientErrors`` does.
+operation type are remembered (per process, least recently used out), and a
+query's plan compiled (``app.graphql.compiled``).  Later requests with the same
+text and operation name skip straight to execution: a query by its plan, which
+answers only when nothing went wrong, otherwise (and for mutations) graphql-core's
+execution of that document; errors are then masked as ``ClientErrors`` does.
 
 Parsing and validation depend only on the text and the schema, so a prepared
 text would pass them again: skipping them changes no answer.  What does depend

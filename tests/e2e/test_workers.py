@@ -7,7 +7,7 @@ import http.client
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -52,9 +52,9 @@ def connections_per_worker(service: Service) -> list[int]:
     )
 
 
-def wait_for(condition: object, timeout: float = 20) -> None:
+def wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
 
