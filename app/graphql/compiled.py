@@ -1,17 +1,16 @@
-"""Query plans: a prepared query document executed without graphql-core's per-field work.
+"""Plans: a prepared document executed without graphql-core's per-field work.
 
 A page of 50 customers is about 550 fields.  Even with the shortcuts of
 ``app.graphql.execution``, graphql-core decides for each of them again what the
 document already says: which fields to collect, which type to complete, whether a
-path, resolve info or awaitable is involved.  For a prepared query text, whose
-document and schema never change, ``compile_query`` decides all of that once and
+path, resolve info or awaitable is involved.  For a prepared text, whose
+document and schema never change, ``compile_operation`` decides all of that once and
 builds a tree of small functions, one per field of the document, that read,
 resolve and serialize exactly as graphql-core would.
 
 A plan only ever answers when the whole operation completed without a single
-error or surprise.  Anything else raises inside the plan and the operation is
-executed again by graphql-core from the start, which then produces its own answer,
-errors included:
+error or surprise.  Anything else raises inside the plan and graphql-core
+executes the operation, which then produces its own answer, errors included:
 
 - a resolver raising (a permission refusal, a bad argument), a value that is an
   exception, null where the type is non-null, a leaf that does not serialize;
@@ -21,12 +20,22 @@ Resolvers may return awaitables (coroutines, dataloader futures).  A plan awaits
 all those of one pass over the document together, as graphql-core runs them
 concurrently, so a dataloader still gets a whole page's keys in one batch.
 
-Queries only: re-executing a query after a discarded attempt changes nothing
-(reads are side-effect free), a mutation could not be executed twice.  Documents
-a plan does not handle are never compiled: any directive (``@skip``,
-``@include``, ``@defer``...), introspection (``__schema``, ``__type``),
-abstract types, object types with ``is_type_of``, fragment variables, very
-large documents.
+A query plan's discarded attempt changes nothing (reads are side-effect free),
+so graphql-core simply executes the query again.  A mutation must run exactly
+once, so a mutation plan (``MutationPlan``) runs its root fields one after the
+other, as graphql-core does, and hands graphql-core what their resolvers
+already returned: a root field that raised, or whose answer the plan cannot
+complete, stops the plan, and graphql-core executes the operation with the root
+fields resolved so far answering with those results (``Resolved``, a
+middleware), so no resolver runs twice.
+
+Abstract types (the result unions of mutations) are completed as graphql-core
+completes them: the type's own ``resolve_type`` names the runtime type, whose
+selection is compiled ahead like any object's.  Documents a plan does not handle
+are never compiled: any directive (``@skip``, ``@include``, ``@defer``...),
+introspection (``__schema``, ``__type``), abstract types without a
+``resolve_type`` or inside a list, object types with ``is_type_of``, fragment
+variables, subscriptions, very large documents.
 
 A plan that keeps falling back (more than a quarter of its runs, once it has
 fallen back ``MAX_FALLBACKS`` times) is retired, so a query that always needs
@@ -45,8 +54,10 @@ from graphql import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
+    GraphQLAbstractType,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -54,6 +65,7 @@ from graphql import (
     GraphQLResolveInfoHelpers,
     GraphQLScalarType,
     GraphQLSchema,
+    GraphQLUnionType,
     Node,
     OperationDefinitionNode,
     OperationType,
@@ -98,6 +110,10 @@ class FallbackError(Exception):
 Completer = Callable[[Any, Path | None, "Run"], Any]
 # (source object, path of the source or None, run) -> the field's answer
 FieldFunction = Callable[[Any, Path | None, "Run"], Any]
+# (source object, path of the field, run) -> what the field's resolver returned
+ResolverCall = Callable[[Any, Path, "Run"], Any]
+# The field, its nodes and the type it is a field of: what its resolve info is built from.
+FieldOf = tuple[GraphQLField, list[FieldNode], GraphQLObjectType]
 
 
 class Later:
@@ -117,7 +133,7 @@ class Run:
 
     __slots__ = ("arguments", "context", "nested", "pending", "plan", "root_value", "variables")
 
-    def __init__(self, plan: QueryPlan, root_value: Any, context: Any, variables: Any) -> None:
+    def __init__(self, plan: Plan, root_value: Any, context: Any, variables: Any) -> None:
         self.plan = plan
         self.root_value = root_value
         self.context = context
@@ -159,15 +175,13 @@ def _gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
 ASYNC_HELPERS = GraphQLResolveInfoHelpers(gather=_gather, track=_track)
 
 
-class QueryPlan:
-    __slots__ = ("_fields", "fallbacks", "fragment_definitions", "operation", "runs", "schema")
+class Plan:
+    """What query and mutation plans share: the document, the counts, retirement."""
+
+    __slots__ = ("fallbacks", "fragment_definitions", "operation", "runs", "schema")
 
     def __init__(
-        self,
-        schema: GraphQLSchema,
-        document: DocumentNode,
-        operation: OperationDefinitionNode,
-        fields: list[tuple[str, FieldFunction]],
+        self, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
     ) -> None:
         self.schema = schema
         self.operation = operation
@@ -176,13 +190,41 @@ class QueryPlan:
             for definition in document.definitions
             if isinstance(definition, FragmentDefinitionNode)
         }
-        self._fields = fields
         self.runs = 0
         self.fallbacks = 0
 
     @property
     def retired(self) -> bool:
         return self.fallbacks >= MAX_FALLBACKS and self.fallbacks * 4 > self.runs
+
+    def _start(
+        self, root_value: Any, context: Any, raw_variables: dict[str, Any] | None
+    ) -> Run | None:
+        """A run with the operation's coerced variables, or ``None`` if they are wrong
+        (graphql-core reports that)."""
+        self.runs += 1
+        variables = get_variable_values(
+            self.schema, self.operation.variable_definitions or (), raw_variables or {},
+            max_errors=MAX_COERCION_ERRORS,
+        )  # fmt: skip
+        if isinstance(variables, list):
+            self.fallbacks += 1
+            return None
+        return Run(self, root_value, context, variables)
+
+
+class QueryPlan(Plan):
+    __slots__ = ("_fields",)
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        fields: list[tuple[str, FieldFunction]],
+    ) -> None:
+        super().__init__(schema, document, operation)
+        self._fields = fields
 
     async def run(
         self, root_value: Any, context: Any, raw_variables: dict[str, Any] | None
@@ -195,27 +237,14 @@ class QueryPlan:
         graphql-core would have them run concurrently (so dataloaders batch them),
         then their values completed, which may start the next pass.
         """
-        self.runs += 1
-        variables = get_variable_values(
-            self.schema, self.operation.variable_definitions or (), raw_variables or {},
-            max_errors=MAX_COERCION_ERRORS,
-        )  # fmt: skip
-        if isinstance(variables, list):
-            self.fallbacks += 1
+        run = self._start(root_value, context, raw_variables)
+        if run is None:
             return None
-        run = Run(self, root_value, context, variables)
         try:
             data = {key: function(root_value, None, run) for key, function in self._fields}
             if not run.pending:
                 return data
-            while run.pending:
-                batch, run.pending = run.pending, []
-                if len(batch) == 1:
-                    results = [await batch[0].awaitable]
-                else:
-                    results = await gather_with_cancel(*(later.awaitable for later in batch))
-                for later, result in zip(batch, results, strict=True):
-                    later.value = later.complete(result, later.path, run)
+            await _settle(run)
             if run.nested:
                 return _settled(data)  # type: ignore[no-any-return]
             return {
@@ -225,6 +254,94 @@ class QueryPlan:
             _discard(later.awaitable for later in run.pending)
             self.fallbacks += 1
             return None
+
+
+class Resolved:
+    """graphql-core middleware: root fields a mutation plan already resolved answer
+    with what their resolver returned (or raise what it raised), without running it
+    again; every other field runs as usual."""
+
+    __slots__ = ("results",)
+
+    def __init__(self) -> None:
+        self.results: dict[str, tuple[bool, Any]] = {}
+        """Per response key: (whether the resolver returned, its value or exception)."""
+
+    def resolve(self, next_: Callable[..., Any], root: Any, info: Any, **args: Any) -> Any:
+        path = info.path
+        if path.prev is None and (result := self.results.get(path.key)) is not None:
+            returned, value = result
+            if returned:
+                return value
+            raise value
+        return next_(root, info, **args)
+
+
+class MutationPlan(Plan):
+    __slots__ = ("_roots", "_type_name")
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        roots: list[tuple[str, ResolverCall, Completer]],
+        type_name: str,
+    ) -> None:
+        super().__init__(schema, document, operation)
+        self._roots = roots
+        self._type_name = type_name
+
+    async def run(
+        self, root_value: Any, context: Any, raw_variables: dict[str, Any] | None
+    ) -> dict[str, Any] | Resolved | None:
+        """The operation's ``data``; else what graphql-core needs to execute it without
+        running a resolver twice: ``None`` when no resolver ran (wrong variables), or
+        the middleware holding the root fields' results so far.
+
+        Root fields run one after the other, each completed (nested awaitables as
+        in a query plan) before the next one's resolver is called, as graphql-core's
+        ``execute_fields_serially`` runs them.
+        """
+        run = self._start(root_value, context, raw_variables)
+        if run is None:
+            return None
+        resolved = Resolved()
+        data: dict[str, Any] = {}
+        for key, call, complete in self._roots:
+            path = Path(None, key, self._type_name)
+            try:
+                result = call(root_value, path, run)
+                if is_awaitable(result):
+                    result = await result
+            except Exception as error:
+                resolved.results[key] = (False, error)
+                break
+            resolved.results[key] = (True, result)
+            try:
+                value = complete(result, path, run)
+                if run.pending:
+                    await _settle(run)
+                data[key] = _settled(value) if run.nested else value
+            except Exception:
+                _discard(later.awaitable for later in run.pending)
+                break
+        else:
+            return data
+        self.fallbacks += 1
+        return resolved
+
+
+async def _settle(run: Run) -> None:
+    """Await the run's pending awaitables, a pass at a time, and complete their values."""
+    while run.pending:
+        batch, run.pending = run.pending, []
+        if len(batch) == 1:
+            results = [await batch[0].awaitable]
+        else:
+            results = await gather_with_cancel(*(later.awaitable for later in batch))
+        for later, result in zip(batch, results, strict=True):
+            later.value = later.complete(result, later.path, run)
 
 
 def _settled(value: Any) -> Any:
@@ -245,14 +362,15 @@ def _discard(values: Any) -> None:
             value.close()
 
 
-def compile_query(
+def compile_operation(
     schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
-) -> QueryPlan | None:
-    """The plan of the document's query operation, or ``None`` if it has none."""
+) -> QueryPlan | MutationPlan | None:
+    """The plan of the document's query or mutation, or ``None`` if it cannot have one."""
     operation = get_operation_ast(document, operation_name)
-    if operation is None or operation.operation is not OperationType.QUERY:
+    if operation is None or operation.operation is OperationType.SUBSCRIPTION:
         return None
-    root_type = schema.query_type
+    is_query = operation.operation is OperationType.QUERY
+    root_type = schema.query_type if is_query else schema.mutation_type
     if root_type is None or _has_directives(document):
         return None
     fragments: dict[str, FragmentDetails] = {}
@@ -264,10 +382,16 @@ def compile_query(
     compiler = _Compiler(schema, fragments, operation)
     try:
         grouped = collect_fields(schema, fragments, NO_VARIABLES, root_type, operation)
-        fields, _ = compiler.fields(root_type, grouped.grouped_field_set)
+        if is_query:
+            fields, _ = compiler.fields(root_type, grouped.grouped_field_set)
+            return QueryPlan(schema, document, operation, fields)
+        roots = [
+            (key, *compiler.resolver(root_type, key, details))
+            for key, details in grouped.grouped_field_set.items()
+        ]
     except UnplannableError:
         return None
-    return QueryPlan(schema, document, operation, fields)
+    return MutationPlan(schema, document, operation, roots, root_type.name)
 
 
 def _has_directives(node: Any) -> bool:
@@ -340,28 +464,24 @@ class _Compiler:
             return (lambda source, path, run: type_name), False
         if name.startswith("__"):
             raise UnplannableError
-        field_def, nodes = self._field(parent_type, details)
+        field_def, _ = self._field(parent_type, details)
         definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-        complete, completion_needs_path = self._completer(field_def.type, details)
         if (
             isinstance(definition, StrawberryField)
             and definition.is_basic_field
             and getattr(field_def.resolve, "_is_default", False)
             and not field_def.args
         ):
+            complete, completion_needs_path = self._completer(field_def.type, details, None)
             return self._attribute(
                 definition, parent_type.name, key, field_def.type, complete, completion_needs_path
             )
-        resolve = field_def.resolve
-        if resolve is None:
-            raise UnplannableError
-        arguments = _arguments(field_def, nodes[0], index)
+        call, complete = self._resolver(parent_type, details, index)
         type_name = parent_type.name
 
         def resolved(source: Any, parent_path: Path | None, run: Run) -> Any:
             path = Path(parent_path, key, type_name)
-            info = run.resolve_info(field_def, nodes, parent_type, path)
-            result = resolve(source, info, **arguments(run))
+            result = call(source, path, run)
             if is_awaitable(result):
                 later = Later(result, complete, path)
                 run.pending.append(later)
@@ -371,6 +491,37 @@ class _Compiler:
             return complete(result, path, run)
 
         return resolved, True
+
+    def resolver(
+        self, parent_type: GraphQLObjectType, key: str, details: list[FieldDetails]
+    ) -> tuple[ResolverCall, Completer]:
+        """A root field of a mutation: the call of its resolver and the completion of
+        what it returned, which the plan runs apart."""
+        index = self._count()
+        if details[0].node.name.value == "__typename":
+            type_name = parent_type.name
+            return (lambda source, path, run: type_name), (lambda value, path, run: value)
+        return self._resolver(parent_type, details, index)
+
+    def _resolver(
+        self, parent_type: GraphQLObjectType, details: list[FieldDetails], index: int
+    ) -> tuple[ResolverCall, Completer]:
+        """A field with a resolver: calling it as graphql-core does, and the completer
+        of its type."""
+        if details[0].node.name.value.startswith("__"):
+            raise UnplannableError
+        field_def, nodes = self._field(parent_type, details)
+        resolve = field_def.resolve
+        if resolve is None:
+            raise UnplannableError
+        complete, _ = self._completer(field_def.type, details, (field_def, nodes, parent_type))
+        arguments = _arguments(field_def, nodes[0], index)
+
+        def call(source: Any, path: Path, run: Run) -> Any:
+            info = run.resolve_info(field_def, nodes, parent_type, path)
+            return resolve(source, info, **arguments(run))
+
+        return call, complete
 
     @staticmethod
     def _attribute(  # noqa: PLR0917
@@ -404,11 +555,16 @@ class _Compiler:
         return attribute_field, True
 
     def _completer(
-        self, type_: GraphQLOutputType, details: list[FieldDetails]
+        self, type_: GraphQLOutputType, details: list[FieldDetails], field_of: FieldOf | None
     ) -> tuple[Completer, bool]:
-        """Completes a value of ``type_``, as graphql-core's ``complete_value``."""
+        """Completes a value of ``type_``, as graphql-core's ``complete_value``.
+
+        ``field_of`` is the field whose own value this is (not an item of a list in
+        it): only such a value of an abstract type can be completed, with the info
+        graphql-core hands the type's ``resolve_type``.
+        """
         if isinstance(type_, GraphQLNonNull):
-            inner, needs_path = self._completer(type_.of_type, details)
+            inner, needs_path = self._completer(type_.of_type, details, field_of)
 
             def non_null(value: Any, path: Path | None, run: Run) -> Any:
                 if value is None:
@@ -422,10 +578,12 @@ class _Compiler:
             return _leaf(type_), False
         if isinstance(type_, GraphQLObjectType) and type_.is_type_of is None:
             return self._object(type_, details)
+        if isinstance(type_, GraphQLUnionType | GraphQLInterfaceType) and field_of is not None:
+            return self._abstract(type_, details, field_of)
         raise UnplannableError
 
     def _list(self, type_: GraphQLList[Any], details: list[FieldDetails]) -> tuple[Completer, bool]:
-        item, needs_path = self._completer(type_.of_type, details)
+        item, needs_path = self._completer(type_.of_type, details, None)
         if needs_path:
 
             def list_with_paths(value: Any, path: Path | None, run: Run) -> Any:
@@ -459,6 +617,40 @@ class _Compiler:
             return {key: function(value, path, run) for key, function in fields}
 
         return object_, needs_path
+
+    def _abstract(
+        self, type_: GraphQLAbstractType, details: list[FieldDetails], field_of: FieldOf
+    ) -> tuple[Completer, bool]:
+        """As ``complete_abstract_value``: the runtime type named by the type's own
+        ``resolve_type``, given the field's resolve info, then that object type's
+        selection (compiled for every possible type).  A name that is not one of
+        them, or an awaitable one, falls back (graphql-core reports or awaits it)."""
+        resolve_type = type_.resolve_type
+        if resolve_type is None:
+            raise UnplannableError
+        by_name = {
+            possible.name: self._object(possible, details)[0]
+            for possible in self.schema.get_possible_types(type_)
+            if possible.is_type_of is None
+        }
+        if len(by_name) < len(self.schema.get_possible_types(type_)):
+            raise UnplannableError
+        field_def, nodes, parent_type = field_of
+
+        def abstract(value: Any, path: Path | None, run: Run) -> Any:
+            if value is None:
+                return None
+            if isinstance(value, Exception) or value is Undefined or is_awaitable(value):
+                raise FallbackError
+            assert path is not None  # needs_path: the field's own path
+            info = run.resolve_info(field_def, nodes, parent_type, path)
+            name = resolve_type(value, info, type_)
+            complete = by_name.get(name) if type(name) is str else None
+            if complete is None:
+                raise FallbackError
+            return complete(value, path, run)
+
+        return abstract, True
 
 
 def _serializer(type_: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:

@@ -5,9 +5,9 @@ attributes: a scalar (``id``, ``name``, ``balance``, ``cursor``, ``isOverdue``..
 or an object (an edge's ``node``).  For each, graphql-core builds a path, a
 resolve-info object, calls Strawberry's wrapper around ``getattr``, then walks
 ``complete_value``; graphql-core's execution was most of the CPU of such a page.
-Prepared queries now run as plans (``app.graphql.compiled``); these shortcuts
-serve the rest: mutations, a text's first request, documents plans do not
-handle, and the queries a plan leaves to graphql-core.
+Prepared queries and mutations now run as plans (``app.graphql.compiled``); these
+shortcuts serve the rest: a text's first request, documents plans do not handle,
+and the operations a plan leaves to graphql-core.
 
 ``ShortcutExecutionContext.execute_fields`` takes a field that Strawberry itself
 treats as basic (no resolver, no permission or field extension:

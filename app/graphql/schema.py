@@ -7,10 +7,11 @@ arrives it goes through Strawberry's whole pipeline: parsing with the token
 limit, validation with the abuse limits (``app.graphql.limits``), execution and
 error masking, each an extension.  If it parsed and validated, its document and
 operation type are remembered (per process, least recently used out), and a
-query's plan compiled (``app.graphql.compiled``).  Later requests with the same
-text and operation name skip straight to execution: a query by its plan, which
-answers only when nothing went wrong, otherwise (and for mutations) graphql-core's
-execution of that document; errors are then masked as ``ClientErrors`` does.
+plan compiled (``app.graphql.compiled``).  Later requests with the same text and
+operation name skip straight to execution: by the plan, which answers only when
+nothing went wrong, otherwise by graphql-core's execution of that document (a
+mutation's with the results of the resolvers its plan already ran); errors are
+then masked as ``ClientErrors`` does.
 
 Parsing and validation depend only on the text and the schema, so a prepared
 text would pass them again: skipping them changes no answer.  What does depend
@@ -48,7 +49,7 @@ from strawberry.utils.await_maybe import await_maybe
 
 from app.graphql.balances import BalanceQueries
 from app.graphql.catalog import CatalogMutations, CatalogQueries
-from app.graphql.compiled import QueryPlan, compile_query
+from app.graphql.compiled import MutationPlan, QueryPlan, Resolved, compile_operation
 from app.graphql.customers import CustomerMutations, CustomerQueries
 from app.graphql.errors import ClientErrors, client_error
 from app.graphql.execution import ShortcutExecutionContext
@@ -81,8 +82,8 @@ The documents themselves are the ones Strawberry's ParserCache (also 256 texts) 
 class Prepared:
     document: DocumentNode
     operation_type: OperationType
-    plan: QueryPlan | None
-    """For a query: the plan that executes it without graphql-core (``app.graphql.compiled``)."""
+    plan: QueryPlan | MutationPlan | None
+    """The plan that executes it without graphql-core (``app.graphql.compiled``)."""
 
 
 class NameConverter(strawberry.schema.name_converter.NameConverter):
@@ -118,7 +119,7 @@ class Schema(strawberry.Schema):
         ):
             # The name as the request gave it (None when it gave none), as execute looks it up.
             provided_name = context._provided_operation_name
-            plan = compile_query(self._schema, document, provided_name)
+            plan = compile_operation(self._schema, document, provided_name)
             self.prepared[query, provided_name] = Prepared(document, context.operation_type, plan)
             if len(self.prepared) > PREPARED_OPERATIONS:
                 self.prepared.popitem(last=False)
@@ -148,10 +149,13 @@ class Schema(strawberry.Schema):
             )  # fmt: skip
         self.prepared.move_to_end(key)
         plan = prepared.plan
+        middleware = None
         if plan is not None and not plan.retired:
-            data = await plan.run(root_value, context_value, variable_values)
-            if data is not None:
-                return ExecutionResult(data=data, errors=None)
+            outcome = await plan.run(root_value, context_value, variable_values)
+            if type(outcome) is dict:
+                return ExecutionResult(data=outcome, errors=None)
+            if isinstance(outcome, Resolved):  # resolvers that ran must not run again
+                middleware = [outcome]
         try:
             result = await await_maybe(
                 self._get_execute_function()(
@@ -162,6 +166,7 @@ class Schema(strawberry.Schema):
                     operation_name=operation_name,
                     context_value=context_value,
                     is_awaitable=optimized_is_awaitable,
+                    middleware=middleware,
                     **execution_context_class_kwargs(self.execution_context_class),
                 )
             )

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from app.domain.identity import Role
+from app.graphql.compiled import MutationPlan
 from app.graphql.schema import schema
 from tests.conftest import Tenant
 from tests.e2e.test_protection import break_customer_lookup
@@ -119,6 +120,27 @@ async def test_the_caller_is_checked_on_the_prepared_path(tenant: Tenant) -> Non
     answer = await tenant.gql(query, {"input": {"name": "Viewer's"}}, role=Role.VIEWER)
     assert answer["data"] is None
     assert error_codes(answer) == ["FORBIDDEN"]
+    plan = schema.prepared[query, None].plan
+    assert isinstance(plan, MutationPlan)
+    assert (plan.runs, plan.fallbacks) == (1, 1), "graphql-core answered the refusal"
+    names = await tenant.gql("{ customers(first: 10) { edges { node { name } } } }")
+    assert [e["node"]["name"] for e in names["data"]["customers"]["edges"]] == ["Owner's"]
+
+
+async def test_a_prepared_mutation_is_answered_by_its_plan_exactly_as_before(
+    tenant: Tenant,
+) -> None:
+    query = unique(CREATE_CUSTOMER)
+    first, second = await twice(tenant, query, {"input": {"name": "Ravi"}})
+    plan = schema.prepared[query, None].plan
+    assert isinstance(plan, MutationPlan)
+    assert (plan.runs, plan.fallbacks) == (1, 0), "the second answer came from the plan"
+    created = [answer["data"]["createCustomer"]["customer"] for answer in (first, second)]
+    assert created[0]["id"] != created[1]["id"], "the mutation ran again"
+    assert {**created[0], "id": None} == {**created[1], "id": None}
+    refused = await tenant.gql(query, {"input": {"name": " "}})
+    assert refused["data"]["createCustomer"]["__typename"] == "InvalidInput"
+    assert (plan.runs, plan.fallbacks) == (2, 0), "a typed refusal is an ordinary answer"
 
 
 PAGE = """

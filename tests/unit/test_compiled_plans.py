@@ -1,9 +1,11 @@
-"""Query plans answer exactly as graphql-core does, or leave the operation to it."""
+"""Plans answer exactly as graphql-core does, or leave the operation to it; a
+mutation's resolvers run once either way."""
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import inspect
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,9 +14,11 @@ import pytest
 import strawberry
 from graphql import parse, validate
 from strawberry.dataloader import DataLoader
+from strawberry.execution import optimized_is_awaitable
+from strawberry.schema._graphql_core import execution_context_class_kwargs
 
 from app.graphql import compiled
-from app.graphql.compiled import QueryPlan, compile_query
+from app.graphql.compiled import MutationPlan, QueryPlan, Resolved, compile_operation
 from app.graphql.schema import schema as service_schema
 from bench.workloads import WORKLOADS
 from tests.unit import test_execution_shortcut as shortcut_cases
@@ -129,15 +133,57 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
-    @strawberry.mutation
-    def touch(self) -> int:
-        return 1
+class Poem:
+    verse: str
+
+    @strawberry.field
+    async def echo(self, info: strawberry.Info) -> str:
+        """Completing a result records itself too, so the order shows in the log."""
+        info.context["log"].append(f"complete {self.verse}")
+        return self.verse
 
 
 @strawberry.type
-class Poem:
-    verse: str
+class Refused:
+    reason: str
+
+
+CALLS: list[str] = []
+"""Every mutation resolver call, in order (cleared by the tests that read it)."""
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    def touch(self) -> int:
+        CALLS.append("touch")
+        return 1
+
+    @strawberry.mutation
+    async def write(self, info: strawberry.Info, verse: str) -> Poem | Refused:
+        """A result union, as the service's mutations answer."""
+        CALLS.append(f"write {verse}")
+        info.context["log"].append(f"write {verse}")
+        await asyncio.sleep(0)
+        if verse == "no":
+            return Refused(reason="refused")
+        return Poem(verse=verse)
+
+    @strawberry.mutation
+    def fail(self) -> Poem | Refused:
+        CALLS.append("fail")
+        raise ValueError("fails")
+
+    @strawberry.mutation
+    def odd(self) -> Poem | Refused:
+        """A value of neither type: graphql-core reports it."""
+        CALLS.append("odd")
+        return Author(name="neither", born=None)  # type: ignore[return-value]
+
+    @strawberry.mutation
+    def strict(self) -> Poem:
+        CALLS.append("strict")
+        return Poem(verse=None)  # type: ignore[arg-type]
 
 
 @strawberry.type
@@ -146,18 +192,22 @@ class UnionQuery:
     def item(self) -> Book | Poem:
         return Poem(verse="v")
 
+    @strawberry.field
+    def items(self) -> list[Book | Poem]:
+        return [Poem(verse="v")]
+
 
 LIBRARY = strawberry.Schema(query=Query, mutation=Mutation)
 
 
 def _context() -> dict[str, Any]:
-    return {"lengths": DataLoader(load_fn=_lengths)}
+    return {"lengths": DataLoader(load_fn=_lengths), "log": []}
 
 
-def _plan(schema: strawberry.Schema, query: str) -> QueryPlan | None:
+def _plan(schema: strawberry.Schema, query: str) -> QueryPlan | MutationPlan | None:
     document = parse(query)
     assert not validate(schema._schema, document)
-    return compile_query(schema._schema, document, None)
+    return compile_operation(schema._schema, document, None)
 
 
 async def _planned(
@@ -166,7 +216,7 @@ async def _planned(
     """What the plan answers (``None``: it left the operation to graphql-core), and
     graphql-core's own answer."""
     plan = _plan(schema, query)
-    assert plan is not None, "the document is compiled"
+    assert isinstance(plan, QueryPlan), "the document is compiled"
     data = await plan.run(Query(), _context(), variables)
     expected = await schema.execute(
         query, variable_values=variables, context_value=_context(), root_value=Query()
@@ -223,7 +273,7 @@ async def test_a_plan_leaves_errors_to_graphql_core(query: str) -> None:
 async def test_wrong_variables_are_left_to_graphql_core() -> None:
     query = ANSWERED[4]
     plan = _plan(LIBRARY, query)
-    assert plan is not None
+    assert isinstance(plan, QueryPlan)
     assert await plan.run(Query(), _context(), {"m": "two"}) is None
     assert await plan.run(Query(), _context(), {}) is None
     assert (plan.runs, plan.fallbacks) == (2, 2)
@@ -255,15 +305,14 @@ async def test_the_shortcut_error_cases_fall_back_or_answer_the_same(
 @pytest.mark.parametrize(
     ("schema", "query"),
     [
-        pytest.param(LIBRARY, "mutation { touch }", id="a mutation"),
         pytest.param(LIBRARY, "{ books @skip(if: false) { title } }", id="a directive"),
         pytest.param(LIBRARY, "{ books { ... @include(if: true) { title } } }", id="inline"),
         pytest.param(LIBRARY, "{ __schema { queryType { name } } }", id="introspection"),
         pytest.param(LIBRARY, '{ __type(name: "Book") { name } }', id="__type"),
         pytest.param(
             strawberry.Schema(query=UnionQuery),
-            "{ item { ... on Poem { verse } } }",
-            id="a union",
+            "{ items { ... on Poem { verse } } }",
+            id="a list of a union",
         ),
     ],
 )
@@ -274,7 +323,7 @@ def test_what_a_plan_does_not_handle_is_not_compiled(schema: strawberry.Schema, 
 async def test_a_plan_that_keeps_falling_back_retires(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(compiled, "MAX_FALLBACKS", 3)
     plan = _plan(LIBRARY, FALLING_BACK[0])
-    assert plan is not None
+    assert isinstance(plan, QueryPlan)
     for _ in range(3):
         assert await plan.run(Query(), _context(), None) is None
     assert (plan.runs, plan.fallbacks, plan.retired) == (3, 3, True)
@@ -283,3 +332,94 @@ async def test_a_plan_that_keeps_falling_back_retires(monkeypatch: pytest.Monkey
 @pytest.mark.parametrize("workload", [w for w in WORKLOADS if w.operation[0] == "query"])
 def test_the_bench_queries_compile_against_the_service_schema(workload: Any) -> None:
     assert _plan(service_schema, workload.query) is not None
+
+
+async def test_a_union_is_completed_as_graphql_core_completes_it() -> None:
+    query = "{ item { __typename ... on Poem { verse echo } ... on Book { title } } }"
+    data, expected = await _planned(strawberry.Schema(query=UnionQuery), query)
+    assert expected.errors is None
+    assert data == {"item": {"__typename": "Poem", "verse": "v", "echo": "v"}}
+    assert orjson.dumps(data) == orjson.dumps(expected.data)
+
+
+async def _graphql_core(query: str, context: Any, middleware: list[Any] | None = None) -> Any:
+    """graphql-core's execution, called as ``Schema.execute`` calls it."""
+    result = LIBRARY._get_execute_function()(
+        LIBRARY._schema, parse(query), context_value=context, middleware=middleware,
+        is_awaitable=optimized_is_awaitable,
+        **execution_context_class_kwargs(LIBRARY.execution_context_class),
+    )  # fmt: skip
+    return await result if inspect.isawaitable(result) else result
+
+
+async def _mutated(query: str) -> tuple[Any, Any]:
+    """The plan's answer (data, or the result of graphql-core's execution with the
+    plan's middleware) and graphql-core's own result, once checked that both ran the
+    same resolvers in the same order, each once, and completed each root field
+    before the next one's resolver ran."""
+    plan = _plan(LIBRARY, query)
+    assert isinstance(plan, MutationPlan), "the document is compiled"
+    CALLS.clear()
+    context = _context()
+    outcome = await plan.run(None, context, None)
+    if isinstance(outcome, Resolved):
+        outcome = await _graphql_core(query, context, [outcome])
+    planned_calls = list(CALLS)
+    expected_context = _context()
+    expected = await _graphql_core(query, expected_context)
+    assert context["log"] == expected_context["log"]
+    assert planned_calls * 2 == CALLS
+    return outcome, expected
+
+
+MUTATIONS_ANSWERED = [
+    'mutation { a: write(verse: "a") { __typename ... on Poem { verse echo } }'
+    ' t: touch b: write(verse: "no") { ... on Refused { reason } ... on Poem { verse } }'
+    " __typename }",
+    'mutation M { write(verse: "x") { ...P } } fragment P on Poem { echo }',
+]
+
+
+@pytest.mark.parametrize("query", MUTATIONS_ANSWERED)
+async def test_a_mutation_plan_answers_as_graphql_core_does_one_field_after_the_other(
+    query: str,
+) -> None:
+    data, expected = await _mutated(query)
+    assert expected.errors is None
+    assert type(data) is dict, "the plan answered by itself"
+    assert orjson.dumps(data) == orjson.dumps(expected.data)
+
+
+MUTATIONS_FALLING_BACK = [
+    'mutation { a: write(verse: "a") { ... on Poem { verse } } fail { __typename } t: touch }',
+    'mutation { t: touch odd { __typename } b: write(verse: "b") { ... on Poem { echo } } }',
+    "mutation { t: touch strict { verse } again: touch }",
+]
+
+
+@pytest.mark.parametrize("query", MUTATIONS_FALLING_BACK)
+async def test_a_mutation_plan_leaves_errors_to_graphql_core_without_running_a_resolver_twice(
+    query: str,
+) -> None:
+    """Those before the failure ran in the plan, the rest in graphql-core's execution
+    with the plan's results (``_mutated`` checks each ran once)."""
+    result, expected = await _mutated(query)
+    assert expected.errors, "the case does produce an error"
+    assert result.data == expected.data
+    assert [error.formatted for error in result.errors] == [
+        error.formatted for error in expected.errors
+    ]
+
+
+async def test_a_mutation_with_wrong_variables_runs_no_resolver() -> None:
+    plan = _plan(LIBRARY, "mutation($v: String!) { write(verse: $v) { __typename } }")
+    assert isinstance(plan, MutationPlan)
+    CALLS.clear()
+    assert await plan.run(None, _context(), {"v": 1}) is None
+    assert CALLS == []
+    assert (plan.runs, plan.fallbacks) == (1, 1)
+
+
+@pytest.mark.parametrize("workload", [w for w in WORKLOADS if w.operation[0] == "mutation"])
+def test_the_bench_mutations_compile_against_the_service_schema(workload: Any) -> None:
+    assert isinstance(_plan(service_schema, workload.query), MutationPlan)
