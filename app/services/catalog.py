@@ -135,19 +135,29 @@ _LOCK = text(f"SELECT stock FROM products WHERE business_id = {TENANT} AND id = 
 async def restock_product(
     uow: UnitOfWork, *, product_id: int, quantity: int, note: str | None, idempotency_key: str
 ) -> ProductRecord | Missing | KeyReused | Invalid:
-    """Add stock.  A retry with the same key answers with the product, adding nothing."""
+    """Add stock.  A retry with the same key answers with the product, adding nothing.
+
+    The key is stored before the product is locked, as a purchase stores its key
+    before its product locks (migration 0006): the holds are taken in one order
+    on every path.  A duplicate arriving meanwhile waits on the key, then loses
+    the race and is retried (``app.services.retry``), finding the stored key.  A
+    refusal rolls the key back with everything else: refusals are not remembered.
+    """
     request = {"productId": product_id, "quantity": quantity, "note": note}
     hash_ = idempotency.request_hash("restockProduct", request)
-    stock = (await uow.execute(_LOCK, {"id": product_id})).scalar_one_or_none()
-    if stock is None:
-        return Missing("Product", str(product_id))
-    # The product lock serialises duplicates of this request, so the check below
-    # sees any earlier duplicate that committed.
     earlier = await idempotency.recall(
         uow, key=idempotency_key, operation="restockProduct", hash_=hash_
     )
     if isinstance(earlier, KeyReused):
         return earlier
+    if earlier is None:
+        await idempotency.remember(
+            uow, key=idempotency_key, operation="restockProduct", hash_=hash_,
+            response={"productId": product_id},
+        )  # fmt: skip
+    stock = (await uow.execute(_LOCK, {"id": product_id})).scalar_one_or_none()
+    if stock is None:
+        return Missing("Product", str(product_id))
     if earlier is None:
         if stock + quantity > MAX_STOCK:
             return Invalid.one("quantity", f"would take stock above {MAX_STOCK}")
@@ -155,10 +165,6 @@ async def restock_product(
             _MOVE,
             {"product_id": product_id, "kind": "restock", "quantity": quantity, "note": note},
         )
-        await idempotency.remember(
-            uow, key=idempotency_key, operation="restockProduct", hash_=hash_,
-            response={"productId": product_id},
-        )  # fmt: skip
     record = await get_product(uow, product_id)
     assert record is not None
     await uow.commit()

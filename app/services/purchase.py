@@ -1,10 +1,13 @@
 """Purchase: one call to the ``purchase`` database function, one round trip.
 
 The function binds the tenant, locks the customer, checks the idempotency key,
-locks the products in ascending id, validates every line's stock, the expected
-total and the credit limit on the locked values, then writes the order, its
-items, the stock movements, the ledger charge and the idempotency record
-(migration ``0002_purchase_and_payment``).  It runs as one implicit transaction.
+reads the products and decides (every line's stock, the expected total, the
+credit limit), writes the order, the ledger charge and the idempotency record,
+then locks the products in ascending id, checks on the locked values that the
+decision stands, and writes the items and the stock movements (migrations
+``0002_purchase_and_payment`` and ``0006_short_product_locks``).  It runs as one
+implicit transaction.  When the locked values decide otherwise it raises
+``serialization_failure`` and ``with_retries`` calls it again.
 
 Round trips made while row locks are held: **1** (the call itself; the locks are
 released by the commit that ends it).  The answer carries everything the API

@@ -107,15 +107,14 @@ async def test_a_connection_killed_in_the_middle_of_a_purchase_leaves_no_trace(
     key = new_key()
     before = await customer_state(tenant, customer)
     async with owner_db.connect() as holder:
-        # An uncommitted row with the purchase's key: the purchase writes its order,
-        # items, stock movements and charge, then waits on this row at its very last
-        # insert, and is killed there.
+        # The product row locked elsewhere: the purchase writes its order, its charge
+        # (and the customer's balance) and its key, then waits for the row, the last
+        # lock it takes before its items and stock movements, and is killed there.
         await holder.execute(
-            text(
-                "INSERT INTO idempotency_keys (business_id, key, operation, request_hash, response)"
-                " VALUES (:b, :k, 'purchase', 'other', '{}')"
-            ),
-            {"b": tenant.id, "k": key},
+            text("SELECT set_config('app.business_id', :b, true)"), {"b": str(tenant.id)}
+        )
+        await holder.execute(
+            text("SELECT 1 FROM products WHERE id = :p FOR UPDATE"), {"p": int(product)}
         )
         request = purchase_input(customer, [(product, 3)], key=key)
         pending = asyncio.create_task(tenant.gql(PURCHASE, request, role=Role.CLERK))
@@ -125,10 +124,10 @@ async def test_a_connection_killed_in_the_middle_of_a_purchase_leaves_no_trace(
                 "SELECT array_agg(relation::regclass::text ORDER BY relation::regclass::text)"
                 " FROM pg_locks WHERE pid = :p AND mode = 'RowExclusiveLock'"
                 " AND relation::regclass::text IN"
-                " ('orders', 'order_items', 'stock_movements', 'credit_ledger')"
+                " ('orders', 'credit_ledger', 'customers', 'idempotency_keys')"
             )
             assert (await killer.execute(wrote, {"p": pid})).scalar_one() == [
-                "credit_ledger", "order_items", "orders", "stock_movements",
+                "credit_ledger", "customers", "idempotency_keys", "orders",
             ]  # fmt: skip
             assert (
                 await killer.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})

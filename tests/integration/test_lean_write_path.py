@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -21,7 +19,6 @@ from app.domain.overdue import DAY, Entry, overdue_status
 from app.services import admin
 from app.services.retry import sqlstate
 from tests.conftest import Tenant
-from tests.db import create_database, drop_database
 from tests.helpers import make_customer, make_product
 from tests.ledger_data import add_customer
 from tests.purchases import buy
@@ -284,26 +281,24 @@ def _definitions(url: str) -> list[tuple[Any, ...]]:
         return connection.execute(_DEFINITIONS).fetchall()
 
 
-@pytest.fixture
-def scratch_databases(server: str) -> Iterator[tuple[str, str]]:
-    urls = (create_database(server, prefix="credit_ledger_0004"),
-            create_database(server, prefix="credit_ledger_0005"))  # fmt: skip
-    yield urls
-    for url in urls:
-        drop_database(server, url)
+def downgrade_round_trip(
+    urls: tuple[str, str], revision: str
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The functions of a database migrated to ``revision``, of one migrated to the
+    head, and of that one downgraded to ``revision``."""
+    earlier, round_trip = urls
+    upgrade(earlier, revision)
+    upgrade(round_trip)
+    at_head = _definitions(round_trip)
+    downgrade(round_trip, revision)
+    return _definitions(earlier), at_head, _definitions(round_trip)
 
 
 def test_the_downgrade_restores_the_0004_functions_exactly(
     scratch_databases: tuple[str, str],
 ) -> None:
-    at_0004, round_trip = scratch_databases
-    upgrade(at_0004, "0004_write_plans")
-    upgrade(round_trip)
-    at_head = _definitions(round_trip)
-    downgrade(round_trip, "0004_write_plans")
-
-    before = _definitions(at_0004)
-    assert _definitions(round_trip) == before
+    before, at_head, after = downgrade_round_trip(scratch_databases, "0004_write_plans")
+    assert after == before
     assert {row[0] for row in before} - {row[0] for row in at_head} == {
         "customer_json", "earlier_answer",
     }  # fmt: skip
