@@ -27,7 +27,9 @@ other, as graphql-core does, and hands graphql-core what their resolvers
 already returned: a root field that raised, or whose answer the plan cannot
 complete, stops the plan, and graphql-core executes the operation with the root
 fields resolved so far answering with those results (``Resolved``, a
-middleware), so no resolver runs twice.
+middleware), so no root resolver (the mutation itself) runs twice.  The fields
+below a root field are reads, free of side effects, and graphql-core completes
+them again from the same results, as it executes a query again.
 
 Abstract types (the result unions of mutations) are completed as graphql-core
 completes them: the type's own ``resolve_type`` names the runtime type, whose
