@@ -147,6 +147,53 @@ async def test_two_different_requests_racing_on_one_new_key_make_one_effect(
     assert (await written(owner_db, tenant.id))["orders"] == 1
 
 
+async def test_identical_restocks_with_one_key_add_stock_once(
+    tenant: Tenant, owner_db: AsyncEngine
+) -> None:
+    product = await make_product(tenant, stock=10)
+    request = {"input": {"productId": product, "quantity": 5, "idempotencyKey": new_key()}}
+
+    answers = await asyncio.gather(
+        *(tenant.data(RESTOCK, request, role=Role.CLERK) for _ in range(10))
+    )
+
+    assert {a["restockProduct"]["product"]["stock"] for a in answers} == {15}
+    assert await stock_of(owner_db, product) == 15
+    assert (await written(owner_db, tenant.id))["keys"] == 1
+
+
+async def test_a_purchase_and_a_restock_racing_on_one_key_never_deadlock(
+    tenant: Tenant, owner_db: AsyncEngine
+) -> None:
+    """Both store the key before they lock the product, so neither waits for the
+    other while holding what the other needs: one effect, the other told the key
+    is taken, and no deadlock for PostgreSQL to break (its counter stays put)."""
+    customer = await make_customer(tenant)
+    product = await make_product(tenant, stock=10)
+    deadlocks = text("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+    async with owner_db.connect() as connection:
+        before = (await connection.execute(deadlocks)).scalar_one()
+    stock = 10
+    for _ in range(10):
+        key = new_key()
+        restock_request = {"input": {"productId": product, "quantity": 1, "idempotencyKey": key}}
+        purchased, restocked = await asyncio.gather(
+            tenant.data(PURCHASE_LEAN, purchase_input(customer, [(product, 1)], key=key),
+                        role=Role.CLERK),
+            tenant.data(RESTOCK, restock_request, role=Role.CLERK),
+        )  # fmt: skip
+        kinds = sorted([purchased["purchase"]["__typename"],
+                        restocked["restockProduct"]["__typename"]])  # fmt: skip
+        assert kinds in (
+            ["IdempotencyKeyReused", "PurchaseCompleted"],
+            ["IdempotencyKeyReused", "ProductRestocked"],
+        )
+        stock += 1 if "ProductRestocked" in kinds else -1
+    async with owner_db.connect() as connection:
+        assert (await connection.execute(deadlocks)).scalar_one() == before
+    assert await stock_of(owner_db, product) == stock
+
+
 async def test_a_storm_of_purchases_payments_and_restocks_keeps_every_invariant(
     tenant: Tenant, owner_db: AsyncEngine
 ) -> None:
