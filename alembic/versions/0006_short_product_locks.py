@@ -35,7 +35,13 @@ purchase already holds its new idempotency key; a restock now takes its key
 before its product (``app.services.catalog``), so the order customer, key,
 products holds on every path.
 
-Measured (``make bench``, 2 workers, 16 clients; see the README's Speed section).
+Measured with pgbench calling ``purchase()`` directly as ``credit_ledger_app``
+(``-M prepared``, 1,000 customers and 1,000 products seeded as ``bench/seed.py``
+does, a random customer buying 1 unit of one product), 8 s per run, 0005 and 0006
+alternating twice: 403 and 409 -> 584 and 620 calls/s at 8 clients, 406 and 421 ->
+508 and 484 at 16.  Through ``make bench``'s service the two measured the same within
+the noise (purchase-hot 361 and 393 -> 362 and 408 requests/s): there the 2 cores,
+shared with the service, are the limit rather than the product lock.
 
 Revision ID: 0006_short_product_locks
 Revises: 0005_lean_write_path
