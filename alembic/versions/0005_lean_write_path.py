@@ -100,12 +100,10 @@ Revision ID: 0005_lean_write_path
 Revises: 0004_write_plans
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 
 from alembic import op
+from app.db.migrations import earlier_migration, function_sql
 
 revision: str = "0005_lean_write_path"
 down_revision: str | None = "0004_write_plans"
@@ -434,24 +432,12 @@ def upgrade() -> None:
     op.execute(FUNCTIONS)
 
 
-def _earlier(revision: str) -> ModuleType:
-    """An earlier migration of this folder, loaded to run its own SQL again."""
-    path = Path(__file__).with_name(f"{revision}.py")
-    spec = importlib.util.spec_from_file_location(f"_migration_{revision}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _old_ledger_trigger() -> str:
-    """Migration 0001's ``credit_ledger_apply()``, cut from its own schema text (an
-    applied migration never changes), as a ``CREATE OR REPLACE``."""
-    schema: str = _earlier("0001_core_schema").SCHEMA
-    start = schema.index("CREATE FUNCTION credit_ledger_apply()")
-    end = schema.index("END $$;", start) + len("END $$;")
-    return "CREATE OR REPLACE " + schema[start + len("CREATE ") : end]
+    """Migration 0001's ``credit_ledger_apply()``, cut from its own schema text, as a
+    ``CREATE OR REPLACE``."""
+    schema: str = earlier_migration("0001_core_schema").SCHEMA
+    created = function_sql(schema, "CREATE FUNCTION credit_ledger_apply()")
+    return "CREATE OR REPLACE " + created.removeprefix("CREATE ")
 
 
 def downgrade() -> None:
@@ -460,8 +446,8 @@ def downgrade() -> None:
     op.execute(
         f"DROP FUNCTION purchase({PURCHASE_ARGS}); DROP FUNCTION record_payment({PAYMENT_ARGS})"
     )
-    purchases = _earlier("0002_purchase_and_payment")
+    purchases = earlier_migration("0002_purchase_and_payment")
     op.execute(purchases.FUNCTIONS)
     op.execute(purchases.GRANTS)
-    _earlier("0004_write_plans").upgrade()
+    earlier_migration("0004_write_plans").upgrade()
     op.execute(_old_ledger_trigger())

@@ -47,11 +47,10 @@ Revision ID: 0006_short_product_locks
 Revises: 0005_lean_write_path
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
 
 from alembic import op
+from app.db.migrations import earlier_migration, function_sql
 
 revision: str = "0006_short_product_locks"
 down_revision: str | None = "0005_lean_write_path"
@@ -260,24 +259,10 @@ END $$;
 """
 
 
-def _previous_purchase() -> str:
-    """Migration 0005's ``purchase()``, cut from its own text (an applied migration
-    never changes)."""
-    path = Path(__file__).with_name("0005_lean_write_path.py")
-    spec = importlib.util.spec_from_file_location("_migration_0005", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    functions: str = module.FUNCTIONS
-    start = functions.index("CREATE OR REPLACE FUNCTION purchase(")
-    end = functions.index("END $$;", start) + len("END $$;")
-    return functions[start:end]
-
-
 def upgrade() -> None:
     op.execute(PURCHASE)
 
 
 def downgrade() -> None:
-    op.execute(_previous_purchase())
+    functions = earlier_migration("0005_lean_write_path").FUNCTIONS
+    op.execute(function_sql(functions, "CREATE OR REPLACE FUNCTION purchase("))

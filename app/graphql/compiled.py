@@ -466,7 +466,7 @@ class _Compiler:
             return (lambda source, path, run: type_name), False
         if name.startswith("__"):
             raise UnplannableError
-        field_def, _ = self._field(parent_type, details)
+        field_def, nodes = self._field(parent_type, details)
         definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
         if (
             isinstance(definition, StrawberryField)
@@ -478,7 +478,7 @@ class _Compiler:
             return self._attribute(
                 definition, parent_type.name, key, field_def.type, complete, completion_needs_path
             )
-        call, complete = self._resolver(parent_type, details, index)
+        call, complete = self._resolver(parent_type, field_def, nodes, details, index)
         type_name = parent_type.name
 
         def resolved(source: Any, parent_path: Path | None, run: Run) -> Any:
@@ -503,16 +503,20 @@ class _Compiler:
         if details[0].node.name.value == "__typename":
             type_name = parent_type.name
             return (lambda source, path, run: type_name), (lambda value, path, run: value)
-        return self._resolver(parent_type, details, index)
+        # Other meta fields are not fields of the mutation type: _field refuses them.
+        field_def, nodes = self._field(parent_type, details)
+        return self._resolver(parent_type, field_def, nodes, details, index)
 
     def _resolver(
-        self, parent_type: GraphQLObjectType, details: list[FieldDetails], index: int
+        self,
+        parent_type: GraphQLObjectType,
+        field_def: GraphQLField,
+        nodes: list[FieldNode],
+        details: list[FieldDetails],
+        index: int,
     ) -> tuple[ResolverCall, Completer]:
         """A field with a resolver: calling it as graphql-core does, and the completer
         of its type."""
-        if details[0].node.name.value.startswith("__"):
-            raise UnplannableError
-        field_def, nodes = self._field(parent_type, details)
         resolve = field_def.resolve
         if resolve is None:
             raise UnplannableError
@@ -630,13 +634,10 @@ class _Compiler:
         resolve_type = type_.resolve_type
         if resolve_type is None:
             raise UnplannableError
-        by_name = {
-            possible.name: self._object(possible, details)[0]
-            for possible in self.schema.get_possible_types(type_)
-            if possible.is_type_of is None
-        }
-        if len(by_name) < len(self.schema.get_possible_types(type_)):
+        possible_types = self.schema.get_possible_types(type_)
+        if any(possible.is_type_of is not None for possible in possible_types):
             raise UnplannableError
+        by_name = {possible.name: self._object(possible, details)[0] for possible in possible_types}
         field_def, nodes, parent_type = field_of
 
         def abstract(value: Any, path: Path | None, run: Run) -> Any:
