@@ -18,7 +18,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from types import FrameType
@@ -219,49 +218,57 @@ def in_schema(workload: Workload, fields: graphql.RootFields) -> bool:
     return name in fields.get(kind, {})
 
 
-def seed(
-    config: Config, database_url: str, needed: Iterable[str]
-) -> tuple[dict[str, Dataset], dict[str, float]]:
-    """Seed only what a runnable workload needs: the ledger history takes minutes."""
-    datasets: dict[str, Dataset] = {}
-    if "shop" in needed:
-        datasets["shop"] = seed_shop(
-            database_url, customers=config.shop_customers, products=config.products
-        )
+DATASETS = ("shop", "ledger")
+"""In the order they are seeded, each just before the first workload that needs it,
+so the shop's workloads (all the writes) run before the ledger seed.
+
+That seed writes several GB, and for minutes after it this machine's disk stalls
+single writes for a tenth of a second and more; every commit waits for its WAL
+write, so a write workload measured then measures the disk's recovery.  Seen on
+2026-12-01 with pgbench (16 clients, 10 s, the longest time without a completed
+transaction): 74 ms on a quiet machine, 64, 899 and 307 ms in three runs started
+right after the ledger seed and its ``CHECKPOINT``; ``fdatasync`` of 8 kB, p99
+0.3 ms either way, longest 47 and 193 ms.  The writes measured after the seed:
+purchase p99 114 to 420 ms, with every response stopped for up to 196 ms at a time
+while one WAL write was in flight; measured before it, 17 to 29 ms."""
+
+
+def seed_dataset(config: Config, database_url: str, name: str) -> Dataset:
+    if name == "shop":
+        shop = seed_shop(database_url, customers=config.shop_customers, products=config.products)
         say(
             f"seeded shop: {config.shop_customers:,} customers, {config.products:,} products"
-            f" in {datasets['shop'].seconds:.1f} s"
+            f" in {shop.seconds:.1f} s"
         )
-    if "ledger" in needed:
-        say(
-            f"seeding ledger: {config.ledger_customers:,} customers,"
-            f" {config.ledger_entries:,} entries ..."
-        )
-        ledger = seed_ledger(
-            database_url, customers=config.ledger_customers, entries=config.ledger_entries
-        )
-        datasets["ledger"] = ledger
-        path = "bulk, triggers off" if ledger.counts["bulk_path"] else "through the triggers"
-        started = time.perf_counter()
-        found = invariants.violations(database_url, ledger.business_id)
-        say(
-            f"seeded ledger in {ledger.seconds:.1f} s ({path}); checked in"
-            f" {time.perf_counter() - started:.1f} s: {invariants.describe(found)}"
-        )
-        if any(found.values()):
-            raise RuntimeError("the seeded ledger is inconsistent; not benchmarking on it")
-    if "ledger" in datasets:
-        flush_writes(database_url)
-    return datasets, {name: d.seconds for name, d in datasets.items()}
+        return shop
+    say(
+        f"seeding ledger: {config.ledger_customers:,} customers,"
+        f" {config.ledger_entries:,} entries ..."
+    )
+    ledger = seed_ledger(
+        database_url, customers=config.ledger_customers, entries=config.ledger_entries
+    )
+    path = "bulk, triggers off" if ledger.counts["bulk_path"] else "through the triggers"
+    started = time.perf_counter()
+    found = invariants.violations(database_url, ledger.business_id)
+    say(
+        f"seeded ledger in {ledger.seconds:.1f} s ({path}); checked in"
+        f" {time.perf_counter() - started:.1f} s: {invariants.describe(found)}"
+    )
+    if any(found.values()):
+        raise RuntimeError("the seeded ledger is inconsistent; not benchmarking on it")
+    flush_writes(database_url)
+    return ledger
 
 
 def flush_writes(database_url: str) -> None:
-    """Checkpoint now, so no checkpoint starts while the first workloads are measured.
+    """Checkpoint now, so no checkpoint starts while the ledger's workloads are measured.
 
     The ledger seed writes a few GB of WAL, which sets off checkpoints one after
     the other; the next one then starts ``checkpoint_timeout`` (5 minutes here)
-    after the last of them, which in both full runs of 2026-12-01 was just as the
-    purchase workloads began.  After a checkpoint starts, the first change of every
+    after the last of them, which in two full runs of 2026-12-01, when the writes
+    still ran after this seed (see ``DATASETS``), was just as the purchase
+    workloads began.  After a checkpoint starts, the first change of every
     page writes the whole page to the WAL, and a purchase holds its product's row
     lock until its commit is flushed: purchase-hot's p99 was 233 and 295 ms in those
     runs, 61 ms on a database seeded with the shop alone.  ``CHECKPOINT`` needs the
@@ -298,7 +305,6 @@ def run(config: Config) -> Run:
             scale=config.pgbench_scale,
         )  # fmt: skip
         say(f"pgbench: {measured_db.tps:.1f} tps")
-    results: list[report.WorkloadResult] = []
     databases = [measured_db.database] if measured_db else []
     with ExitStack() as cleanup:
         database_url = create_database(server, prefix="credit_ledger_bench")
@@ -313,9 +319,12 @@ def run(config: Config) -> Run:
         service.start()
         say(f"service: {' '.join(service.command)}")
         fields = graphql.root_fields(service.host, service.port)
-        needed = {w.dataset for w in config.workloads if in_schema(w, fields)}
-        datasets, seeding = seed(config, database_url, needed)
-        for workload in config.workloads:
+        datasets: dict[str, Dataset] = {}
+        by_name: dict[str, report.WorkloadResult] = {}
+        # Grouped by dataset (a stable sort), reported in the order asked for.
+        for workload in sorted(config.workloads, key=lambda w: DATASETS.index(w.dataset)):
+            if in_schema(workload, fields) and workload.dataset not in datasets:
+                datasets[workload.dataset] = seed_dataset(config, database_url, workload.dataset)
             say(f"  {workload.name} ...")
             try:
                 result = run_workload(
@@ -326,7 +335,9 @@ def run(config: Config) -> Run:
                 result = report.WorkloadResult(workload, "failed", f"{type(exc).__name__}: {exc}")
             if result.status != "ran":
                 say(f"    {result.status} ({result.reason})")
-            results.append(result)
+            by_name[workload.name] = result
+        results = [by_name[w.name] for w in config.workloads]
+        seeding = {name: dataset.seconds for name, dataset in datasets.items()}
         service.stop()
         if service.process is not None and service.process.returncode not in (0, -15, None):
             say(f"the service exited with {service.process.returncode}; log: {service.log_path}")

@@ -136,3 +136,32 @@ def test_a_tiny_bench_run_prints_its_table_and_cleans_up(
     assert outcome.service_exit is not None
     assert len(outcome.databases) == (2 if pgbench.available() else 1)
     assert _existing(server, outcome.databases) == []
+
+
+def test_the_writes_run_before_the_ledger_seed_and_report_in_the_order_asked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = Config(
+        workloads=[BY_NAME["customers-page"], BY_NAME["restock"]],
+        seconds=0.5,
+        warmup=0,
+        clients=2,
+        workers=1,
+        generator="wrk" if wrk.available() else "python",
+        pgbench=False,
+        shop_customers=10,
+        products=10,
+        ledger_customers=50,
+        ledger_entries=300,
+        save=False,
+    )
+
+    outcome = run(config)
+
+    assert [r.workload.name for r in outcome.results] == ["customers-page", "restock"]
+    assert all(r.status == "ran" for r in outcome.results), [r.reason for r in outcome.results]
+    printed = capsys.readouterr().out
+    steps = ["seeded shop", "  restock ...", "seeding ledger", "  customers-page ..."]
+    positions = [printed.index(step) for step in steps]
+    assert positions == sorted(positions), printed
+    assert set(outcome.seeding) == {"shop", "ledger"}
