@@ -106,6 +106,11 @@ def details(results: list[WorkloadResult]) -> str:
             f" (generator CPU {o.generator_cpu_share * 100:.0f}% of a core; service"
             f" {result.server_cpu_cores * 100:.0f}%; all CPUs {result.machine_busy * 100:.0f}%"
             f" busy); max {o.max_ms:.0f} ms"
+            + (
+                f"; wrk's coordinated-omission p99 {corrected:.0f} ms"
+                if (corrected := o.extra.get("wrk_corrected_p99_ms")) is not None
+                else ""
+            )
         )
         if o.errors:
             lines.append(

@@ -108,6 +108,12 @@ class Outcome:
     generator_cpu_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def observed(self, latencies_s: list[float]) -> None:
+        """Set the percentiles and the maximum from every answer's latency, in seconds."""
+        ordered = sorted(latencies_s)
+        self.p50_ms, self.p95_ms, self.p99_ms = (percentile(ordered, p) for p in (50, 95, 99))
+        self.max_ms = ordered[-1] * 1000 if ordered else 0.0
+
     @property
     def errors(self) -> int:
         return (
@@ -123,3 +129,11 @@ class Outcome:
     def generator_cpu_share(self) -> float:
         """CPU the generator used, in cores (1.0 = one core busy the whole run)."""
         return self.generator_cpu_s / self.seconds if self.seconds else 0.0
+
+
+def percentile(ordered: list[float], p: float) -> float:
+    """The nearest-rank ``p``-th percentile of ascending latencies in seconds, in ms."""
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))
+    return ordered[index] * 1000

@@ -109,13 +109,6 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, await reader.readexactly(length)
 
 
-def _percentile(ordered: list[float], p: float) -> float:
-    if not ordered:
-        return 0.0
-    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))
-    return ordered[index] * 1000
-
-
 async def drive(plan: Plan) -> Outcome:
     outcome = Outcome(generator="python", seconds=plan.seconds)
     latencies: list[float] = []
@@ -124,11 +117,7 @@ async def drive(plan: Plan) -> Outcome:
     clients = [_Client(plan, n, outcome, latencies) for n in range(1, plan.clients + 1)]
     await asyncio.gather(*(client.run(deadline) for client in clients))
     outcome.seconds = min(time.perf_counter(), deadline) - started
-    latencies.sort()
-    outcome.p50_ms = _percentile(latencies, 50)
-    outcome.p95_ms = _percentile(latencies, 95)
-    outcome.p99_ms = _percentile(latencies, 99)
-    outcome.max_ms = latencies[-1] * 1000 if latencies else 0.0
+    outcome.observed(latencies)
     return outcome
 
 
