@@ -86,8 +86,10 @@ def table(results: list[WorkloadResult], pgbench: PgbenchResult | None) -> str:
     lines += [_row(result, pgbench) for result in results]
     if pgbench is not None:
         lines.append(
-            f"{'pgbench (TPC-B)':<18}{pgbench.tps:>9.1f}{'':>27}{'':>17}{1:>11.3f}"
-            f"  scale {pgbench.scale}, {pgbench.clients} clients, avg {pgbench.latency_ms:.1f} ms"
+            f"{'pgbench (TPC-B)':<18}{pgbench.tps:>9.1f}{pgbench.p50_ms:>9.1f}"
+            f"{pgbench.p95_ms:>9.1f}{pgbench.p99_ms:>9.1f}{'':>17}{1:>11.3f}"
+            f"  scale {pgbench.scale}, {pgbench.clients} clients, avg {pgbench.latency_ms:.1f} ms,"
+            f" max {pgbench.max_ms:.0f} ms"
         )
     else:
         lines.append(f"{'pgbench (TPC-B)':<18}not measured (pgbench not found or disabled)")

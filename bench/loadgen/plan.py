@@ -110,9 +110,7 @@ class Outcome:
 
     def observed(self, latencies_s: list[float]) -> None:
         """Set the percentiles and the maximum from every answer's latency, in seconds."""
-        ordered = sorted(latencies_s)
-        self.p50_ms, self.p95_ms, self.p99_ms = (percentile(ordered, p) for p in (50, 95, 99))
-        self.max_ms = ordered[-1] * 1000 if ordered else 0.0
+        self.p50_ms, self.p95_ms, self.p99_ms, self.max_ms = latency_summary(latencies_s)
 
     @property
     def errors(self) -> int:
@@ -131,9 +129,13 @@ class Outcome:
         return self.generator_cpu_s / self.seconds if self.seconds else 0.0
 
 
-def percentile(ordered: list[float], p: float) -> float:
-    """The nearest-rank ``p``-th percentile of ascending latencies in seconds, in ms."""
+def latency_summary(latencies_s: list[float]) -> tuple[float, float, float, float]:
+    """p50, p95, p99 (nearest rank) and the maximum of latencies in seconds, in ms."""
+    ordered = sorted(latencies_s)
     if not ordered:
-        return 0.0
-    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))
-    return ordered[index] * 1000
+        return 0.0, 0.0, 0.0, 0.0
+
+    def percentile(p: float) -> float:
+        return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))] * 1000
+
+    return percentile(50), percentile(95), percentile(99), ordered[-1] * 1000

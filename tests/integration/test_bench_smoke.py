@@ -132,6 +132,7 @@ def test_a_tiny_bench_run_prints_its_table_and_cleans_up(
     if pgbench.available():
         assert outcome.pgbench is not None
         assert outcome.pgbench.tps > 0
+        assert 0 < outcome.pgbench.p50_ms <= outcome.pgbench.p99_ms <= outcome.pgbench.max_ms
         assert "pgbench (TPC-B)" in printed
     assert outcome.service_exit is not None
     assert len(outcome.databases) == (2 if pgbench.available() else 1)
