@@ -230,7 +230,8 @@ transaction): 74 ms on a quiet machine, 64, 899 and 307 ms in three runs started
 right after the ledger seed and its ``CHECKPOINT``; ``fdatasync`` of 8 kB, p99
 0.3 ms either way, longest 47 and 193 ms.  The writes measured after the seed:
 purchase p99 114 to 420 ms, with every response stopped for up to 196 ms at a time
-while one WAL write was in flight; measured before it, 17 to 29 ms."""
+while one WAL write was in flight; measured before it, 17 to 29 ms (wrk's own
+percentiles, as the bench reported them then: ``bench/loadgen/wrk.lua``)."""
 
 
 def seed_dataset(config: Config, database_url: str, name: str) -> Dataset:
@@ -320,9 +321,10 @@ def run(config: Config) -> Run:
         say(f"service: {' '.join(service.command)}")
         fields = graphql.root_fields(service.host, service.port)
         datasets: dict[str, Dataset] = {}
-        by_name: dict[str, report.WorkloadResult] = {}
-        # Grouped by dataset (a stable sort), reported in the order asked for.
-        for workload in sorted(config.workloads, key=lambda w: DATASETS.index(w.dataset)):
+        asked: dict[int, report.WorkloadResult] = {}
+        # Run grouped by dataset (a stable sort), report in the order asked for.
+        order = sorted(enumerate(config.workloads), key=lambda w: DATASETS.index(w[1].dataset))
+        for position, workload in order:
             if in_schema(workload, fields) and workload.dataset not in datasets:
                 datasets[workload.dataset] = seed_dataset(config, database_url, workload.dataset)
             say(f"  {workload.name} ...")
@@ -335,8 +337,8 @@ def run(config: Config) -> Run:
                 result = report.WorkloadResult(workload, "failed", f"{type(exc).__name__}: {exc}")
             if result.status != "ran":
                 say(f"    {result.status} ({result.reason})")
-            by_name[workload.name] = result
-        results = [by_name[w.name] for w in config.workloads]
+            asked[position] = result
+        results = [asked[position] for position in range(len(config.workloads))]
         seeding = {name: dataset.seconds for name, dataset in datasets.items()}
         service.stop()
         if service.process is not None and service.process.returncode not in (0, -15, None):
