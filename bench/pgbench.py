@@ -7,7 +7,7 @@ client count so that the 16 clients do not all queue on a handful of branch rows
 
 Its transactions' latencies (``-l``: one line per transaction) are reported too,
 with the same percentiles as the workloads': what this machine's own commits
-took at that moment, with 16 clients.  On 2026-12-01 its p99 ranged from 12 ms
+took at that moment, with 16 clients.  On 2026-12-01 its p99 ranged from 11 ms
 to 94 ms between runs minutes apart, as the disk's write stalls came and went.
 """
 

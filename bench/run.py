@@ -1,9 +1,11 @@
 """``make bench``: seed a scratch database, start the service, load it, compare with pgbench.
 
 Order of a run: pgbench on its own scratch database (while nothing else of ours
-runs), then the bench database (migrated, seeded), the service in its own
-process, each selected workload (probe, warm-up, measured run, invariants for
-writes), one table, JSON under ``bench/results/``.  Everything started is
+runs), then the bench database (migrated), the service in its own process, each
+selected workload grouped by dataset, each dataset seeded just before its first
+workload (``DATASETS``: the shop and the writes first), each workload's probe,
+warm-up, measured run and invariants for writes, one table in the order asked
+for, JSON under ``bench/results/``.  Everything started is
 stopped and every scratch database dropped, on failure and Ctrl-C too.
 
 Options come from flags or the environment (flags win); see ``--help``.

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 
 from bench.loadgen import pyload, wrk
-from bench.loadgen.plan import Plan, body_parts
+from bench.loadgen.plan import Outcome, Plan, body_parts
 
 SLOW_EVERY = 200
 SLOW_S = 0.2
@@ -101,7 +101,9 @@ GENERATORS = [
 
 
 @pytest.mark.parametrize("drive", GENERATORS)
-def test_percentiles_are_those_of_the_answers(drive, echoing: StandIn) -> None:  # type: ignore[no-untyped-def]
+def test_percentiles_are_those_of_the_answers(
+    drive: Callable[[Plan], Outcome], echoing: StandIn
+) -> None:
     outcome = drive(_plan(echoing.port))
 
     assert outcome.requests > 5 * SLOW_EVERY, "too few answers for the test to mean anything"
