@@ -20,8 +20,15 @@ run: $(STAMP) ## Run the service (embedded PostgreSQL unless DATABASE_URL is set
 stop-db: $(STAMP) ## Stop the embedded PostgreSQL that `make run` left running
 	$(PY) -m app.db.embedded stop
 
-test: $(STAMP) ## Run the whole test suite against a real PostgreSQL
+test: $(STAMP) pgbouncer ## Run the whole test suite against a real PostgreSQL
 	$(PY) -m pytest
+
+pgbouncer: ## Install Debian's PgBouncer if missing (part of the suite runs through it)
+	@if [ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbouncer >/dev/null || \
+		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbouncer >/dev/null; }; \
+	else echo "PgBouncer is not installed (apt-get install pgbouncer): its tests will be skipped"; fi
 
 lint: $(STAMP) ## ruff and mypy (strict on app/)
 	$(VENV)/bin/ruff check .
@@ -38,4 +45,4 @@ schema: $(STAMP) ## Rewrite schema.graphql from the code
 bench: $(STAMP) ## Load the service over HTTP vs pgbench (BENCH_WORKLOADS, BENCH_SECONDS; bench/README.md)
 	$(PY) -m bench.run
 
-.PHONY: help install run stop-db test lint format schema bench
+.PHONY: help install run stop-db test pgbouncer lint format schema bench

@@ -31,6 +31,14 @@ def _int(name: str, default: int) -> int:
     return default if raw in (None, "") else int(raw)
 
 
+def _choice(name: str, choices: tuple[str, ...]) -> str:
+    """The environment's ``name``, one of ``choices``; the first when unset."""
+    raw = (os.environ.get(name) or choices[0]).strip().lower()
+    if raw not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
@@ -49,6 +57,10 @@ class Settings:
     pool_timeout_seconds: float = 10.0
     """Longest a request waits for a free connection; past it the client gets TRY_AGAIN
     (HTTP 503 when the connection was needed to check an API key not yet cached)."""
+    db_pooler: str = "none"
+    """``none``: the service connects to PostgreSQL directly; ``transaction``: through
+    a transaction-pooling PgBouncer (``app.db.engine``, README "Behind a connection
+    pooler")."""
     statement_timeout_ms: int = 5_000
     lock_timeout_ms: int = 2_000
     auth_cache_seconds: int = 5
@@ -69,6 +81,7 @@ class Settings:
             workers=_int("WORKERS", 1),
             pool_size=_int("DB_POOL_SIZE", 4),
             pool_timeout_seconds=float(env.get("DB_POOL_TIMEOUT_SECONDS") or 10.0),
+            db_pooler=_choice("DB_POOLER", ("none", "transaction")),
             statement_timeout_ms=_int("STATEMENT_TIMEOUT_MS", 5_000),
             lock_timeout_ms=_int("LOCK_TIMEOUT_MS", 2_000),
             auth_cache_seconds=_int("AUTH_CACHE_SECONDS", 5),
@@ -76,6 +89,10 @@ class Settings:
             log_level=env.get("LOG_LEVEL", "INFO"),
             seed_demo=env.get("SEED_DEMO", "").lower() in ("1", "true", "yes"),
         )
+
+    @property
+    def behind_pooler(self) -> bool:
+        return self.db_pooler == "transaction"
 
     def service_url(self) -> str:
         if self.app_database_url:

@@ -180,7 +180,7 @@ def create_app(settings: Settings | None = None) -> RequestContext:
         engine = service_engine(settings)
         app.state.engine = engine
         app.state.driver_pool = service_driver_pool(settings, engine)
-        app.state.authenticator = Authenticator(engine, settings.auth_cache_seconds)
+        app.state.authenticator = Authenticator(app.state.driver_pool, settings.auth_cache_seconds)
         app.state.head_revision = head_revision()
         freeze_startup_objects()
         try:

@@ -28,8 +28,9 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
+from app.config import APP_ROLE, app_url_for
 from app.db.migrations import upgrade
-from bench import graphql, invariants, pgbench, report
+from bench import graphql, invariants, pgbench, pgbouncer, report
 from bench.database import connect, create_database, drop_database, pick_server
 from bench.loadgen import pyload, wrk
 from bench.loadgen.plan import Outcome, Plan, body_parts, classify
@@ -54,6 +55,8 @@ class Config:
     ledger_customers: int = 100_000
     ledger_entries: int = 2_000_000
     log_level: str = "WARNING"
+    pooler: str = "none"
+    """``pgbouncer``: the service reaches PostgreSQL through a transaction-pooling PgBouncer."""
     save: bool = True
 
 
@@ -124,6 +127,13 @@ def parse(argv: list[str] | None = None) -> Config:
         default=_env("BENCH_LOG_LEVEL", "WARNING"),
         help="the service's LOG_LEVEL (INFO writes one access line per request)",
     )
+    p.add_argument(
+        "--pooler",
+        choices=["none", "pgbouncer"],
+        default=_env("BENCH_POOLER", "none"),
+        help="pgbouncer: serve through PgBouncer in transaction mode, DB_POOLER=transaction"
+        " (BENCH_POOLER)",
+    )
     args = p.parse_args(argv)
     return Config(
         workloads=select(args.workloads),
@@ -138,6 +148,7 @@ def parse(argv: list[str] | None = None) -> Config:
         ledger_customers=args.ledger_customers,
         ledger_entries=args.ledger_entries,
         log_level=args.log_level,
+        pooler=args.pooler,
     )
 
 
@@ -296,6 +307,26 @@ def _git_commit() -> str | None:
         return None
 
 
+def through_pooler(
+    config: Config, server: str, database_url: str, cleanup: ExitStack
+) -> dict[str, str]:
+    """The service's settings for ``config.pooler``; a PgBouncer started for it if asked.
+
+    PgBouncer gets as many server connections as the service would open directly to
+    PostgreSQL for its driver pools (``DB_POOL_SIZE`` per worker), so the two routes
+    differ only by the pooler.
+    """
+    if config.pooler == "none":
+        return {}
+    if not pgbouncer.available():
+        raise SystemExit("BENCH_POOLER=pgbouncer needs pgbouncer: make pgbouncer")
+    pool_size = int(_env("DB_POOL_SIZE", "4")) * config.workers
+    bouncer = pgbouncer.start(server, [APP_ROLE], pool_size=pool_size)
+    cleanup.callback(bouncer.stop)
+    say(f"pgbouncer: transaction mode, {pool_size} server connections, port {bouncer.port}")
+    return {"APP_DATABASE_URL": bouncer.url(app_url_for(database_url)), "DB_POOLER": "transaction"}
+
+
 def run(config: Config) -> Run:
     run_id = uuid.uuid4().hex[:8]
     generator = choose_generator(config.generator)
@@ -317,6 +348,7 @@ def run(config: Config) -> Run:
         service = Service(
             database_url, workers=config.workers, log_level=config.log_level,
             log_path=report.RESULTS / f"service-{run_id}.log",
+            env=through_pooler(config, server, database_url, cleanup),
         )  # fmt: skip
         cleanup.callback(service.stop)
         service.start()
@@ -347,6 +379,7 @@ def run(config: Config) -> Run:
             say(f"the service exited with {service.process.returncode}; log: {service.log_path}")
     table = report.table(results, measured_db)
     say("")
+    say("through PgBouncer (transaction mode)" if config.pooler == "pgbouncer" else "direct")
     say(table)
     say(report.details(results))
     outcome = Run(
@@ -360,6 +393,7 @@ def run(config: Config) -> Run:
             "clients": config.clients, "seconds": config.seconds, "warmup": config.warmup,
             "workers": config.workers, "service_command": service.command,
             "log_level": config.log_level, "seeding_seconds": seeding, "cpus": os.cpu_count(),
+            "pooler": config.pooler,
         })  # fmt: skip
         outcome.saved_to = str(path)
         say(f"results: {path}")

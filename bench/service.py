@@ -39,13 +39,24 @@ def command(host: str, port: int, workers: int) -> list[str]:
 
 
 class Service:
-    def __init__(self, database_url: str, *, workers: int, log_path: Path, log_level: str) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        workers: int,
+        log_path: Path,
+        log_level: str,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """``env``: more of the service's settings (e.g. ``APP_DATABASE_URL``)."""
         self.host = "127.0.0.1"
         self.port = free_port()
         self.workers = workers
         self.command = command(self.host, self.port, workers)
+        settings = env or {}
         env = {k: v for k, v in os.environ.items() if k not in ("APP_DATABASE_URL",)}
         env.update(
+            settings,
             DATABASE_URL=database_url,
             HOST=self.host,
             PORT=str(self.port),

@@ -1,7 +1,16 @@
-"""Shared fixtures: one migrated scratch database per session, a fresh tenant per test."""
+"""Shared fixtures: one migrated scratch database per session, a fresh tenant per test.
+
+A module marked ``both_routes`` runs each of its tests twice: with the service
+connected to PostgreSQL directly, and through a transaction-pooling PgBouncer with
+two server connections (``bench/pgbouncer.py``, ``DB_POOLER=transaction``).  One
+marked ``isolation`` also runs a third time, directly, on a database whose row-level
+security is disabled: the service's own ``business_id`` filters must then isolate
+tenants alone.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -10,14 +19,26 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.config import Settings
+from app.config import APP_ROLE, Settings, app_url_for
 from app.db.driver_pool import DriverPool
 from app.db.engine import owner_engine, service_driver_pool, service_engine
 from app.db.migrations import upgrade
 from app.domain.identity import Role
 from app.main import create_app
 from app.services import admin
-from tests.db import create_database, drop_database, server_url
+from bench import pgbouncer as pgbouncer_tool
+from tests.db import create_database, disable_row_level_security, drop_database, server_url
+
+ROUTES = {"both_routes": ("direct", "pgbouncer"), "isolation": ("direct", "pgbouncer", "no-rls")}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "route" not in metafunc.fixturenames:
+        return
+    for marker, routes in ROUTES.items():
+        if metafunc.definition.get_closest_marker(marker):
+            metafunc.parametrize("route", routes, indirect=True, scope="session")
+            return
 
 
 @pytest.fixture(scope="session")
@@ -26,16 +47,48 @@ def server() -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(server: str) -> Iterator[str]:
+def route(request: pytest.FixtureRequest) -> str:
+    """How the service reaches PostgreSQL: ``direct`` unless a test is run several ways."""
+    return getattr(request, "param", "direct")
+
+
+@pytest.fixture(scope="session")
+def database_url(server: str, route: str) -> Iterator[str]:
     url = create_database(server)
     upgrade(url)
+    if route == "no-rls":
+        disable_row_level_security(url)
     yield url
     drop_database(server, url)
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, auth_cache_seconds=0, pool_size=20)
+def pgbouncer(server: str) -> Iterator[pgbouncer_tool.PgBouncer]:
+    if not pgbouncer_tool.available():
+        if os.environ.get("CI"):
+            pytest.fail("pgbouncer is not installed; .ci/run installs Debian's package")
+        pytest.skip("pgbouncer is not installed (apt-get install pgbouncer)")
+    bouncer = pgbouncer_tool.start(server, [APP_ROLE], pool_size=2)
+    yield bouncer
+    bouncer.stop()
+
+
+def pooled_settings(database_url: str, bouncer: pgbouncer_tool.PgBouncer, **more: Any) -> Settings:
+    """The service reaching ``database_url`` through ``bouncer``."""
+    return Settings(
+        database_url=database_url,
+        app_database_url=bouncer.url(app_url_for(database_url)),
+        db_pooler="transaction",
+        **more,
+    )
+
+
+@pytest.fixture(scope="session")
+def settings(request: pytest.FixtureRequest, database_url: str, route: str) -> Settings:
+    if route != "pgbouncer":
+        return Settings(database_url=database_url, auth_cache_seconds=0, pool_size=20)
+    bouncer = request.getfixturevalue("pgbouncer")
+    return pooled_settings(database_url, bouncer, auth_cache_seconds=0, pool_size=20)
 
 
 @pytest.fixture(scope="session")

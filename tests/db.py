@@ -58,3 +58,16 @@ def drop_database(server: str, url: str) -> None:
     name = make_url(url).database
     with psycopg.connect(_psycopg_url(server), autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def disable_row_level_security(url: str) -> None:
+    """Turn row-level security off on every table of ``url``'s database (tests only)."""
+    with psycopg.connect(_psycopg_url(url), autocommit=True) as connection:
+        tables = connection.execute(
+            "SELECT c.oid::regclass::text FROM pg_class c"
+            " WHERE c.relrowsecurity AND c.relnamespace = 'public'::regnamespace"
+        ).fetchall()
+        for (table,) in tables:
+            connection.execute(
+                f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY, NO FORCE ROW LEVEL SECURITY"
+            )

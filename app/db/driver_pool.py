@@ -1,34 +1,38 @@
 """A small pool of bare asyncpg connections for the hot paths.
 
-Purchases, payments, restocks and page reads each borrow a connection for one
-round trip.  Python's CPU, not PostgreSQL, limits this service
-(DESIGN.md section 2), and borrowing cost more CPU than the statement itself:
-measured sequentially on this machine, a checkout through SQLAlchemy's pool
-added ~100 us per request (greenlet switch, pool events), asyncpg's own pool
+Purchases, payments, restocks, page reads and key lookups each borrow a
+connection for one statement.  Python's CPU, not PostgreSQL, limits this
+service (DESIGN.md section 2), and borrowing cost more CPU than the statement
+itself: measured sequentially on this machine, a checkout through SQLAlchemy's
+pool added ~100 us per request (greenlet switch, pool events), asyncpg's own pool
 ~40 us plus a reset round trip on every release.  This pool does only what those
 paths need:
 
-- at most ``size`` connections, opened when needed, each with the service's
-  timeouts (``statement_timeout``, ``lock_timeout``) as session settings;
+- at most ``size`` connections, opened when needed;
 - a free connection is handed to the longest waiter first; a wait longer than
   ``timeout`` raises ``PoolTimeout`` (the client hears TRY_AGAIN or a 503);
-- a connection is lent bound to the borrower's business: ``connection(business_id)``,
-  the only way the service borrows one (``acquire``, its first step, is used alone
-  only by the pool's tests), sets the session's ``app.business_id``
-  (``set_config(..., false)``) unless the connection is known to hold that value
-  already, so Row Level Security sees the borrower's tenant for everything it
-  sends.  A read is then its statement alone, one round trip, instead of BEGIN
-  with the binding, the statement and ROLLBACK; a switch of tenant costs the
-  round trip the BEGIN used to.  The known binding is forgotten before it is
-  changed and recorded only once PostgreSQL confirmed it;
+- ``fetch``/``fetchrow``/``fetchval`` run one statement as its own transaction.
+  The pool binds no tenant and keeps no session state: a statement that touches
+  tenant rows binds the tenant itself, transaction-locally (the write functions
+  as their first act, reads through ``app.services.unit_of_work.ReadStatement``),
+  so whatever session it lands on, it sees only its own binding;
 - a connection is never reused unless it came back idle: one that is closed,
   was left inside a transaction, or whose borrower failed other than by a
   PostgreSQL error (cancelled, timed out, connection lost) is closed and
   forgotten, so the next borrower always starts clean and no lock can outlive
   its transaction.
 
+Behind a transaction-pooling PgBouncer (``begin`` given, ``DB_POOLER=transaction``)
+a session is only ours for one transaction, and asyncpg sends a statement in two
+round trips (prepare, then execute), each ending in a Sync after which PgBouncer
+may hand the next one to another server.  So there each statement runs inside
+``begin`` (``BEGIN`` plus the service's ``SET LOCAL`` timeouts, one round trip)
+and ``COMMIT``, with asyncpg's statement cache off (unnamed statements that live
+only inside that transaction).  Directly connected, a statement is one round trip
+with its plan cached per connection.
+
 Units of work that need SQLAlchemy (the less frequent mutations, admin) keep
-the engine's pool; both pools connect as the same role with the same settings.
+the engine's pool (``app.db.engine``).
 """
 
 from __future__ import annotations
@@ -48,46 +52,73 @@ class PoolTimeout(Exception):  # noqa: N818  (the name says what happened)
 
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
-    # jsonb arrives as text; the hot functions answer in jsonb.
+    # jsonb arrives as text; the hot functions answer in jsonb.  A pg_catalog type
+    # needs no introspection query, so this sends nothing to the server.
     await connection.set_type_codec(
         "jsonb", schema="pg_catalog", format="text",
         encoder=lambda value: orjson.dumps(value).decode(), decoder=orjson.loads,
     )  # fmt: skip
 
 
-_BIND_TENANT = "SELECT set_config('app.business_id', $1, false)"
-
-
 class DriverPool:
-    def __init__(self, connect_kwargs: Mapping[str, Any], *, size: int, timeout: float) -> None:
+    def __init__(
+        self,
+        connect_kwargs: Mapping[str, Any],
+        *,
+        size: int,
+        timeout: float,
+        begin: str | None = None,
+    ) -> None:
+        """``begin``: behind a transaction pooler, the SQL that opens each statement's
+        transaction (``BEGIN`` and its ``SET LOCAL``s); ``None`` when connected directly."""
         if size < 1:
             raise ValueError("a pool needs at least one connection")
         self._connect_kwargs = dict(connect_kwargs)
         self.size = size
         self.timeout = timeout
+        self._begin = begin
         self._idle: list[asyncpg.Connection] = []
         self._opened = 0
         self._waiters: collections.deque[asyncio.Future[asyncpg.Connection | None]] = (
             collections.deque()
         )
         self._closed = False
-        self._tenants: dict[asyncpg.Connection, int] = {}
-        """The business each connection's session is known to be bound to."""
 
     @property
     def opened(self) -> int:
         """Connections open or being opened, idle or lent."""
         return self._opened
 
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """The rows of one statement, run as its own transaction."""
+        rows: list[asyncpg.Record] = await self._run("fetch", sql, args)
+        return rows
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        row: asyncpg.Record | None = await self._run("fetchrow", sql, args)
+        return row
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self._run("fetchval", sql, args)
+
+    async def _run(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
+        async with self.connection() as connection:
+            if self._begin is None:
+                return await getattr(connection, method)(sql, *args)
+            await connection.execute(self._begin)
+            try:
+                result = await getattr(connection, method)(sql, *args)
+            except asyncpg.PostgresError:
+                await connection.execute("ROLLBACK")
+                raise
+            await connection.execute("COMMIT")
+            return result
+
     @asynccontextmanager
-    async def connection(self, business_id: int) -> AsyncIterator[asyncpg.Connection]:
-        """A connection whose session is bound to ``business_id``."""
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection lent for the block; released, or discarded if its state is unknown."""
         connection = await self.acquire()
         try:
-            if self._tenants.get(connection) != business_id:
-                self._tenants.pop(connection, None)
-                await connection.execute(_BIND_TENANT, str(int(business_id)))
-                self._tenants[connection] = business_id
             yield connection
         except asyncpg.PostgresError:
             # The server answered: the connection is idle again, or inside a failed
@@ -144,7 +175,6 @@ class DriverPool:
             if not waiter.done():
                 waiter.set_exception(RuntimeError("the pool is closed"))
         idle, self._idle = self._idle, []
-        self._tenants.clear()
         for connection in idle:
             self._opened -= 1
             with suppress(Exception):
@@ -163,7 +193,6 @@ class DriverPool:
         return connection
 
     def _discard(self, connection: asyncpg.Connection) -> None:
-        self._tenants.pop(connection, None)
         connection.terminate()  # no round trip: the server rolls back what was open
         self._free_slot()
 

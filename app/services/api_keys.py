@@ -15,9 +15,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
-
+from app.db.driver_pool import DriverPool
 from app.domain.identity import Business, Identity, Role
 from app.domain.ids import parse_id
 
@@ -57,15 +55,14 @@ def token_for(ref: KeyRef, secret: str) -> str:
     return f"{ref.public_id}_{secret}"
 
 
-_IDENTITY = text(
-    "SELECT role, name, currency, minor_units, payment_terms_days"
-    " FROM api_key_identity(:business_id, :key_id, :secret_hash)"
+_IDENTITY = (
+    "SELECT role, name, currency, minor_units, payment_terms_days FROM api_key_identity($1, $2, $3)"
 )
 
 
 class Authenticator:
-    def __init__(self, engine: AsyncEngine, cache_seconds: float) -> None:
-        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    def __init__(self, pool: DriverPool, cache_seconds: float) -> None:
+        self._pool = pool
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Identity | None]] = {}
 
@@ -93,24 +90,16 @@ class Authenticator:
         parts = token.split("_", 3)
         if ref is None or len(parts) != 4 or not parts[3]:
             return None
-        async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    _IDENTITY,
-                    {
-                        "business_id": ref.business_id,
-                        "key_id": ref.key_id,
-                        "secret_hash": hash_secret(parts[3]),
-                    },
-                )
-            ).first()
+        row = await self._pool.fetchrow(
+            _IDENTITY, ref.business_id, ref.key_id, hash_secret(parts[3])
+        )
         if row is None:
             return None
         business = Business(
             id=ref.business_id,
-            name=row.name,
-            currency=row.currency,
-            minor_units=row.minor_units,
-            payment_terms_days=row.payment_terms_days,
+            name=row["name"],
+            currency=row["currency"],
+            minor_units=row["minor_units"],
+            payment_terms_days=row["payment_terms_days"],
         )
-        return Identity(business=business, role=Role(row.role), key_id=ref.key_id)
+        return Identity(business=business, role=Role(row["role"]), key_id=ref.key_id)

@@ -32,10 +32,6 @@ from __future__ import annotations
 
 from app.services.unit_of_work import TENANT
 
-TENANT_ONCE = f"(SELECT {TENANT})"
-"""The bound tenant as an InitPlan, evaluated once per statement instead of once per row
-that a scan filters (a sequential scan of 100,000 customers is about twice as fast)."""
-
 AS_OF = f"""
 clock AS MATERIALIZED (SELECT clock_timestamp() AS at),
 q AS MATERIALIZED (

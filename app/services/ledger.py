@@ -11,9 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from app.services.as_of import TENANT_ONCE
 from app.services.reads import ReadQuery
-from app.services.unit_of_work import UnitsOfWork
+from app.services.unit_of_work import TENANT, UnitsOfWork
 
 
 class LedgerEntryRecord(NamedTuple):
@@ -34,7 +33,7 @@ _PAGES = ReadQuery(
       FROM unnest(CAST(:ids AS bigint[])) AS k(customer_id)
      CROSS JOIN LATERAL (
            SELECT * FROM credit_ledger l
-            WHERE l.business_id = {TENANT_ONCE} AND l.customer_id = k.customer_id
+            WHERE l.business_id = {TENANT} AND l.customer_id = k.customer_id
               AND l.id < :before_id
             ORDER BY l.id DESC LIMIT :limit) l
      ORDER BY l.customer_id, l.id DESC

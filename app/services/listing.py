@@ -21,12 +21,12 @@ from typing import Any, NamedTuple
 
 from app.domain.overdue import OverdueStatus
 from app.domain.records import CustomerRecord, ProductRecord
-from app.services.as_of import AS_OF, CACHED_POSITION, CUTOFF, TENANT_ONCE
+from app.services.as_of import AS_OF, CACHED_POSITION, CUTOFF
 from app.services.catalog import PRODUCT_COLUMNS, product_from_row
 from app.services.customers import CUSTOMER_COLUMNS, CUSTOMER_FROM, customer_from_row
 from app.services.overdue import STATUS_COLUMNS, status_from_row
 from app.services.reads import ReadQuery
-from app.services.unit_of_work import UnitsOfWork
+from app.services.unit_of_work import TENANT, UnitsOfWork
 
 
 def like_pattern(search: str) -> str:
@@ -40,7 +40,7 @@ def _customers_statement(
     *, search: bool, owing: bool | None, after: bool, overdue: bool = False
 ) -> ReadQuery:
     """With ``overdue``, each row also carries its overdue status now (``STATUS_COLUMNS``)."""
-    conditions = [f"c.business_id = {TENANT_ONCE}"]
+    conditions = [f"c.business_id = {TENANT}"]
     if search:
         conditions.append("c.search_text LIKE lower(:pattern)")
     if owing is not None:
@@ -101,7 +101,7 @@ async def customers_page(
 
 @cache
 def _products_statement(*, search: bool, after: bool) -> ReadQuery:
-    conditions = [f"p.business_id = {TENANT_ONCE}"]
+    conditions = [f"p.business_id = {TENANT}"]
     if search:
         conditions.append("(p.name ILIKE :pattern OR p.sku ILIKE :pattern)")
     if after:
@@ -137,7 +137,7 @@ class Balance(NamedTuple):
 
 _BALANCES = ReadQuery(
     "SELECT c.id, c.balance, c.credit_limit FROM customers c"
-    f" WHERE c.business_id = {TENANT_ONCE} AND c.id = ANY(CAST(:ids AS bigint[]))"
+    f" WHERE c.business_id = {TENANT} AND c.id = ANY(CAST(:ids AS bigint[]))"
 )
 
 

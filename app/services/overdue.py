@@ -43,13 +43,12 @@ from app.services.as_of import (
     CHARGED_PAST_DUE,
     CUTOFF,
     POSITION,
-    TENANT_ONCE,
     TERMS,
     due_by,
 )
 from app.services.customers import CUSTOMER_COLUMNS, customer_from_row
 from app.services.reads import ReadQuery
-from app.services.unit_of_work import UnitsOfWork
+from app.services.unit_of_work import TENANT, UnitsOfWork
 
 
 def status_from_row(row: Any) -> OverdueStatus:
@@ -78,7 +77,7 @@ def _statuses_statement(*, now: bool) -> ReadQuery:
           FROM q, customers c
           {CUTOFF}
           {CACHED_POSITION if now else POSITION}
-         WHERE c.business_id = {TENANT_ONCE} AND c.id = ANY(CAST(:ids AS bigint[]))
+         WHERE c.business_id = {TENANT} AND c.id = ANY(CAST(:ids AS bigint[]))
         """
     )
 
@@ -107,7 +106,7 @@ _DUE_BY = due_by("q.as_of", "CAST(:min_days AS integer)")
 _FROM_CACHE = f"""
     (SELECT c.id, due_at(c.oldest_unpaid_at, (SELECT default_terms FROM q)) AS due
        FROM customers c
-      WHERE c.business_id = {TENANT_ONCE} AND c.balance > 0 AND c.payment_terms_days IS NULL
+      WHERE c.business_id = {TENANT} AND c.balance > 0 AND c.payment_terms_days IS NULL
         AND (SELECT cached_is_exact FROM q)
         AND c.oldest_unpaid_at <= (SELECT made_by FROM k)
         AND (c.oldest_unpaid_at, c.id) > ((SELECT after_made FROM k), :after_id)
@@ -115,7 +114,7 @@ _FROM_CACHE = f"""
     UNION ALL
     (SELECT c.id, c.own_terms_due_at
        FROM customers c
-      WHERE c.business_id = {TENANT_ONCE} AND c.balance > 0 AND c.payment_terms_days IS NOT NULL
+      WHERE c.business_id = {TENANT} AND c.balance > 0 AND c.payment_terms_days IS NOT NULL
         AND (SELECT cached_is_exact FROM q)
         AND c.own_terms_due_at <= (SELECT due_by FROM k)
         AND (c.own_terms_due_at, c.id) > ((SELECT after_due FROM k), :after_id)
@@ -126,7 +125,7 @@ _FROM_LEDGER = f"""
     (SELECT c.id, due_at(s.oldest_unpaid_at, {TERMS})
        FROM q, k, customers c
        {POSITION}
-      WHERE c.business_id = {TENANT_ONCE} AND NOT q.cached_is_exact
+      WHERE c.business_id = {TENANT} AND NOT q.cached_is_exact
         AND s.charged > s.credited
         AND due_at(s.oldest_unpaid_at, {TERMS}) <= k.due_by
         AND (due_at(s.oldest_unpaid_at, {TERMS}), c.id) > (k.after_due, :after_id)
@@ -154,7 +153,7 @@ def _overdue_statement(*, now: bool) -> ReadQuery:
         )
         SELECT page.due, {STATUS_COLUMNS}, {CUSTOMER_COLUMNS}
           FROM page
-          JOIN customers c ON c.business_id = {TENANT_ONCE} AND c.id = page.id
+          JOIN customers c ON c.business_id = {TENANT} AND c.id = page.id
           JOIN businesses b ON b.id = c.business_id
           CROSS JOIN q
           {CUTOFF}
@@ -235,7 +234,7 @@ def _aging_statement(*, now: bool) -> ReadQuery:
                s.oldest_unpaid_at
           FROM q, customers c
           {POSITION}
-         WHERE c.business_id = {TENANT_ONCE} AND NOT q.cached_is_exact
+         WHERE c.business_id = {TENANT} AND NOT q.cached_is_exact
            AND s.charged > s.credited"""
     return ReadQuery(
         f"""
@@ -244,7 +243,7 @@ def _aging_statement(*, now: bool) -> ReadQuery:
             SELECT c.business_id, c.id, c.payment_terms_days,
                    c.charged_total AS charged, c.credited_total AS credited, c.oldest_unpaid_at
               FROM customers c
-             WHERE c.business_id = {TENANT_ONCE} AND c.balance > 0
+             WHERE c.business_id = {TENANT} AND c.balance > 0
                AND (SELECT cached_is_exact FROM q)
             {"" if now else from_ledger}
         ),

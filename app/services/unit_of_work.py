@@ -1,25 +1,30 @@
-"""One transaction per use case, with the tenant bound once.
+"""One transaction per use case, with the tenant bound inside it.
 
-``async with uow:`` checks out a connection, begins a transaction and binds the
-tenant with ``set_config('app.business_id', …, true)`` (transaction-local, so a
-pooled connection never leaks a tenant).  Leaving the block rolls back unless
-``await uow.commit()`` was called: nothing is ever half-written.
+The tenant is bound in one place per kind of transaction, always with
+``set_config('app.business_id', …, true)``: transaction-local, so no binding ever
+outlives the transaction that made it, on a direct connection or behind a
+transaction-pooling PgBouncer, where the next transaction may run on another
+session (DESIGN.md section 1):
 
-Reads of whole pages (lists, balances, overdue status) use ``read``: one
-query, its own implicit transaction, sent through the driver directly, which
-costs about a third of the CPU of the same query through SQLAlchemy.
+- ``async with uow:`` (``UnitOfWork``) checks out a connection, begins a
+  transaction and binds the tenant as its first statement.  Leaving the block
+  rolls back unless ``await uow.commit()`` was called: nothing is ever
+  half-written.
+- ``call`` runs one server-side function that binds the tenant from its
+  ``business_id`` argument as its first act, locks, validates and writes, as one
+  implicit transaction: one round trip, after which its row locks are released.
+- ``read`` runs one query (``ReadStatement``) that binds the tenant itself, in the
+  same statement and before any of its rows are read.
 
-Hot write paths (purchase, payment, restock) run as a single call to a
-server-side function that binds the tenant itself, locks, validates and writes.
-``call`` sends that call outside an explicit transaction block, so PostgreSQL
-runs it as one implicit transaction: one round trip, during which the row locks
-are held and after which they are already released.
+Row Level Security reads that binding.  Independently of it, every statement
+filters on ``business_id`` with ``TENANT``, a bind parameter filled from the
+caller's identity, never read back from the setting: a wrong binding can only
+ever hide the caller's own rows, not show another tenant's.
 
-``call`` and ``read`` borrow a bare asyncpg connection from the driver pool
-(``app.db.driver_pool``): on the hot path SQLAlchemy's execution layer cost
-about as much Python time as the rest of the request (measured ~0.7 ms against
-~0.3 ms of CPU per call on this machine), its pool checkout another ~0.1 ms, and
-the Python process, not PostgreSQL, limits throughput (DESIGN.md section 2).
+``call`` and ``read`` go through the driver pool (``app.db.driver_pool``): on the
+hot path SQLAlchemy's execution layer cost about as much Python time as the rest
+of the request, and the Python process, not PostgreSQL, limits throughput
+(DESIGN.md section 2; bench/README.md).
 """
 
 from __future__ import annotations
@@ -36,8 +41,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.db.driver_pool import DriverPool
 from app.services.retry import with_retries
 
-TENANT = "current_setting('app.business_id')::bigint"
-"""SQL for the bound tenant; every query filters on it as well as relying on RLS."""
+TENANT = "CAST(:business_id AS bigint)"
+"""The caller's business, a bind parameter that ``UnitOfWork.execute``, ``call`` and
+``read`` fill from the identity; every query filters on it as well as relying on RLS."""
 
 _BIND_TENANT = text("SELECT set_config('app.business_id', :business_id, true)")
 
@@ -66,8 +72,10 @@ class UnitOfWork:
             raise RuntimeError("unit of work used outside 'async with'")
         return self._connection
 
-    async def execute(self, statement: Any, params: Any = None) -> Result[Any]:
-        result: Result[Any] = await self.connection.execute(statement, params)
+    async def execute(self, statement: Any, params: Mapping[str, Any] | None = None) -> Result[Any]:
+        """Run ``statement`` with ``params`` and ``business_id`` (for ``TENANT``)."""
+        values = {**(params or {}), "business_id": self.business_id}
+        result: Result[Any] = await self.connection.execute(statement, values)
         return result
 
     async def commit(self) -> None:
@@ -111,6 +119,25 @@ class DriverStatement:
         return [params[name] for name in self.names]
 
 
+class ReadStatement(DriverStatement):
+    """A read query that binds the tenant itself, in the same round trip.
+
+    The query runs as a lateral subquery of the one-row relation that binds the
+    tenant, and refers to that row, so PostgreSQL can only run it as the inner side
+    of a nested loop whose outer row is already bound: the binding happens before
+    any row of the query, Row Level Security included, is read.  ``OFFSET 0`` keeps
+    the planner from flattening either subquery.
+    """
+
+    def __init__(self, sql: str) -> None:
+        super().__init__(
+            "SELECT bound.* FROM (SELECT set_config('app.business_id',"
+            f" CAST({TENANT} AS text), true) AS tenant OFFSET 0) AS binding"
+            f" CROSS JOIN LATERAL (SELECT * FROM ({sql}) AS query"
+            " WHERE binding.tenant IS NOT NULL OFFSET 0) AS bound"
+        )
+
+
 class UnitsOfWork:
     """Per-request factory, bound to the caller's business.
 
@@ -126,7 +153,7 @@ class UnitsOfWork:
     def __call__(self) -> UnitOfWork:
         return UnitOfWork(self._engine, self.business_id)
 
-    async def call(self, statement: DriverStatement, params: dict[str, Any]) -> Any:
+    async def call(self, statement: DriverStatement, params: Mapping[str, Any]) -> Any:
         """Run one self-contained server-side function call; return its scalar result.
 
         The function must bind the tenant from ``business_id`` as its first act.
@@ -134,28 +161,15 @@ class UnitsOfWork:
         Deadlocks and serialization failures are retried.
         """
         args = statement.args({**params, "business_id": self.business_id})
-        pool = self._pool
+        return await with_retries(lambda: self._pool.fetchval(statement.sql, *args))
 
-        async def attempt() -> Any:
-            async with pool.connection(self.business_id) as driver:
-                return await driver.fetchval(statement.sql, *args)
-
-        return await with_retries(attempt)
-
-    async def read(self, query: str, *args: Any) -> list[Any]:
-        """The rows of one read-only ``query`` (``$1``-style parameters), tenant bound.
-
-        One round trip: the statement alone, on a connection the pool lends bound to
-        the tenant (``app.db.driver_pool``), so PostgreSQL runs it as its own implicit
-        transaction with one snapshot.  It used to take three (BEGIN READ ONLY with
-        the binding, the query, ROLLBACK).
+    async def read(self, statement: ReadStatement, params: Mapping[str, Any]) -> list[Any]:
+        """The rows of ``statement``: one round trip, one implicit transaction, one snapshot.
 
         The query runs with its generic plan, planned once per connection
         (``plan_cache_mode`` is ``force_generic_plan`` for the pool's sessions): read
-        queries are written to need no parameter values to be planned well (limits and
-        bounds arrive as parameters, tenants through the setting), and re-planning the
-        bigger ones for every execution cost more than running them.
+        queries are written to need no parameter values to be planned well, and
+        re-planning the bigger ones for every execution cost more than running them.
         """
-        async with self._pool.connection(self.business_id) as driver:
-            rows: list[Any] = await driver.fetch(query, *args)
-        return rows
+        args = statement.args({**params, "business_id": self.business_id})
+        return await self._pool.fetch(statement.sql, *args)

@@ -110,28 +110,29 @@ async def _check(connection: AsyncConnection, business_id: int) -> list[Problem]
     def add(check: str, subject: str, detail: str) -> None:
         problems.append(Problem(business_id, check, subject, detail))
 
-    for row in await connection.execute(_CUSTOMER_TOTALS):
+    tenant = {"business_id": business_id}
+    for row in await connection.execute(_CUSTOMER_TOTALS, tenant):
         add(
             "customer balance",
             f"customer {row.id}",
             f"balance/charged/credited {row.balance}/{row.charged_total}/{row.credited_total},"
             f" ledger sums {row.ledger_balance}/{row.ledger_charged}/{row.ledger_credited}",
         )
-    for row in await connection.execute(_LEDGER_CHAIN):
+    for row in await connection.execute(_LEDGER_CHAIN, tenant):
         add(
             "ledger chain",
             f"entry {row.id} of customer {row.customer_id}",
             f"balance_after {row.balance_after} != previous {row.previous} + amount {row.amount}",
         )
-    for row in await connection.execute(_PRODUCT_STOCK):
+    for row in await connection.execute(_PRODUCT_STOCK, tenant):
         add("product stock", f"product {row.id}", f"stock {row.stock} != movements {row.moved}")
-    for row in await connection.execute(_ORDER_TOTALS):
+    for row in await connection.execute(_ORDER_TOTALS, tenant):
         add(
             "order total",
             f"order {row.id}",
             f"total {row.total}, items {row.items_total}, ledger charge {row.charged}",
         )
-    for row in await connection.execute(_ITEM_MOVEMENTS):
+    for row in await connection.execute(_ITEM_MOVEMENTS, tenant):
         add(
             "order stock",
             f"order {row.order_id} product {row.product_id}",

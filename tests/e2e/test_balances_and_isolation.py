@@ -13,6 +13,8 @@ from tests.conftest import Tenant
 from tests.helpers import make_product
 from tests.ledger_data import add_customer, charge, payment, post
 
+pytestmark = pytest.mark.isolation
+
 BALANCES = """
 query($ids: [ID!]!) {
   balances(customerIds: $ids) { customerId balance creditLimit availableCredit }

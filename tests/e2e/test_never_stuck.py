@@ -198,7 +198,7 @@ async def test_no_free_connection_answers_try_again(
             client, PURCHASE, purchase_input(customer, [(product, 1)]), token=token
         )
         assert first["data"]["purchase"]["__typename"] == "PurchaseCompleted"
-        async with app.state.driver_pool.connection(0):  # the pool's only connection
+        async with app.state.driver_pool.connection():  # the pool's only connection
             started = time.monotonic()
             answer = await post_graphql(
                 client, PURCHASE, purchase_input(customer, [(product, 1)]), token=token
@@ -218,7 +218,7 @@ async def test_no_free_connection_to_check_a_key_answers_503(
         database_url=database_url, auth_cache_seconds=0, pool_size=1, pool_timeout_seconds=0.2
     )
     async with serving(settings) as (app, client):
-        async with app.state.engine.connect():  # the pool's only connection
+        async with app.state.driver_pool.connection():  # the pool's only connection
             response = await client.post(
                 "/graphql",
                 json={"query": "{ viewer { role } }"},

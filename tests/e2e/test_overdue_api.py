@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.domain.identity import Role
@@ -17,6 +18,8 @@ from tests.conftest import Tenant
 from tests.helpers import make_customer, make_product
 from tests.ledger_data import charge, payment, post
 from tests.purchases import buy
+
+pytestmark = pytest.mark.both_routes
 
 US = timedelta(microseconds=1)
 DAY = timedelta(days=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -9,6 +10,8 @@ from app.domain.identity import Role
 from tests.conftest import Tenant
 from tests.helpers import make_customer, make_product
 from tests.purchases import buy, customer_state, new_key, pay, written
+
+pytestmark = pytest.mark.both_routes
 
 
 async def _owing(tenant: Tenant, amount_units: int, price: str = "10.00") -> str:

@@ -12,6 +12,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,6 +29,8 @@ from tests.purchases import (
     stock_of,
     written,
 )
+
+pytestmark = pytest.mark.both_routes
 
 
 async def _gql(tenant: Tenant, query: str, variables: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from tests.conftest import Tenant
 from tests.helpers import make_product
 from tests.ledger_data import add_customer, charge, payment, post
 
+pytestmark = pytest.mark.both_routes
+
 CUSTOMERS = """
 query($first: Int!, $after: String, $search: String, $owing: Boolean) {
   customers(first: $first, after: $after, search: $search, owing: $owing) {

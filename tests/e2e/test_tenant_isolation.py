@@ -29,6 +29,8 @@ from tests.helpers import (
     row_counts,
 )
 
+pytestmark = pytest.mark.isolation
+
 NULL = "null"
 NOT_FOUND = "NotFound"
 SECRET_NAME = "Victim-only name"

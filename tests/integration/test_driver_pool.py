@@ -1,4 +1,4 @@
-"""The hot paths' connection pool: bounded, fair, tenant bound, never lends a dirty connection."""
+"""The hot paths' connection pool: bounded, fair, stateless, never lends a dirty connection."""
 
 from __future__ import annotations
 
@@ -8,11 +8,8 @@ import asyncpg
 import pytest
 
 from app.config import Settings
-from app.db import driver_pool
 from app.db.driver_pool import DriverPool, PoolTimeout
 from app.db.engine import service_driver_pool, service_engine
-
-BUSINESS = 7
 
 
 @pytest.fixture
@@ -28,12 +25,12 @@ async def pool_of_one(settings: Settings) -> DriverPool:
 
 
 async def backend_pid(pool: DriverPool) -> int:
-    async with pool.connection(BUSINESS) as connection:
+    async with pool.connection() as connection:
         return int(await connection.fetchval("SELECT pg_backend_pid()"))
 
 
 async def test_connections_carry_the_service_role_and_timeouts(pool_of_one: DriverPool) -> None:
-    async with pool_of_one.connection(BUSINESS) as connection:
+    async with pool_of_one.connection() as connection:
         row = await connection.fetchrow(
             "SELECT current_user AS role, current_setting('lock_timeout') AS lock_timeout,"
             " current_setting('statement_timeout') AS statement_timeout, '{\"a\": 1}'::jsonb AS j"
@@ -51,7 +48,7 @@ async def test_an_idle_connection_is_lent_again(pool_of_one: DriverPool) -> None
 
 
 async def test_a_borrower_past_the_timeout_gets_pool_timeout(pool_of_one: DriverPool) -> None:
-    async with pool_of_one.connection(BUSINESS):
+    async with pool_of_one.connection():
         with pytest.raises(PoolTimeout):
             await pool_of_one.acquire()
     assert pool_of_one.opened == 1
@@ -61,7 +58,7 @@ async def test_waiters_are_served_in_arrival_order(pool_of_one: DriverPool) -> N
     served: list[int] = []
 
     async def borrow(number: int) -> None:
-        async with pool_of_one.connection(BUSINESS):
+        async with pool_of_one.connection():
             served.append(number)
             await asyncio.sleep(0.01)
 
@@ -83,16 +80,15 @@ async def test_a_connection_left_in_a_transaction_is_never_lent_again(
     await first.execute("BEGIN; SELECT set_config('app.business_id', '42', true)")
     pool_of_one.release(first)
     assert first.is_closed()
-    async with pool_of_one.connection(BUSINESS) as connection:
+    async with pool_of_one.connection() as connection:
         assert await connection.fetchval("SELECT pg_backend_pid()") != pid
         assert not connection.is_in_transaction()
-        assert await connection.fetchval("SELECT current_setting('app.business_id')") == "7"
 
 
 async def test_a_failed_statement_keeps_the_connection(pool_of_one: DriverPool) -> None:
     pid = await backend_pid(pool_of_one)
     with pytest.raises(asyncpg.PostgresError):
-        async with pool_of_one.connection(BUSINESS) as connection:
+        async with pool_of_one.connection() as connection:
             await connection.fetchval("SELECT 1 / 0")
     assert await backend_pid(pool_of_one) == pid
 
@@ -103,7 +99,7 @@ async def test_a_cancelled_borrower_frees_its_slot_for_the_next_waiter(
     pid = await backend_pid(pool_of_one)
 
     async def slow() -> None:
-        async with pool_of_one.connection(BUSINESS) as connection:
+        async with pool_of_one.connection() as connection:
             await connection.fetchval("SELECT pg_sleep(5)")
 
     running = asyncio.create_task(slow())
@@ -126,44 +122,54 @@ async def test_a_closed_pool_lends_nothing(pool_of_one: DriverPool) -> None:
         await pool_of_one.acquire()
 
 
-async def test_a_connection_is_lent_bound_to_its_borrowers_business(
-    pool_of_one: DriverPool,
+async def test_a_statements_tenant_binding_ends_with_it(pool_of_one: DriverPool) -> None:
+    pid = await backend_pid(pool_of_one)
+    bound = await pool_of_one.fetchval(
+        "SELECT current_setting('app.business_id') FROM"
+        " (SELECT set_config('app.business_id', '5', true)) AS binding"
+    )
+    assert bound == "5"
+    unbound = await pool_of_one.fetchrow(
+        "SELECT nullif(current_setting('app.business_id', true), '') AS business,"
+        " pg_backend_pid() AS pid"
+    )
+    assert unbound is not None
+    assert (unbound["pid"], unbound["business"]) == (pid, None), "same session, nothing bound"
+
+
+@pytest.fixture
+async def pool_behind_a_pooler(settings: Settings) -> DriverPool:
+    """A pool configured as behind PgBouncer, here connected directly to PostgreSQL."""
+    pooled = Settings(database_url=settings.database_url, pool_size=1, db_pooler="transaction")
+    engine = service_engine(pooled)
+    pool = service_driver_pool(pooled, engine)
+    yield pool  # type: ignore[misc]
+    await pool.close()
+    await engine.dispose()
+
+
+async def test_behind_a_pooler_each_statement_is_a_transaction_with_its_timeouts(
+    pool_behind_a_pooler: DriverPool,
 ) -> None:
-    sent: list[str] = []
-    seen = []
-    for business in (1, 2, 2, 1):
-        async with pool_of_one.connection(business) as connection:
-            if not sent and not seen:
-                connection.add_query_logger(lambda query: sent.append(query.query))
-            seen.append(
-                await connection.fetchrow(
-                    "SELECT current_setting('app.business_id') AS business, pg_backend_pid() AS pid"
-                )
-            )
-    assert [row["business"] for row in seen] == ["1", "2", "2", "1"]
-    assert len({row["pid"] for row in seen}) == 1, "one connection, rebound"
-    bindings = [query for query in sent if "set_config" in query]
-    assert len(bindings) == 2, "bound again only when the business changed"
-    assert await backend_pid(pool_of_one) == seen[0]["pid"]
-    async with pool_of_one.connection(3) as connection:
-        # Session-wide: the binding outlives a transaction, and a read needs none.
+    inside = await pool_behind_a_pooler.fetchrow(
+        "SELECT current_setting('statement_timeout') AS statement_timeout,"
+        " current_setting('lock_timeout') AS lock_timeout,"
+        " current_setting('plan_cache_mode') AS plans, now() = statement_timestamp() AS alone"
+    )
+    assert inside is not None
+    assert (inside["statement_timeout"], inside["lock_timeout"]) == ("5s", "2s")
+    assert inside["plans"] == "force_generic_plan"
+    assert not inside["alone"], "it ran inside a transaction begun before it"
+    async with pool_behind_a_pooler.connection() as connection:
+        # Nothing was sent as a startup parameter or left on the session.
+        assert await connection.fetchval("SHOW statement_timeout") == "0"
         assert not connection.is_in_transaction()
-        assert await connection.fetchval("SELECT current_setting('app.business_id')") == "3"
 
 
-async def test_a_binding_that_failed_is_not_trusted(
-    pool_of_one: DriverPool, monkeypatch: pytest.MonkeyPatch
+async def test_behind_a_pooler_a_failed_statement_is_rolled_back(
+    pool_behind_a_pooler: DriverPool,
 ) -> None:
-    sent: list[str] = []
-    async with pool_of_one.connection(1) as connection:
-        connection.add_query_logger(lambda query: sent.append(query.query))
-    # No such function: the binding fails, PostgreSQL answers, the connection stays.
-    monkeypatch.setattr(driver_pool, "_BIND_TENANT", "SELECT set_config('app.business_id', $1)")
-    with pytest.raises(asyncpg.PostgresError):
-        async with pool_of_one.connection(2):
-            pytest.fail("lent although its binding failed")
-    monkeypatch.undo()
-    sent.clear()
-    async with pool_of_one.connection(1) as connection:
-        assert await connection.fetchval("SELECT current_setting('app.business_id')") == "1"
-    assert any("set_config" in query for query in sent), "its binding was no longer trusted"
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        await pool_behind_a_pooler.fetchval("SELECT 1 / 0")
+    assert await pool_behind_a_pooler.fetchval("SELECT 1") == 1
+    assert pool_behind_a_pooler.opened == 1
