@@ -22,6 +22,8 @@ stop-db: $(STAMP) ## Stop the embedded PostgreSQL that `make run` left running
 
 test: $(STAMP) pgbouncer ## Run the whole test suite against a real PostgreSQL
 	$(PY) -m pytest
+	@echo "The end-to-end tests again on Strawberry's stock pipeline (FAST_EXECUTION=0):"
+	FAST_EXECUTION=0 $(PY) -m pytest -q tests/e2e
 
 pgbouncer: ## Install Debian's PgBouncer if missing (part of the suite runs through it)
 	@if [ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null; then :; \

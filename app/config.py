@@ -67,6 +67,11 @@ class Settings:
     max_body_bytes: int = 256 * 1024
     log_level: str = "INFO"
     seed_demo: bool = False
+    fast_execution: bool = field(
+        default_factory=lambda: _choice("FAST_EXECUTION", ("1", "0")) == "1"
+    )
+    """The execution engine (``app.graphql.engine``); off (``FAST_EXECUTION=0``),
+    every request runs on Strawberry's stock pipeline."""
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -13,15 +13,15 @@ from typing import Any
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
 from app.db.engine import service_driver_pool, service_engine
 from app.db.migrations import head_revision
-from app.graphql.http import GraphQLApp, no_body
-from app.graphql.schema import schema
+from app.graphql.http import GraphQLApp
+from app.graphql.schema import build_schema
 from app.logs import configure_logging, request_id_var
 from app.services.api_keys import Authenticator
 
@@ -48,15 +48,10 @@ async def readyz(request: Request) -> Response:
 
 
 class RequestContext:
-    """Request id, body size limit and one JSON access-log line per request.
+    """Request id, body size limit and one JSON access-log line per request."""
 
-    A ``POST /graphql`` of a prepared text goes straight to ``graphql``
-    (``GraphQLApp.answer_prepared``, which says why); everything else to ``starlette``.
-    """
-
-    def __init__(self, starlette: Starlette, graphql: GraphQLApp, max_body_bytes: int) -> None:
+    def __init__(self, starlette: Starlette, max_body_bytes: int) -> None:
         self.starlette = starlette
-        self.graphql = graphql
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -89,10 +84,6 @@ class RequestContext:
                 body = await _read_body(receive, limit)
             if body is None:
                 await _too_large(limit)(scope, receive, send_with_id)
-            elif scope["path"] == "/graphql" and (
-                prepared := self.graphql.prepared_request(scope, body)
-            ):
-                await self._answer_prepared(scope, prepared, send_with_id)
             else:
                 await self.starlette(scope, _replay(body, receive), send_with_id)
         finally:
@@ -103,23 +94,6 @@ class RequestContext:
                     extra={"status": status, "ms": ms},
                 )  # fmt: skip
             request_id_var.reset(token)
-
-    async def _answer_prepared(self, scope: Scope, data: dict[str, Any], send: Send) -> None:
-        """As Starlette would run it: its ``app`` in the scope, a 500 if anything escapes."""
-        scope["app"] = self.starlette
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
-        try:
-            await self.graphql.answer_prepared(scope, data, tracked)
-        except Exception:
-            if not started:  # as Starlette's ServerErrorMiddleware answers
-                await PlainTextResponse("Internal Server Error", 500)(scope, no_body, send)
-            raise
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
@@ -189,7 +163,9 @@ def create_app(settings: Settings | None = None) -> RequestContext:
             await app.state.driver_pool.close()
             await engine.dispose()
 
-    graphql = GraphQLApp(schema, graphql_ide="graphiql")
+    graphql = GraphQLApp(
+        build_schema(fast_execution=settings.fast_execution), graphql_ide="graphiql"
+    )
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -198,7 +174,7 @@ def create_app(settings: Settings | None = None) -> RequestContext:
         ],
         lifespan=lifespan,
     )
-    return RequestContext(app, graphql, settings.max_body_bytes)
+    return RequestContext(app, settings.max_body_bytes)
 
 
 def asgi() -> ASGIApp:

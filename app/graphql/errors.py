@@ -11,12 +11,10 @@ from __future__ import annotations
 import logging
 
 from graphql.error import GraphQLError
-from sqlalchemy.exc import TimeoutError as EnginePoolTimeout
 from strawberry.extensions import SchemaExtension
 
-from app.db.driver_pool import PoolTimeout
 from app.logs import request_id_var
-from app.services.retry import BUSY, TryAgain
+from app.services.retry import TryAgain
 
 log = logging.getLogger("credit_ledger.graphql")
 
@@ -31,9 +29,6 @@ def client_error(error: GraphQLError) -> GraphQLError:
         # wrong type, a missing field, a Money sent as a number): the client's
         # mistake, and the message is about the request.
         return error
-    if isinstance(original, PoolTimeout | EnginePoolTimeout):
-        # Every pooled connection stayed busy for DB_POOL_TIMEOUT_SECONDS: nothing ran.
-        original = TryAgain(BUSY)
     if isinstance(original, TryAgain):
         return GraphQLError(
             str(original), nodes=error.nodes, path=error.path,

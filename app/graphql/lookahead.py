@@ -28,6 +28,7 @@ from graphql import (
 )
 
 from app.graphql.context import Info
+from app.graphql.engine.internals import graphql_info
 
 
 def _fields(
@@ -65,7 +66,7 @@ def _argument_is_null(field: FieldNode, argument: str, variables: Mapping[str, A
 def asks_for_now(info: Info, *path: str, argument: str = "asOf") -> bool:
     """Whether the field at ``path`` below the current field is selected with its
     ``argument`` left out or null."""
-    raw = info._raw_info
+    raw = graphql_info(info)
     fragments, variables = raw.fragments, info.variable_values
     *parents, name = path
     nodes: list[FieldNode] = list(raw.field_nodes)

@@ -10,11 +10,13 @@ checked by the resolver, which answers ``InvalidInput`` naming the field.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import NewType
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 from app.domain.money import MoneyError, from_minor, parse_decimal
 
@@ -58,20 +60,18 @@ def _serialize_datetime(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-MoneyScalar = strawberry.scalar(
-    Money,
-    name="Money",
-    description='An exact amount in major units as a decimal string, e.g. "1250.50".',
-    serialize=_serialize_money,
-    parse_value=_parse_money,
-)
-
-DateTimeScalar = strawberry.scalar(
-    datetime,
-    name="DateTime",
-    description="An ISO 8601 instant; returned in UTC (Z), accepted with any offset.",
-    serialize=_serialize_datetime,
-    parse_value=_parse_datetime,
-)
-
-SCALAR_OVERRIDES = {datetime: DateTimeScalar, Money: MoneyScalar}
+SCALAR_MAP: Mapping[object, ScalarDefinition] = {
+    Money: strawberry.scalar(
+        name="Money",
+        description='An exact amount in major units as a decimal string, e.g. "1250.50".',
+        serialize=_serialize_money,
+        parse_value=_parse_money,
+    ),
+    datetime: strawberry.scalar(
+        name="DateTime",
+        description="An ISO 8601 instant; returned in UTC (Z), accepted with any offset.",
+        serialize=_serialize_datetime,
+        parse_value=_parse_datetime,
+    ),
+}
+"""For ``StrawberryConfig.scalar_map``."""

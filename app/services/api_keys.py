@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from app.db.driver_pool import DriverPool
 from app.domain.identity import Business, Identity, Role
 from app.domain.ids import parse_id
+from app.services.unit_of_work import fetch
 
 PREFIX = "cl"
 
@@ -67,7 +68,9 @@ class Authenticator:
         self._cache: dict[str, tuple[float, Identity | None]] = {}
 
     async def authenticate(self, authorization: str | None) -> Identity | None:
-        """The identity behind an ``Authorization: Bearer`` header, or ``None``."""
+        """The identity behind an ``Authorization: Bearer`` header, or ``None``.
+
+        ``TryAgain`` when no connection came free to check a key not yet cached."""
         if not authorization:
             return None
         scheme, _, token = authorization.partition(" ")
@@ -90,8 +93,8 @@ class Authenticator:
         parts = token.split("_", 3)
         if ref is None or len(parts) != 4 or not parts[3]:
             return None
-        row = await self._pool.fetchrow(
-            _IDENTITY, ref.business_id, ref.key_id, hash_secret(parts[3])
+        row = await fetch(
+            self._pool.fetchrow, _IDENTITY, (ref.business_id, ref.key_id, hash_secret(parts[3]))
         )
         if row is None:
             return None

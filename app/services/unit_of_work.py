@@ -30,16 +30,17 @@ of the request, and the Python process, not PostgreSQL, limits throughput
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import text
 from sqlalchemy.engine import Result
+from sqlalchemy.exc import TimeoutError as EnginePoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.db.driver_pool import DriverPool
-from app.services.retry import with_retries
+from app.db.driver_pool import DriverPool, PoolTimeout
+from app.services.retry import BUSY, TryAgain, with_retries
 
 TENANT = "CAST(:business_id AS bigint)"
 """The caller's business, a bind parameter that ``UnitOfWork.execute``, ``call`` and
@@ -56,7 +57,10 @@ class UnitOfWork:
         self._committed = False
 
     async def __aenter__(self) -> Self:
-        self._connection = await self._engine.connect()
+        try:
+            self._connection = await self._engine.connect()
+        except EnginePoolTimeout as exc:
+            raise TryAgain(BUSY) from exc
         self._committed = False
         try:
             await self._connection.execute(_BIND_TENANT, {"business_id": str(self.business_id)})
@@ -161,7 +165,7 @@ class UnitsOfWork:
         Deadlocks and serialization failures are retried.
         """
         args = statement.args({**params, "business_id": self.business_id})
-        return await with_retries(lambda: self._pool.fetchval(statement.sql, *args))
+        return await with_retries(lambda: fetch(self._pool.fetchval, statement.sql, args))
 
     async def read(self, statement: ReadStatement, params: Mapping[str, Any]) -> list[Any]:
         """The rows of ``statement``: one round trip, one implicit transaction, one snapshot.
@@ -172,4 +176,13 @@ class UnitsOfWork:
         re-planning the bigger ones for every execution cost more than running them.
         """
         args = statement.args({**params, "business_id": self.business_id})
-        return await self._pool.fetch(statement.sql, *args)
+        rows: list[Any] = await fetch(self._pool.fetch, statement.sql, args)
+        return rows
+
+
+async def fetch(method: Callable[..., Awaitable[Any]], sql: str, args: Sequence[Any]) -> Any:
+    """``method(sql, *args)`` of the driver pool; no connection in time is ``TryAgain``."""
+    try:
+        return await method(sql, *args)
+    except PoolTimeout as exc:
+        raise TryAgain(BUSY) from exc

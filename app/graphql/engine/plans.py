@@ -1,12 +1,12 @@
-"""Plans: a prepared document executed without graphql-core's per-field work.
+"""Query plans: a document executed without graphql-core's per-field work.
 
-A page of 50 customers is about 550 fields.  Even with the shortcuts of
-``app.graphql.execution``, graphql-core decides for each of them again what the
-document already says: which fields to collect, which type to complete, whether a
-path, resolve info or awaitable is involved.  For a prepared text, whose
-document and schema never change, ``compile_operation`` decides all of that once and
+A page of 50 customers is about 550 fields, and graphql-core decides for each
+of them again what the document already says: which fields to collect, which
+type to complete, whether a path, resolve info or awaitable is involved.  A
+document and the schema never change, so ``compile_operation`` decides all of that once and
 builds a tree of small functions, one per field of the document, that read,
-resolve and serialize exactly as graphql-core would.
+resolve and serialize exactly as graphql-core would.  ``FastExecution``
+(``app.graphql.engine.extension``) runs them.
 
 A plan only ever answers when the whole operation completed without a single
 error or surprise.  Anything else raises inside the plan and graphql-core
@@ -20,18 +20,11 @@ Resolvers may return awaitables (coroutines, dataloader futures).  A plan awaits
 all those of one pass over the document together, as graphql-core runs them
 concurrently, so a dataloader still gets a whole page's keys in one batch.
 
-A query plan's discarded attempt changes nothing (reads are side-effect free),
-so graphql-core simply executes the query again.  A mutation must run exactly
-once, so a mutation plan (``MutationPlan``) runs its root fields one after the
-other, as graphql-core does, and hands graphql-core what their resolvers
-already returned: a root field that raised, or whose answer the plan cannot
-complete, stops the plan, and graphql-core executes the operation with the root
-fields resolved so far answering with those results (``Resolved``, a
-middleware), so no root resolver (the mutation itself) runs twice.  The fields
-below a root field are reads, free of side effects, and graphql-core completes
-them again from the same results, as it executes a query again.
+A plan's discarded attempt changes nothing (reads are side-effect free), so
+graphql-core simply executes the query again.  Mutations have no plans: a
+mutation must run exactly once, and one resolver call is most of its cost.
 
-Abstract types (the result unions of mutations) are completed as graphql-core
+Abstract types are completed as graphql-core
 completes them: the type's own ``resolve_type`` names the runtime type, whose
 selection is compiled ahead like any object's.  Documents a plan does not handle
 are never compiled: any directive (``@skip``, ``@include``, ``@defer``...),
@@ -43,7 +36,7 @@ A plan that keeps falling back (more than a quarter of its runs, once it has
 fallen back ``MAX_FALLBACKS`` times) is retired, so a query that always needs
 graphql-core pays for one attempt only until then.
 
-``tests/unit/test_compiled_plans.py`` compares the answers of both executions.
+``tests/unit/test_query_plans.py`` compares the answers of both executions.
 """
 
 from __future__ import annotations
@@ -71,23 +64,22 @@ from graphql import (
     Node,
     OperationDefinitionNode,
     OperationType,
+    get_argument_values,
+    get_variable_values,
 )
-from graphql.execution.collect_fields import (
+from graphql.pyutils import Path, Undefined, gather_with_cancel
+from graphql.utilities import get_operation_ast
+from strawberry.execution import optimized_is_awaitable
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+
+from app.graphql.engine.internals import (
     FieldDetails,
     FragmentDetails,
+    ResolveInfo,
     collect_fields,
     collect_subfields,
 )
-from graphql.execution.values import get_argument_values, get_variable_values
-from graphql.pyutils import Path, Undefined
-from graphql.pyutils.gather_with_cancel import gather_with_cancel
-from graphql.utilities import get_operation_ast
-from strawberry.execution import optimized_is_awaitable
-from strawberry.schema.schema import (
-    _OperationContextAwareGraphQLResolveInfo as ResolveInfo,  # what resolvers get
-)
-from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.field import StrawberryField
 
 MAX_FIELDS = 2_000
 """Fields of a document (fragments counted where they are spread) a plan may hold."""
@@ -178,7 +170,7 @@ ASYNC_HELPERS = GraphQLResolveInfoHelpers(gather=_gather, track=_track)
 
 
 class Plan:
-    """What query and mutation plans share: the document, the counts, retirement."""
+    """The document, the counts, retirement."""
 
     __slots__ = ("fallbacks", "fragment_definitions", "operation", "runs", "schema")
 
@@ -258,82 +250,6 @@ class QueryPlan(Plan):
             return None
 
 
-class Resolved:
-    """graphql-core middleware: root fields a mutation plan already resolved answer
-    with what their resolver returned (or raise what it raised), without running it
-    again; every other field runs as usual."""
-
-    __slots__ = ("results",)
-
-    def __init__(self) -> None:
-        self.results: dict[str, tuple[bool, Any]] = {}
-        """Per response key: (whether the resolver returned, its value or exception)."""
-
-    def resolve(self, next_: Callable[..., Any], root: Any, info: Any, **args: Any) -> Any:
-        path = info.path
-        if path.prev is None and (result := self.results.get(path.key)) is not None:
-            returned, value = result
-            if returned:
-                return value
-            raise value
-        return next_(root, info, **args)
-
-
-class MutationPlan(Plan):
-    __slots__ = ("_roots", "_type_name")
-
-    def __init__(
-        self,
-        schema: GraphQLSchema,
-        document: DocumentNode,
-        operation: OperationDefinitionNode,
-        roots: list[tuple[str, ResolverCall, Completer]],
-        type_name: str,
-    ) -> None:
-        super().__init__(schema, document, operation)
-        self._roots = roots
-        self._type_name = type_name
-
-    async def run(
-        self, root_value: Any, context: Any, raw_variables: dict[str, Any] | None
-    ) -> dict[str, Any] | Resolved | None:
-        """The operation's ``data``; else what graphql-core needs to execute it without
-        running a resolver twice: ``None`` when no resolver ran (wrong variables), or
-        the middleware holding the root fields' results so far.
-
-        Root fields run one after the other, each completed (nested awaitables as
-        in a query plan) before the next one's resolver is called, as graphql-core's
-        ``execute_fields_serially`` runs them.
-        """
-        run = self._start(root_value, context, raw_variables)
-        if run is None:
-            return None
-        resolved = Resolved()
-        data: dict[str, Any] = {}
-        for key, call, complete in self._roots:
-            path = Path(None, key, self._type_name)
-            try:
-                result = call(root_value, path, run)
-                if is_awaitable(result):
-                    result = await result
-            except Exception as error:
-                resolved.results[key] = (False, error)
-                break
-            resolved.results[key] = (True, result)
-            try:
-                value = complete(result, path, run)
-                if run.pending:
-                    await _settle(run)
-                data[key] = _settled(value) if run.nested else value
-            except Exception:
-                _discard(later.awaitable for later in run.pending)
-                break
-        else:
-            return data
-        self.fallbacks += 1
-        return resolved
-
-
 async def _settle(run: Run) -> None:
     """Await the run's pending awaitables, a pass at a time, and complete their values."""
     while run.pending:
@@ -366,13 +282,16 @@ def _discard(values: Any) -> None:
 
 def compile_operation(
     schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
-) -> QueryPlan | MutationPlan | None:
-    """The plan of the document's query or mutation, or ``None`` if it cannot have one."""
+) -> QueryPlan | None:
+    """The plan of the document's query, or ``None`` if it cannot have one.
+
+    ``operation_name`` as the request gave it: a document of several operations
+    without one has no plan (graphql-core answers the error).
+    """
     operation = get_operation_ast(document, operation_name)
-    if operation is None or operation.operation is OperationType.SUBSCRIPTION:
+    if operation is None or operation.operation is not OperationType.QUERY:
         return None
-    is_query = operation.operation is OperationType.QUERY
-    root_type = schema.query_type if is_query else schema.mutation_type
+    root_type = schema.query_type
     if root_type is None or _has_directives(document):
         return None
     fragments: dict[str, FragmentDetails] = {}
@@ -384,16 +303,10 @@ def compile_operation(
     compiler = _Compiler(schema, fragments, operation)
     try:
         grouped = collect_fields(schema, fragments, NO_VARIABLES, root_type, operation)
-        if is_query:
-            fields, _ = compiler.fields(root_type, grouped.grouped_field_set)
-            return QueryPlan(schema, document, operation, fields)
-        roots = [
-            (key, *compiler.resolver(root_type, key, details))
-            for key, details in grouped.grouped_field_set.items()
-        ]
+        fields, _ = compiler.fields(root_type, grouped.grouped_field_set)
     except UnplannableError:
         return None
-    return MutationPlan(schema, document, operation, roots, root_type.name)
+    return QueryPlan(schema, document, operation, fields)
 
 
 def _has_directives(node: Any) -> bool:
@@ -493,19 +406,6 @@ class _Compiler:
             return complete(result, path, run)
 
         return resolved, True
-
-    def resolver(
-        self, parent_type: GraphQLObjectType, key: str, details: list[FieldDetails]
-    ) -> tuple[ResolverCall, Completer]:
-        """A root field of a mutation: the call of its resolver and the completion of
-        what it returned, which the plan runs apart."""
-        index = self._count()
-        if details[0].node.name.value == "__typename":
-            type_name = parent_type.name
-            return (lambda source, path, run: type_name), (lambda value, path, run: value)
-        # Other meta fields are not fields of the mutation type: _field refuses them.
-        field_def, nodes = self._field(parent_type, details)
-        return self._resolver(parent_type, field_def, nodes, details, index)
 
     def _resolver(
         self,

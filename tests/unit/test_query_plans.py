@@ -1,11 +1,9 @@
-"""Plans answer exactly as graphql-core does, or leave the operation to it; a
-mutation's resolvers run once either way."""
+"""Query plans answer exactly as graphql-core does, or leave the operation to it."""
 
 from __future__ import annotations
 
 import asyncio
 import enum
-import inspect
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,14 +12,13 @@ import pytest
 import strawberry
 from graphql import parse, validate
 from strawberry.dataloader import DataLoader
-from strawberry.execution import optimized_is_awaitable
-from strawberry.schema._graphql_core import execution_context_class_kwargs
 
-from app.graphql import compiled
-from app.graphql.compiled import MutationPlan, QueryPlan, Resolved, compile_operation
+from app.graphql.engine import plans as compiled
+from app.graphql.engine.internals import graphql_schema
+from app.graphql.engine.plans import QueryPlan, compile_operation
 from app.graphql.schema import schema as service_schema
 from bench.workloads import WORKLOADS
-from tests.unit import test_execution_shortcut as shortcut_cases
+from tests.unit import plan_cases as shortcut_cases
 
 
 @strawberry.enum
@@ -204,10 +201,10 @@ def _context() -> dict[str, Any]:
     return {"lengths": DataLoader(load_fn=_lengths), "log": []}
 
 
-def _plan(schema: strawberry.Schema, query: str) -> QueryPlan | MutationPlan | None:
+def _plan(schema: strawberry.Schema, query: str) -> QueryPlan | None:
     document = parse(query)
-    assert not validate(schema._schema, document)
-    return compile_operation(schema._schema, document, None)
+    assert not validate(graphql_schema(schema), document)
+    return compile_operation(graphql_schema(schema), document, None)
 
 
 async def _planned(
@@ -282,9 +279,9 @@ async def test_wrong_variables_are_left_to_graphql_core() -> None:
 @pytest.mark.parametrize(
     ("schema", "queries"),
     [
-        pytest.param(shortcut_cases._schema(None), shortcut_cases.QUERIES, id="leaves"),
-        pytest.param(shortcut_cases._box_schema(None), shortcut_cases.BOX_QUERIES, id="objects"),
-        pytest.param(shortcut_cases._shelf_schema(None), shortcut_cases.SHELF_QUERIES, id="lists"),
+        pytest.param(shortcut_cases._schema(), shortcut_cases.QUERIES, id="leaves"),
+        pytest.param(shortcut_cases._box_schema(), shortcut_cases.BOX_QUERIES, id="objects"),
+        pytest.param(shortcut_cases._shelf_schema(), shortcut_cases.SHELF_QUERIES, id="lists"),
     ],
 )
 async def test_the_shortcut_error_cases_fall_back_or_answer_the_same(
@@ -342,84 +339,5 @@ async def test_a_union_is_completed_as_graphql_core_completes_it() -> None:
     assert orjson.dumps(data) == orjson.dumps(expected.data)
 
 
-async def _graphql_core(query: str, context: Any, middleware: list[Any] | None = None) -> Any:
-    """graphql-core's execution, called as ``Schema.execute`` calls it."""
-    result = LIBRARY._get_execute_function()(
-        LIBRARY._schema, parse(query), context_value=context, middleware=middleware,
-        is_awaitable=optimized_is_awaitable,
-        **execution_context_class_kwargs(LIBRARY.execution_context_class),
-    )  # fmt: skip
-    return await result if inspect.isawaitable(result) else result
-
-
-async def _mutated(query: str) -> tuple[Any, Any]:
-    """The plan's answer (data, or the result of graphql-core's execution with the
-    plan's middleware) and graphql-core's own result, once checked that both ran the
-    same resolvers in the same order, each once, and completed each root field
-    before the next one's resolver ran."""
-    plan = _plan(LIBRARY, query)
-    assert isinstance(plan, MutationPlan), "the document is compiled"
-    CALLS.clear()
-    context = _context()
-    outcome = await plan.run(None, context, None)
-    if isinstance(outcome, Resolved):
-        outcome = await _graphql_core(query, context, [outcome])
-    planned_calls = list(CALLS)
-    expected_context = _context()
-    expected = await _graphql_core(query, expected_context)
-    assert context["log"] == expected_context["log"]
-    assert planned_calls * 2 == CALLS
-    return outcome, expected
-
-
-MUTATIONS_ANSWERED = [
-    'mutation { a: write(verse: "a") { __typename ... on Poem { verse echo } }'
-    ' t: touch b: write(verse: "no") { ... on Refused { reason } ... on Poem { verse } }'
-    " __typename }",
-    'mutation M { write(verse: "x") { ...P } } fragment P on Poem { echo }',
-]
-
-
-@pytest.mark.parametrize("query", MUTATIONS_ANSWERED)
-async def test_a_mutation_plan_answers_as_graphql_core_does_one_field_after_the_other(
-    query: str,
-) -> None:
-    data, expected = await _mutated(query)
-    assert expected.errors is None
-    assert type(data) is dict, "the plan answered by itself"
-    assert orjson.dumps(data) == orjson.dumps(expected.data)
-
-
-MUTATIONS_FALLING_BACK = [
-    'mutation { a: write(verse: "a") { ... on Poem { verse } } fail { __typename } t: touch }',
-    'mutation { t: touch odd { __typename } b: write(verse: "b") { ... on Poem { echo } } }',
-    "mutation { t: touch strict { verse } again: touch }",
-]
-
-
-@pytest.mark.parametrize("query", MUTATIONS_FALLING_BACK)
-async def test_a_mutation_plan_leaves_errors_to_graphql_core_without_running_a_resolver_twice(
-    query: str,
-) -> None:
-    """Those before the failure ran in the plan, the rest in graphql-core's execution
-    with the plan's results (``_mutated`` checks each ran once)."""
-    result, expected = await _mutated(query)
-    assert expected.errors, "the case does produce an error"
-    assert result.data == expected.data
-    assert [error.formatted for error in result.errors] == [
-        error.formatted for error in expected.errors
-    ]
-
-
-async def test_a_mutation_with_wrong_variables_runs_no_resolver() -> None:
-    plan = _plan(LIBRARY, "mutation($v: String!) { write(verse: $v) { __typename } }")
-    assert isinstance(plan, MutationPlan)
-    CALLS.clear()
-    assert await plan.run(None, _context(), {"v": 1}) is None
-    assert CALLS == []
-    assert (plan.runs, plan.fallbacks) == (1, 1)
-
-
-@pytest.mark.parametrize("workload", [w for w in WORKLOADS if w.operation[0] == "mutation"])
-def test_the_bench_mutations_compile_against_the_service_schema(workload: Any) -> None:
-    assert isinstance(_plan(service_schema, workload.query), MutationPlan)
+def test_a_mutation_has_no_plan() -> None:
+    assert _plan(LIBRARY, 'mutation { write(verse: "a") { __typename } }') is None

@@ -1,16 +1,14 @@
-"""The leaf shortcut answers exactly as graphql-core's own execution, errors included."""
+"""Schemas and queries full of awkward values (nulls, refused scalars, raising
+attributes, generators) for comparing a plan's answers with graphql-core's
+(``tests/unit/test_query_plans.py``)."""
 
 from __future__ import annotations
 
 import enum
 from typing import Any, NewType
 
-import pytest
 import strawberry
 from strawberry.schema.config import StrawberryConfig
-
-from app.graphql.execution import ShortcutExecutionContext, _shortcuts_of
-from app.graphql.schema import schema as service_schema
 
 Even = NewType("Even", int)
 
@@ -87,12 +85,12 @@ class Query:
         return Thing(name=None, nickname=None, colour=Colour.RED, number=Even(0), maybe_number=None)  # type: ignore[arg-type]
 
 
-def _schema(execution_context_class: Any) -> strawberry.Schema:
+def _schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
-        scalar_overrides={Even: strawberry.scalar(Even, serialize=_serialize_even)},  # type: ignore[dict-item]
-        execution_context_class=execution_context_class,
-        config=StrawberryConfig(),
+        config=StrawberryConfig(
+            scalar_map={Even: strawberry.scalar(name="Even", serialize=_serialize_even)}
+        ),
     )
 
 
@@ -112,44 +110,6 @@ QUERIES = [
     "{ things { number } thingOrNull { nickname colour } }",
     "{ scalars { text code count flag ratio } }",
 ]
-
-
-@pytest.mark.parametrize("query", QUERIES)
-def test_answers_and_errors_equal_graphql_cores(query: str) -> None:
-    _assert_same(
-        _schema(ShortcutExecutionContext).execute_sync(query), _schema(None).execute_sync(query)
-    )
-
-
-def test_the_scalar_cases_really_convert_and_refuse() -> None:
-    result = _schema(ShortcutExecutionContext).execute_sync("{ scalars { text code count flag } }")
-    assert result.data is not None
-    assert result.data["scalars"][1] == {"text": "5", "code": "7", "count": 1, "flag": True}
-    messages = " | ".join(str(e.message) for e in result.errors or [])
-    assert "Int cannot represent non 32-bit signed integer value: 2147483648" in messages
-    assert result.data["scalars"][7] is None  # a null ID below a non-null field
-
-
-def test_the_errors_cases_really_produce_errors() -> None:
-    """Guards the comparison above: the data set does exercise the error paths."""
-    result = _schema(ShortcutExecutionContext).execute_sync(QUERIES[0])
-    messages = " | ".join(str(e.message) for e in result.errors or [])
-    assert "Cannot return null for non-nullable field Thing.name" in messages
-    assert "3 is odd" in messages
-    assert "green" in messages
-
-
-def test_only_plain_leaf_fields_take_the_shortcut() -> None:
-    graphql_schema = _schema(ShortcutExecutionContext)._schema
-    readers = _shortcuts_of(graphql_schema.type_map["Thing"])  # type: ignore[arg-type]
-    assert set(readers) == {"name", "nickname", "colour", "number", "maybeNumber"}
-
-
-def test_the_service_schema_uses_it() -> None:
-    assert service_schema.execution_context_class is ShortcutExecutionContext
-
-
-# --- Object fields ---------------------------------------------------------------
 
 
 @strawberry.type
@@ -201,8 +161,8 @@ class BoxQuery:
         ]
 
 
-def _box_schema(execution_context_class: Any) -> strawberry.Schema:
-    return strawberry.Schema(query=BoxQuery, execution_context_class=execution_context_class)
+def _box_schema() -> strawberry.Schema:
+    return strawberry.Schema(query=BoxQuery)
 
 
 BOX_QUERIES = [
@@ -213,32 +173,6 @@ BOX_QUERIES = [
     "{ boxes { i: inner { l: label } inner { later } } }",
     "{ boxes { ...B } } fragment B on Box { inner { __typename label } }",
 ]
-
-
-@pytest.mark.parametrize("query", BOX_QUERIES)
-async def test_object_fields_answer_as_graphql_cores(query: str) -> None:
-    shortcut = await _box_schema(ShortcutExecutionContext).execute(query)
-    without = await _box_schema(None).execute(query)
-    assert without.data is not None, without.errors  # the query itself is valid
-    _assert_same(shortcut, without)
-
-
-async def test_the_object_cases_really_produce_errors() -> None:
-    """Guards the comparison above: each failure case is reached."""
-    result = await _box_schema(ShortcutExecutionContext).execute(BOX_QUERIES[1])
-    messages = " | ".join(str(e.message) for e in result.errors or [])
-    assert "Cannot return null for non-nullable field Inner.label" in messages
-    assert "Cannot return null for non-nullable field Box.inner" in messages
-    assert "inner exploded" in messages
-    assert "late failure None" in messages  # below the nullable maybeInner, awaited
-
-
-def test_object_fields_take_the_shortcut() -> None:
-    graphql_schema = _box_schema(ShortcutExecutionContext)._schema
-    assert set(_shortcuts_of(graphql_schema.type_map["Box"])) == {"inner", "maybeInner"}  # type: ignore[arg-type]
-
-
-# --- Lists of objects, and fields with a resolver ------------------------------------
 
 
 def _exploding_boxes() -> Any:
@@ -299,8 +233,8 @@ class ShelfQuery:
         ]
 
 
-def _shelf_schema(execution_context_class: Any) -> strawberry.Schema:
-    return strawberry.Schema(query=ShelfQuery, execution_context_class=execution_context_class)
+def _shelf_schema() -> strawberry.Schema:
+    return strawberry.Schema(query=ShelfQuery)
 
 
 SHELF_QUERIES = [
@@ -321,44 +255,3 @@ SHELF_QUERIES = [
     "{ shelves { boxes { ...B } } } fragment B on Box { inner { __typename label } }",
 ]
 SHELF_VARIABLES = {"o": 1, "l": "v"}
-
-
-@pytest.mark.parametrize("query", SHELF_QUERIES)
-async def test_lists_and_resolved_fields_answer_as_graphql_cores(query: str) -> None:
-    shortcut = await _shelf_schema(ShortcutExecutionContext).execute(
-        query, variable_values=SHELF_VARIABLES
-    )
-    without = await _shelf_schema(None).execute(query, variable_values=SHELF_VARIABLES)
-    assert without.data is not None, without.errors  # the query itself is valid
-    _assert_same(shortcut, without)
-
-
-async def test_the_list_cases_really_produce_errors() -> None:
-    """Guards the comparison above: each failure case is reached."""
-    schema = _shelf_schema(ShortcutExecutionContext)
-    strict = await schema.execute(SHELF_QUERIES[2])
-    assert strict.data is not None
-    assert strict.data["shelves"][0] == {"strictBoxes": None}
-    boxes = await schema.execute(SHELF_QUERIES[0])
-    assert boxes.data is not None
-    assert boxes.data["shelves"][1] is None
-    messages = " | ".join(str(e.message) for e in boxes.errors or [])
-    assert "Cannot return null for non-nullable field Inner.label" in messages
-    assert "inner exploded" in messages
-    negative = await schema.execute(SHELF_QUERIES[7])
-    assert "offset -1 is negative" in str(negative.errors)
-    labelled = await schema.execute(SHELF_QUERIES[10])
-    assert labelled.data is not None
-    assert labelled.data["shelves"][0] == {"a": {"label": "one:x"}, "b": {"label": "one:Y"}}
-
-
-def test_list_and_resolved_fields_take_the_shortcut() -> None:
-    graphql_schema = _shelf_schema(ShortcutExecutionContext)._schema
-    kinds = {
-        name: shortcut.kind
-        for name, shortcut in _shortcuts_of(graphql_schema.type_map["Shelf"]).items()  # type: ignore[arg-type]
-    }
-    assert kinds == {
-        "name": 1, "boxes": 3, "maybeBoxes": 3, "strictBoxes": 3,
-        "firstBox": 4, "requiredBox": 4, "laterBox": 4, "labelled": 4,
-    }  # fmt: skip

@@ -1,8 +1,7 @@
-"""Prepared operations: a repeated query text skips parsing and validation, nothing else.
+"""A request sent again is answered as the first time: caches and plans change nothing.
 
 Each test makes its query text unique (a comment with a fresh id), so the first
-request is known to take Strawberry's whole pipeline and the second the prepared
-path, whatever ran before in the session.
+request is known to be the text's first, whatever ran before in the session.
 """
 
 from __future__ import annotations
@@ -13,8 +12,6 @@ from typing import Any
 import pytest
 
 from app.domain.identity import Role
-from app.graphql.compiled import MutationPlan
-from app.graphql.schema import schema
 from tests.conftest import Tenant
 from tests.e2e.test_protection import break_customer_lookup
 from tests.helpers import CREATE_CUSTOMER, CUSTOMER, error_codes, make_customer
@@ -25,12 +22,8 @@ def unique(query: str) -> str:
 
 
 async def twice(tenant: Tenant, query: str, variables: dict[str, Any]) -> list[dict[str, Any]]:
-    """The answers to the same request sent twice; the text is prepared after the first."""
-    first = await tenant.gql(query, variables)
-    prepared = (query, None) in schema.prepared
-    second = await tenant.gql(query, variables)
-    assert prepared, "a valid text is remembered after its first run"
-    return [first, second]
+    """The answers to the same request sent twice."""
+    return [await tenant.gql(query, variables) for _ in range(2)]
 
 
 async def test_a_repeated_query_answers_exactly_as_the_first_time(tenant: Tenant) -> None:
@@ -40,50 +33,31 @@ async def test_a_repeated_query_answers_exactly_as_the_first_time(tenant: Tenant
     assert first["data"]["customer"]["name"] == "Asha"
 
 
-async def test_the_second_request_skips_parsing_and_validation(
-    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    prepare = schema._prepare_operation_async
-    prepared_texts: list[str | None] = []
-
-    async def counting(context: Any, *args: Any) -> Any:
-        prepared_texts.append(context.query)
-        return await prepare(context, *args)
-
-    monkeypatch.setattr(schema, "_prepare_operation_async", counting)
-    query = unique("{ viewer { role } }")
-    answers = [await tenant.gql(query) for _ in range(3)]
-    assert prepared_texts.count(query) == 1
-    assert answers == [{"data": {"viewer": {"role": "OWNER"}}}] * 3
-
-
 async def test_a_repeated_mutation_runs_each_time(tenant: Tenant) -> None:
     query = unique(CREATE_CUSTOMER)
     first, second = await twice(tenant, query, {"input": {"name": "Ravi"}})
     ids = {answer["data"]["createCustomer"]["customer"]["id"] for answer in (first, second)}
-    assert len(ids) == 2, "the prepared path executed the mutation again"
+    assert len(ids) == 2, "the mutation ran again"
 
 
-async def test_variable_errors_are_the_same_on_the_prepared_path(tenant: Tenant) -> None:
+async def test_variable_errors_are_the_same_when_repeated(tenant: Tenant) -> None:
     query = unique(CUSTOMER)
-    await tenant.gql(query, {"id": "1"})  # prepares the text
-    assert (query, None) in schema.prepared
-    prepared = await tenant.gql(query, {"id": None})
-    unprepared = await tenant.gql(unique(CUSTOMER), {"id": None})
-    assert prepared == unprepared
-    assert prepared["data"] is None
-    assert "$id" in prepared["errors"][0]["message"]
+    await tenant.gql(query, {"id": "1"})
+    repeated = await tenant.gql(query, {"id": None})
+    fresh = await tenant.gql(unique(CUSTOMER), {"id": None})
+    assert repeated == fresh
+    assert repeated["data"] is None
+    assert "$id" in repeated["errors"][0]["message"]
 
 
-async def test_an_invalid_document_is_never_prepared(tenant: Tenant) -> None:
+async def test_an_invalid_document_answers_the_same_each_time(tenant: Tenant) -> None:
     query = unique("{ viewer { noSuchField } }")
     answers = [await tenant.gql(query) for _ in range(2)]
-    assert (query, None) not in schema.prepared
     assert answers[0] == answers[1]
     assert "noSuchField" in answers[0]["errors"][0]["message"]
 
 
-async def test_unexpected_errors_are_masked_on_the_prepared_path(
+async def test_unexpected_errors_are_masked_when_repeated(
     tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     customer = await make_customer(tenant)
@@ -95,7 +69,7 @@ async def test_unexpected_errors_are_masked_on_the_prepared_path(
         assert "hunter2" not in str(answer)
 
 
-async def test_a_prepared_mutation_is_still_refused_over_get(tenant: Tenant) -> None:
+async def test_a_repeated_mutation_is_still_refused_over_get(tenant: Tenant) -> None:
     async def over_get(query: str) -> tuple[int, str]:
         response = await tenant.http.get(
             "/graphql",
@@ -106,41 +80,21 @@ async def test_a_prepared_mutation_is_still_refused_over_get(tenant: Tenant) -> 
 
     query = unique(CREATE_CUSTOMER)
     await tenant.gql(query, {"input": {"name": "Meena"}})
-    assert (query, None) in schema.prepared
     status, text = await over_get(query)
     assert (status, text) == await over_get(unique(CREATE_CUSTOMER))
     assert status == 400
     assert "mutations are not allowed" in text.lower()
 
 
-async def test_the_caller_is_checked_on_the_prepared_path(tenant: Tenant) -> None:
+async def test_the_caller_is_checked_when_repeated(tenant: Tenant) -> None:
     """Permissions are per field and per request: a viewer cannot reuse an owner's text."""
     query = unique(CREATE_CUSTOMER)
     await tenant.gql(query, {"input": {"name": "Owner's"}})
     answer = await tenant.gql(query, {"input": {"name": "Viewer's"}}, role=Role.VIEWER)
     assert answer["data"] is None
     assert error_codes(answer) == ["FORBIDDEN"]
-    plan = schema.prepared[query, None].plan
-    assert isinstance(plan, MutationPlan)
-    assert (plan.runs, plan.fallbacks) == (1, 1), "graphql-core answered the refusal"
     names = await tenant.gql("{ customers(first: 10) { edges { node { name } } } }")
     assert [e["node"]["name"] for e in names["data"]["customers"]["edges"]] == ["Owner's"]
-
-
-async def test_a_prepared_mutation_is_answered_by_its_plan_exactly_as_before(
-    tenant: Tenant,
-) -> None:
-    query = unique(CREATE_CUSTOMER)
-    first, second = await twice(tenant, query, {"input": {"name": "Ravi"}})
-    plan = schema.prepared[query, None].plan
-    assert isinstance(plan, MutationPlan)
-    assert (plan.runs, plan.fallbacks) == (1, 0), "the second answer came from the plan"
-    created = [answer["data"]["createCustomer"]["customer"] for answer in (first, second)]
-    assert created[0]["id"] != created[1]["id"], "the mutation ran again"
-    assert {**created[0], "id": None} == {**created[1], "id": None}
-    refused = await tenant.gql(query, {"input": {"name": " "}})
-    assert refused["data"]["createCustomer"]["__typename"] == "InvalidInput"
-    assert (plan.runs, plan.fallbacks) == (2, 0), "a typed refusal is an ordinary answer"
 
 
 PAGE = """
@@ -158,25 +112,19 @@ query($first: Int!) {
 """
 
 
-async def test_a_prepared_query_is_answered_by_its_plan_exactly_as_before(
+async def test_a_repeated_page_answers_as_the_first_time(
     tenant: Tenant,
 ) -> None:
     for name in ("Anil", "Bela", "Chitra"):
         await make_customer(tenant, name=name)
     query = unique(PAGE)
     first, second = await twice(tenant, query, {"first": 2})
-    plan = schema.prepared[query, None].plan
-    assert plan is not None
-    assert (plan.runs, plan.fallbacks) == (1, 0), "the second answer came from the plan"
     assert first == second
     assert [e["node"]["name"] for e in first["data"]["customers"]["edges"]] == ["Anil", "Bela"]
 
 
-async def test_a_prepared_query_with_an_error_is_answered_by_graphql_core(tenant: Tenant) -> None:
+async def test_a_repeated_page_with_an_error_answers_as_the_first_time(tenant: Tenant) -> None:
     query = unique(PAGE)
     first, second = await twice(tenant, query, {"first": 1000})
-    plan = schema.prepared[query, None].plan
-    assert plan is not None
-    assert (plan.runs, plan.fallbacks) == (1, 1)
     assert first == second
     assert error_codes(first) == ["BAD_USER_INPUT"]
