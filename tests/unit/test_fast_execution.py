@@ -31,11 +31,20 @@ class Query:
         raise ValueError("broken")
 
 
+CALLS: list[str] = []
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation
     def touch(self) -> int:
+        CALLS.append("touch")
         return 1
+
+    @strawberry.mutation
+    def broken(self) -> Item:
+        CALLS.append("broken")
+        return Item(name=None, size=1)  # type: ignore[arg-type]  # null for a non-null field
 
 
 HOOKS: list[str] = []
@@ -114,13 +123,23 @@ async def test_the_named_operation_runs() -> None:
     assert the_plan(plans).runs == 3
 
 
-async def test_a_mutation_runs_on_stock_execution() -> None:
+async def test_a_mutation_is_answered_by_its_plan() -> None:
     answer, _, plans = await both("mutation { touch }")
     assert answer.data == {"touch": 1}
-    assert plans._documents == {}
+    assert (the_plan(plans).runs, the_plan(plans).fallbacks) == (3, 0)
 
 
 def test_the_switch_leaves_the_engine_out() -> None:
     assert engine_extensions(enabled=False) == []
     (factory,) = engine_extensions(enabled=True)
     assert isinstance(factory(), FastExecution)
+
+
+async def test_a_mutation_the_plan_cannot_complete_runs_once_and_answers_as_on_stock() -> None:
+    CALLS.clear()
+    answer, _, plans = await both("mutation { t: touch broken { name } again: touch }")
+    assert answer.errors
+    assert answer.data is None
+    assert the_plan(plans).fallbacks == 3
+    # Three sends with the engine and one on stock: each root resolver once per send.
+    assert CALLS == ["touch", "broken"] * 4

@@ -1,21 +1,24 @@
-"""Query plans answer exactly as graphql-core does, or leave the operation to it."""
+"""Plans answer exactly as graphql-core does, or leave the operation to it; a
+mutation's resolvers run once either way."""
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import inspect
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
 import strawberry
-from graphql import parse, validate
+from graphql import execute, parse, validate
 from strawberry.dataloader import DataLoader
+from strawberry.execution import optimized_is_awaitable
 
 from app.graphql.engine import plans as compiled
 from app.graphql.engine.internals import graphql_schema
-from app.graphql.engine.plans import QueryPlan, compile_operation
+from app.graphql.engine.plans import MutationPlan, QueryPlan, Resolved, compile_operation
 from app.graphql.schema import schema as service_schema
 from bench.workloads import WORKLOADS
 from tests.unit import plan_cases as shortcut_cases
@@ -69,7 +72,7 @@ class Book:
             raw.field_name, [node.name.value for node in raw.field_nodes], str(raw.return_type),
             raw.parent_type.name, raw.path.as_list(), sorted(raw.fragments),
             type(raw.root_value).__name__, raw.operation.name, raw.variable_values,
-            sorted(raw.context), raw.schema is LIBRARY._schema, info.python_name,
+            sorted(raw.context), raw.schema is graphql_schema(LIBRARY), info.python_name,
             info.selected_fields, n,
         ))  # fmt: skip
 
@@ -201,7 +204,7 @@ def _context() -> dict[str, Any]:
     return {"lengths": DataLoader(load_fn=_lengths), "log": []}
 
 
-def _plan(schema: strawberry.Schema, query: str) -> QueryPlan | None:
+def _plan(schema: strawberry.Schema, query: str) -> QueryPlan | MutationPlan | None:
     document = parse(query)
     assert not validate(graphql_schema(schema), document)
     return compile_operation(graphql_schema(schema), document, None)
@@ -339,5 +342,83 @@ async def test_a_union_is_completed_as_graphql_core_completes_it() -> None:
     assert orjson.dumps(data) == orjson.dumps(expected.data)
 
 
-def test_a_mutation_has_no_plan() -> None:
-    assert _plan(LIBRARY, 'mutation { write(verse: "a") { __typename } }') is None
+async def _graphql_core(query: str, context: Any, middleware: list[Any] | None = None) -> Any:
+    """graphql-core's execution, called as ``Schema.execute`` calls it."""
+    result = execute(
+        graphql_schema(LIBRARY), parse(query), context_value=context, middleware=middleware,
+        is_awaitable=optimized_is_awaitable, executor_class=LIBRARY.execution_context_class,
+    )  # fmt: skip
+    return await result if inspect.isawaitable(result) else result
+
+
+async def _mutated(query: str) -> tuple[Any, Any]:
+    """The plan's answer (data, or the result of graphql-core's execution with the
+    plan's middleware) and graphql-core's own result, once checked that both ran the
+    same resolvers in the same order, each once, and completed each root field
+    before the next one's resolver ran."""
+    plan = _plan(LIBRARY, query)
+    assert isinstance(plan, MutationPlan), "the document is compiled"
+    CALLS.clear()
+    context = _context()
+    outcome = await plan.run(None, context, None)
+    if isinstance(outcome, Resolved):
+        outcome = await _graphql_core(query, context, [outcome])
+    planned_calls = list(CALLS)
+    expected_context = _context()
+    expected = await _graphql_core(query, expected_context)
+    assert context["log"] == expected_context["log"]
+    assert planned_calls * 2 == CALLS
+    return outcome, expected
+
+
+MUTATIONS_ANSWERED = [
+    'mutation { a: write(verse: "a") { __typename ... on Poem { verse echo } }'
+    ' t: touch b: write(verse: "no") { ... on Refused { reason } ... on Poem { verse } }'
+    " __typename }",
+    'mutation M { write(verse: "x") { ...P } } fragment P on Poem { echo }',
+]
+
+
+@pytest.mark.parametrize("query", MUTATIONS_ANSWERED)
+async def test_a_mutation_plan_answers_as_graphql_core_does_one_field_after_the_other(
+    query: str,
+) -> None:
+    data, expected = await _mutated(query)
+    assert expected.errors is None
+    assert type(data) is dict, "the plan answered by itself"
+    assert orjson.dumps(data) == orjson.dumps(expected.data)
+
+
+MUTATIONS_FALLING_BACK = [
+    'mutation { a: write(verse: "a") { ... on Poem { verse } } fail { __typename } t: touch }',
+    'mutation { t: touch odd { __typename } b: write(verse: "b") { ... on Poem { echo } } }',
+    "mutation { t: touch strict { verse } again: touch }",
+]
+
+
+@pytest.mark.parametrize("query", MUTATIONS_FALLING_BACK)
+async def test_a_mutation_plan_leaves_errors_to_graphql_core_without_running_a_resolver_twice(
+    query: str,
+) -> None:
+    """Those before the failure ran in the plan, the rest in graphql-core's execution
+    with the plan's results (``_mutated`` checks each ran once)."""
+    result, expected = await _mutated(query)
+    assert expected.errors, "the case does produce an error"
+    assert result.data == expected.data
+    assert [error.formatted for error in result.errors] == [
+        error.formatted for error in expected.errors
+    ]
+
+
+async def test_a_mutation_with_wrong_variables_runs_no_resolver() -> None:
+    plan = _plan(LIBRARY, "mutation($v: String!) { write(verse: $v) { __typename } }")
+    assert isinstance(plan, MutationPlan)
+    CALLS.clear()
+    assert await plan.run(None, _context(), {"v": 1}) is None
+    assert CALLS == []
+    assert (plan.runs, plan.fallbacks) == (1, 1)
+
+
+@pytest.mark.parametrize("workload", [w for w in WORKLOADS if w.operation[0] == "mutation"])
+def test_the_bench_mutations_compile_against_the_service_schema(workload: Any) -> None:
+    assert isinstance(_plan(service_schema, workload.query), MutationPlan)

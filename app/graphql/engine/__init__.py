@@ -5,9 +5,13 @@ It plugs into Strawberry at one point, a schema extension (``FastExecution``,
 that every request runs exactly as on stock Strawberry.  What it does, and what
 each part was measured to give, is in bench/README.md ("Fast execution"):
 
-- query plans (``plans``): a query's document compiled once into functions that
-  read, resolve and serialize each field as graphql-core would; a plan answers
-  only when nothing went wrong, else Strawberry executes the query as usual.
+- plans (``plans``): a query's or mutation's document compiled once into
+  functions that read, resolve and serialize each field as graphql-core would; a
+  plan answers only when nothing went wrong, else Strawberry executes the
+  operation as usual (a mutation without running a root resolver twice);
+- plain resolvers (``resolvers``): the resolver a plan calls for a field is
+  Strawberry's with its per-call work (argument conversion, permission checks)
+  done once per field.
 
 Names it needs from inside Strawberry and graphql-core are all in ``internals``.
 """

@@ -7,15 +7,17 @@ changes shape, so an upgrade that breaks the engine fails a test, not a request.
 
 from __future__ import annotations
 
+from inspect import isawaitable
 from typing import Any
 
-from graphql import GraphQLSchema
+from graphql import GraphQLSchema, execute
 from graphql.execution.collect_fields import (
     FieldDetails,
     FragmentDetails,
     collect_fields,
     collect_subfields,
 )
+from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import (
     _OperationContextAwareGraphQLResolveInfo as ResolveInfo,  # what resolvers get as info
 )
@@ -27,9 +29,11 @@ __all__ = [
     "ResolveInfo",
     "collect_fields",
     "collect_subfields",
+    "execute_with",
     "graphql_info",
     "graphql_schema",
     "provided_operation_name",
+    "strawberry_info_of",
 ]
 
 
@@ -53,3 +57,28 @@ def graphql_info(info: Any) -> Any:
     """graphql-core's resolve info behind a Strawberry ``Info``: its ``field_nodes``
     and ``fragments``, which Strawberry's ``Info`` does not expose."""
     return info._raw_info
+
+
+def strawberry_info_of(info_class: Any, info: Any, field: Any) -> Any:
+    """The ``Info`` Strawberry gives a resolver, from graphql-core's ``info`` and the
+    Strawberry field (its constructor's arguments are private)."""
+    return info_class(_raw_info=info, _field=field)
+
+
+async def execute_with(context: ExecutionContext, *, middleware: list[Any]) -> Any:
+    """graphql-core's execution of the request, with ``middleware``, called as
+    Strawberry's own execution calls it (its executor class, its resolve info)."""
+    schema: Any = context.schema
+    result = execute(
+        graphql_schema(schema),
+        context.graphql_document,  # type: ignore[arg-type]
+        root_value=context.root_value,
+        context_value=context.context,
+        variable_values=context.variables,
+        operation_name=context.operation_name,
+        middleware=middleware,
+        is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+        executor_class=schema.execution_context_class,
+        operation_extensions=context.operation_extensions,
+    )
+    return await result if isawaitable(result) else result

@@ -1,4 +1,4 @@
-"""Query plans: a document executed without graphql-core's per-field work.
+"""Plans: a document executed without graphql-core's per-field work.
 
 A page of 50 customers is about 550 fields, and graphql-core decides for each
 of them again what the document already says: which fields to collect, which
@@ -20,9 +20,19 @@ Resolvers may return awaitables (coroutines, dataloader futures).  A plan awaits
 all those of one pass over the document together, as graphql-core runs them
 concurrently, so a dataloader still gets a whole page's keys in one batch.
 
-A plan's discarded attempt changes nothing (reads are side-effect free), so
-graphql-core simply executes the query again.  Mutations have no plans: a
-mutation must run exactly once, and one resolver call is most of its cost.
+A query plan's discarded attempt changes nothing (reads are side-effect free),
+so graphql-core simply executes the query again.  A mutation must run exactly
+once, so a mutation plan (``MutationPlan``) runs its root fields one after the
+other, as graphql-core does, and hands graphql-core what their resolvers
+already returned: a root field that raised, or whose answer the plan cannot
+complete, stops the plan, and graphql-core executes the operation with the root
+fields resolved so far answering with those results (``Resolved``, a
+middleware), so no root resolver (the mutation itself) runs twice.  The fields
+below a root field are reads, free of side effects, and graphql-core completes
+them again from the same results, as it executes a query again.
+
+A field with a resolver is resolved by the resolver ``resolvers`` gives it
+(``app.graphql.engine.resolvers``: Strawberry's, with the per-call work done once).
 
 Abstract types are completed as graphql-core
 completes them: the type's own ``resolve_type`` names the runtime type, whose
@@ -170,7 +180,7 @@ ASYNC_HELPERS = GraphQLResolveInfoHelpers(gather=_gather, track=_track)
 
 
 class Plan:
-    """The document, the counts, retirement."""
+    """What query and mutation plans share: the document, the counts, retirement."""
 
     __slots__ = ("fallbacks", "fragment_definitions", "operation", "runs", "schema")
 
@@ -250,6 +260,82 @@ class QueryPlan(Plan):
             return None
 
 
+class Resolved:
+    """graphql-core middleware: root fields a mutation plan already resolved answer
+    with what their resolver returned (or raise what it raised), without running it
+    again; every other field runs as usual."""
+
+    __slots__ = ("results",)
+
+    def __init__(self) -> None:
+        self.results: dict[str, tuple[bool, Any]] = {}
+        """Per response key: (whether the resolver returned, its value or exception)."""
+
+    def resolve(self, next_: Callable[..., Any], root: Any, info: Any, **args: Any) -> Any:
+        path = info.path
+        if path.prev is None and (result := self.results.get(path.key)) is not None:
+            returned, value = result
+            if returned:
+                return value
+            raise value
+        return next_(root, info, **args)
+
+
+class MutationPlan(Plan):
+    __slots__ = ("_roots", "_type_name")
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        roots: list[tuple[str, ResolverCall, Completer]],
+        type_name: str,
+    ) -> None:
+        super().__init__(schema, document, operation)
+        self._roots = roots
+        self._type_name = type_name
+
+    async def run(
+        self, root_value: Any, context: Any, raw_variables: dict[str, Any] | None
+    ) -> dict[str, Any] | Resolved | None:
+        """The operation's ``data``; else what graphql-core needs to execute it without
+        running a resolver twice: ``None`` when no resolver ran (wrong variables), or
+        the middleware holding the root fields' results so far.
+
+        Root fields run one after the other, each completed (nested awaitables as
+        in a query plan) before the next one's resolver is called, as graphql-core's
+        ``execute_fields_serially`` runs them.
+        """
+        run = self._start(root_value, context, raw_variables)
+        if run is None:
+            return None
+        resolved = Resolved()
+        data: dict[str, Any] = {}
+        for key, call, complete in self._roots:
+            path = Path(None, key, self._type_name)
+            try:
+                result = call(root_value, path, run)
+                if is_awaitable(result):
+                    result = await result
+            except Exception as error:
+                resolved.results[key] = (False, error)
+                break
+            resolved.results[key] = (True, result)
+            try:
+                value = complete(result, path, run)
+                if run.pending:
+                    await _settle(run)
+                data[key] = _settled(value) if run.nested else value
+            except Exception:
+                _discard(later.awaitable for later in run.pending)
+                break
+        else:
+            return data
+        self.fallbacks += 1
+        return resolved
+
+
 async def _settle(run: Run) -> None:
     """Await the run's pending awaitables, a pass at a time, and complete their values."""
     while run.pending:
@@ -281,17 +367,22 @@ def _discard(values: Any) -> None:
 
 
 def compile_operation(
-    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
-) -> QueryPlan | None:
-    """The plan of the document's query, or ``None`` if it cannot have one.
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    resolvers: Resolvers | None = None,
+) -> QueryPlan | MutationPlan | None:
+    """The plan of the document's query or mutation, or ``None`` if it cannot have one.
 
     ``operation_name`` as the request gave it: a document of several operations
-    without one has no plan (graphql-core answers the error).
+    without one has no plan (graphql-core answers the error).  ``resolvers`` gives a
+    field the resolver a plan calls instead of its own (``app.graphql.engine.resolvers``).
     """
     operation = get_operation_ast(document, operation_name)
-    if operation is None or operation.operation is not OperationType.QUERY:
+    if operation is None or operation.operation is OperationType.SUBSCRIPTION:
         return None
-    root_type = schema.query_type
+    is_query = operation.operation is OperationType.QUERY
+    root_type = schema.query_type if is_query else schema.mutation_type
     if root_type is None or _has_directives(document):
         return None
     fragments: dict[str, FragmentDetails] = {}
@@ -300,13 +391,26 @@ def compile_operation(
             if definition.variable_definitions:
                 return None
             fragments[definition.name.value] = FragmentDetails(definition)
-    compiler = _Compiler(schema, fragments, operation)
+    compiler = _Compiler(schema, fragments, operation, resolvers or _own_resolver)
     try:
         grouped = collect_fields(schema, fragments, NO_VARIABLES, root_type, operation)
-        fields, _ = compiler.fields(root_type, grouped.grouped_field_set)
+        if is_query:
+            fields, _ = compiler.fields(root_type, grouped.grouped_field_set)
+            return QueryPlan(schema, document, operation, fields)
+        roots = [
+            (key, *compiler.resolver(root_type, key, details))
+            for key, details in grouped.grouped_field_set.items()
+        ]
     except UnplannableError:
         return None
-    return QueryPlan(schema, document, operation, fields)
+    return MutationPlan(schema, document, operation, roots, root_type.name)
+
+
+Resolvers = Callable[[GraphQLField], Callable[..., Any] | None]
+
+
+def _own_resolver(field: GraphQLField) -> Callable[..., Any] | None:
+    return field.resolve
 
 
 def _has_directives(node: Any) -> bool:
@@ -325,10 +429,12 @@ class _Compiler:
         schema: GraphQLSchema,
         fragments: dict[str, FragmentDetails],
         operation: OperationDefinitionNode,
+        resolvers: Resolvers,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
         self.operation = operation
+        self.resolvers = resolvers
         self.counted = 0
         """Fields compiled so far; the count is each field's index in a run."""
 
@@ -407,6 +513,19 @@ class _Compiler:
 
         return resolved, True
 
+    def resolver(
+        self, parent_type: GraphQLObjectType, key: str, details: list[FieldDetails]
+    ) -> tuple[ResolverCall, Completer]:
+        """A root field of a mutation: the call of its resolver and the completion of
+        what it returned, which the plan runs apart."""
+        index = self._count()
+        if details[0].node.name.value == "__typename":
+            type_name = parent_type.name
+            return (lambda source, path, run: type_name), (lambda value, path, run: value)
+        # Other meta fields are not fields of the mutation type: _field refuses them.
+        field_def, nodes = self._field(parent_type, details)
+        return self._resolver(parent_type, field_def, nodes, details, index)
+
     def _resolver(
         self,
         parent_type: GraphQLObjectType,
@@ -417,7 +536,7 @@ class _Compiler:
     ) -> tuple[ResolverCall, Completer]:
         """A field with a resolver: calling it as graphql-core does, and the completer
         of its type."""
-        resolve = field_def.resolve
+        resolve = self.resolvers(field_def)
         if resolve is None:
             raise UnplannableError
         complete, _ = self._completer(field_def.type, details, (field_def, nodes, parent_type))
