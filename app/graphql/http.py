@@ -8,16 +8,11 @@ import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Message
 from strawberry.asgi import GraphQL
-from strawberry.types.graphql import OperationType
 
 from app.graphql.context import Context
 from app.services.retry import BUSY, TryAgain
 from app.services.unit_of_work import UnitsOfWork
-
-_POST_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
-_JSON = b"application/json"
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -50,8 +45,3 @@ class GraphQLApp(GraphQL[Context, None]):
             else UnitsOfWork(state.engine, state.driver_pool, identity.business.id)
         )
         return Context(request=request, response=response, identity=identity, units_of_work=units)
-
-
-async def no_body() -> Message:
-    """The ``receive`` of a response sent after the body was read."""
-    return {"type": "http.disconnect"}

@@ -78,3 +78,20 @@ async def test_graphql_cores_resolve_info_is_behind_strawberrys() -> None:
     result = await schema.execute("{ ...F } fragment F on Looking { one }")
     assert result.errors is None
     assert seen == [("one", ["F"])]
+
+
+async def test_a_strawberry_info_is_built_from_graphql_cores_and_the_field() -> None:
+    built: list[Any] = []
+
+    @strawberry.type
+    class Building:
+        @strawberry.field
+        def one(self, info: strawberry.Info) -> int:
+            raw = internals.graphql_info(info)
+            built.append(internals.strawberry_info_of(type(info), raw, info._field))
+            return 1
+
+    result = await strawberry.Schema(query=Building).execute("{ one }")
+    assert result.errors is None
+    (info,) = built
+    assert (info.field_name, info.python_name) == ("one", "one")

@@ -1,8 +1,10 @@
 """Every name the service takes from inside Strawberry or graphql-core, in one place.
 
 None of these is part of either library's public API.  Each is used only through
-this module, and ``tests/unit/test_engine_internals.py`` fails when one of them
-changes shape, so an upgrade that breaks the engine fails a test, not a request.
+this module, and a test fails when one of them changes shape
+(``tests/unit/test_engine_internals.py``; ``execute_with`` through the mutation
+fallback of ``tests/unit/test_fast_execution.py``), so an upgrade that breaks the
+engine fails a test, not a request.
 """
 
 from __future__ import annotations
