@@ -1,16 +1,27 @@
 """What clients see of failures.
 
-Expected business outcomes are union members, not errors.  Errors a client can
-act on keep their ``extensions.code`` (UNAUTHENTICATED, FORBIDDEN, TRY_AGAIN)
-and GraphQL validation and variable errors pass through; everything else is masked, logged
-with the request id, and answered as INTERNAL_SERVER_ERROR with that id.
+Expected business outcomes are union members, not errors.  Every error carries an
+``extensions.code``:
+
+- ``GRAPHQL_PARSE_FAILED``: the document is not GraphQL;
+- ``GRAPHQL_VALIDATION_FAILED``: it is not valid against the schema;
+- ``BAD_USER_INPUT``: a literal of a custom scalar that does not parse (the message
+  says which type and why), variables that do not coerce, an unknown or missing
+  operation name, and what resolvers refuse as such (bad cursors, bad ids);
+- what resolvers raise with a code of their own (UNAUTHENTICATED, FORBIDDEN,
+  TRY_AGAIN) keeps it;
+- everything else is a bug: masked, logged with the request id, and answered as
+  ``INTERNAL_SERVER_ERROR`` with that id.
+
+A client's mistake is never an internal error: an error without a path was raised
+before execution started, about the request.
 """
 
 from __future__ import annotations
 
 import logging
 
-from graphql.error import GraphQLError
+from graphql.error import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
 from app.logs import request_id_var
@@ -19,15 +30,32 @@ from app.services.retry import TryAgain
 log = logging.getLogger("credit_ledger.graphql")
 
 
-def client_error(error: GraphQLError) -> GraphQLError:
+def with_code(error: GraphQLError, code: str) -> GraphQLError:
+    return GraphQLError(
+        error.message, nodes=error.nodes, path=error.path,
+        original_error=error.original_error, extensions={**(error.extensions or {}), "code": code},
+    )  # fmt: skip
+
+
+def request_error_code(error: GraphQLError, *, in_validation: bool) -> str:
+    """The code of an error raised before execution, about the request."""
+    if isinstance(error, GraphQLSyntaxError):
+        return "GRAPHQL_PARSE_FAILED"
+    if in_validation and not isinstance(error.original_error, ValueError | TypeError):
+        return "GRAPHQL_VALIDATION_FAILED"
+    # A scalar literal that does not parse (found in validation), variables, the
+    # operation name: input the client can correct.
+    return "BAD_USER_INPUT"
+
+
+def client_error(error: GraphQLError, *, in_validation: bool = False) -> GraphQLError:
     """The error as the client may see it; unexpected ones are logged and masked."""
-    original = error.original_error
-    if original is None or (error.extensions or {}).get("code"):
+    if (error.extensions or {}).get("code"):
         return error
-    if isinstance(original, GraphQLError) and not error.path:
-        # graphql-core refusing the request before execution (a variable of the
-        # wrong type, a missing field, a Money sent as a number): the client's
-        # mistake, and the message is about the request.
+    if not error.path:
+        return with_code(error, request_error_code(error, in_validation=in_validation))
+    original = error.original_error
+    if original is None:
         return error
     if isinstance(original, TryAgain):
         return GraphQLError(
@@ -48,9 +76,20 @@ def client_error(error: GraphQLError) -> GraphQLError:
 
 
 class ClientErrors(SchemaExtension):
+    def __init__(self) -> None:
+        self.validation_errors: set[int] = set()
+
+    def on_validate(self):  # type: ignore[no-untyped-def]
+        yield
+        errors = self.execution_context.pre_execution_errors or []
+        self.validation_errors = {id(error) for error in errors}
+
     def on_operation(self):  # type: ignore[no-untyped-def]
         yield
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if result is not None and errors:
-            result.errors = [client_error(error) for error in errors]
+            result.errors = [
+                client_error(error, in_validation=id(error) in self.validation_errors)
+                for error in errors
+            ]

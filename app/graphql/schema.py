@@ -14,6 +14,7 @@ from typing import Any
 
 import strawberry
 import strawberry.schema.name_converter
+from graphql import GraphQLSyntaxError
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -59,7 +60,15 @@ class NameConverter(strawberry.schema.name_converter.NameConverter):
 
 class Schema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None):  # type: ignore[no-untyped-def]
-        """Expected errors are not worth a traceback; ClientErrors logs the rest."""
+        """Expected errors are not worth a traceback; ClientErrors logs the rest.
+
+        A syntax error raised while an extension parses never passes ClientErrors
+        (Strawberry answers it outside the operation), so its code is set here, in
+        place, as Strawberry itself edits errors here (field suggestions).
+        """
+        for error in errors:
+            if isinstance(error, GraphQLSyntaxError) and not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_PARSE_FAILED"}
 
 
 # Classes and factories, never instances: Strawberry keeps each request's execution

@@ -1,0 +1,47 @@
+"""Every error names its kind in ``extensions.code``; a client's mistake is never internal.
+
+The codes are documented in ``app/graphql/errors.py``: a document that is not
+GraphQL, one that is not valid, and input the client can correct (custom scalar
+literals that do not parse, variables that do not coerce, the operation name).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Tenant
+from tests.helpers import error_codes
+
+CREATE = 'mutation { createCustomer(input: {name: "A", creditLimit: %s}) { __typename } }'
+CREATE_WITH = (
+    'mutation($m: Money) { createCustomer(input: {name: "A", creditLimit: $m}) { __typename } }'
+)
+OVERDUE_AT = '{ customer(id: "1") { overdue(asOf: %s) { isOverdue } } }'
+
+CASES: list[tuple[str, dict[str, Any] | None, str]] = [
+    ("{ customers(first: 1) { edges { node { id } } }", None, "GRAPHQL_PARSE_FAILED"),
+    ("{ noSuchField }", None, "GRAPHQL_VALIDATION_FAILED"),
+    ("{ customers { edges { node { ... on Product { sku } } } } }", None,
+     "GRAPHQL_VALIDATION_FAILED"),
+    (CREATE % '"NaN"', None, "BAD_USER_INPUT"),
+    (CREATE % "10", None, "BAD_USER_INPUT"),
+    (CREATE % '"1e309"', None, "BAD_USER_INPUT"),
+    (OVERDUE_AT % '"2024-01-01T00:00:00"', None, "BAD_USER_INPUT"),
+    (OVERDUE_AT % '"yesterday"', None, "BAD_USER_INPUT"),
+    (CREATE_WITH, {"m": 10}, "BAD_USER_INPUT"),
+    (CREATE_WITH, {"m": "abc"}, "BAD_USER_INPUT"),
+    ("query($f: Int!) { customers(first: $f) { edges { cursor } } }", {}, "BAD_USER_INPUT"),
+    ("query A { viewer { role } } query B { viewer { role } }", None, "BAD_USER_INPUT"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("query", "variables", "code"), CASES)
+async def test_each_mistake_gets_its_code_and_a_message_about_the_request(
+    tenant: Tenant, query: str, variables: dict[str, Any] | None, code: str
+) -> None:
+    answer = await tenant.gql(query, variables)
+    assert answer["data"] is None, answer
+    assert error_codes(answer) == [code], answer
+    assert "request id" not in answer["errors"][0]["message"]
