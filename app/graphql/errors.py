@@ -5,6 +5,8 @@ Expected business outcomes are union members, not errors.  Every error carries a
 
 - ``GRAPHQL_PARSE_FAILED``: the document is not GraphQL;
 - ``GRAPHQL_VALIDATION_FAILED``: it is not valid against the schema;
+- ``QUERY_TOO_COMPLEX``: it is over a limit (``app.graphql.limits``), named in
+  ``extensions.limit``;
 - ``BAD_USER_INPUT``: a literal of a custom scalar that does not parse (the message
   says which type and why), variables that do not coerce, an unknown or missing
   operation name, and what resolvers refuse as such (bad cursors, bad ids);

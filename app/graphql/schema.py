@@ -29,7 +29,7 @@ from app.graphql.catalog import CatalogMutations, CatalogQueries
 from app.graphql.customers import CustomerMutations, CustomerQueries
 from app.graphql.engine import engine_extensions
 from app.graphql.errors import ClientErrors
-from app.graphql.limits import LIMIT_RULES, MAX_TOKENS
+from app.graphql.limits import LIMIT_RULES, MAX_TOKENS, TOO_COMPLEX
 from app.graphql.orders import OrderMutations, OrderQueries
 from app.graphql.overdue import OverdueQueries
 from app.graphql.payments import PaymentMutations
@@ -68,7 +68,10 @@ class Schema(strawberry.Schema):
         """
         for error in errors:
             if isinstance(error, GraphQLSyntaxError) and not (error.extensions or {}).get("code"):
-                error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_PARSE_FAILED"}
+                # MaxTokensLimiter stops the parser with a syntax error of its own.
+                too_long = "tokens. Parsing aborted" in error.message
+                code = TOO_COMPLEX if too_long else "GRAPHQL_PARSE_FAILED"
+                error.extensions = {**(error.extensions or {}), "code": code}
 
 
 # Classes and factories, never instances: Strawberry keeps each request's execution

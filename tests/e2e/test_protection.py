@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from graphql import get_introspection_query
 
 from app.config import Settings
 from app.db.migrations import head_revision
@@ -288,3 +289,59 @@ async def test_startup_leaves_what_it_built_out_of_garbage_collection(settings: 
         assert gc.get_freeze_count() > 50_000  # the schema, SQLAlchemy, the modules
         tracked = len(gc.get_objects())
         assert tracked < gc.get_freeze_count() / 5, (tracked, gc.get_freeze_count())
+
+
+def _bomb(fragments: int) -> str:
+    """Each fragment spreads the next one twice: 2**fragments copies of the last one."""
+    chain = [f"fragment F{n} on Query {{ ...F{n + 1} ...F{n + 1} }}" for n in range(fragments)]
+    return (
+        "{ ...F0 } " + " ".join(chain) + f" fragment F{fragments} on Query {{ viewer {{ role }} }}"
+    )
+
+
+async def test_a_fragment_bomb_is_refused_in_time_that_stays_flat(tenant: Tenant) -> None:
+    took = {}
+    for fragments in (8, 12, 24, 48):
+        started = time.perf_counter()
+        answer = await tenant.gql(_bomb(fragments))
+        took[fragments] = time.perf_counter() - started
+        if fragments == 8:  # 512 copies of two fields: within the limit, and merged
+            assert answer == {"data": {"viewer": {"role": "OWNER"}}}
+        else:
+            assert error_codes(answer) == ["QUERY_TOO_COMPLEX"], answer
+            assert answer["errors"][0]["extensions"]["limit"] == "fields"
+            assert "once its fragments are spread" in answer["errors"][0]["message"]
+    assert took[48] < 0.5, took
+    assert took[48] < 4 * took[12] + 0.05, took
+
+
+@pytest.mark.parametrize(
+    ("query", "limit"),
+    [
+        pytest.param(_nested(MAX_DEPTH + 2), "depth", id="depth"),
+        pytest.param(
+            "{ " + " ".join(f"v{n}: viewer {{ role }}" for n in range(31)) + " }",
+            "aliases",
+            id="aliases",
+        ),
+        pytest.param("{ viewer { " + "__typename " * MAX_FIELDS + "} }", "fields", id="fields"),
+    ],
+)
+async def test_every_limit_answers_query_too_complex_naming_it(
+    tenant: Tenant, query: str, limit: str
+) -> None:
+    answer = await tenant.gql(query)
+    assert answer["data"] is None
+    assert error_codes(answer) == ["QUERY_TOO_COMPLEX"]
+    assert answer["errors"][0]["extensions"]["limit"] == limit
+
+
+async def test_too_many_tokens_answers_query_too_complex(tenant: Tenant) -> None:
+    answer = await tenant.gql("{ viewer { " + "__typename " * MAX_TOKENS + "} }")
+    assert error_codes(answer) == ["QUERY_TOO_COMPLEX"]
+
+
+async def test_graphiqls_introspection_query_is_within_the_limits(tenant: Tenant) -> None:
+    answer = await tenant.gql(get_introspection_query(descriptions=True))
+    assert "errors" not in answer, answer["errors"][:1]
+    assert answer["data"]["__schema"]["queryType"]["name"] == "Query"
