@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.config import Settings
 from app.db.engine import service_driver_pool, service_engine
 from app.db.migrations import head_revision
-from app.graphql.http import GraphQLApp
+from app.graphql.http import GraphQLApp, error_response
 from app.graphql.schema import build_schema
 from app.logs import configure_logging, request_id_var
 from app.services.api_keys import Authenticator
@@ -129,7 +129,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 def _too_large(limit: int) -> Response:
-    return JSONResponse({"errors": [{"message": f"Request body exceeds {limit} bytes."}]}, 413)
+    return error_response(413, f"Request body exceeds {limit} bytes.")
 
 
 def freeze_startup_objects() -> None:
@@ -168,7 +168,7 @@ def create_app(settings: Settings | None = None) -> RequestContext:
     )
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

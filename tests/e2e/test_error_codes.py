@@ -45,3 +45,33 @@ async def test_each_mistake_gets_its_code_and_a_message_about_the_request(
     assert answer["data"] is None, answer
     assert error_codes(answer) == [code], answer
     assert "request id" not in answer["errors"][0]["message"]
+
+
+BODIES = {
+    "not JSON": ("POST", b"{not json", "application/json", 400, "BAD_USER_INPUT"),
+    "not UTF-8": ("POST", b'{"query": "\xff\xfe"}', "application/json", 400, "BAD_USER_INPUT"),
+    "nested 5,000 deep": (
+        "POST",
+        b"[" * 5_000 + b"]" * 5_000,
+        "application/json",
+        400,
+        "BAD_USER_INPUT",
+    ),
+    "content type": ("POST", b'{"query": "{ __typename }"}', "text/plain", 400, "BAD_USER_INPUT"),
+    "no query": ("POST", b'{"variables": {}}', "application/json", 400, "BAD_USER_INPUT"),
+    "method": ("PUT", b"{}", "application/json", 405, "BAD_USER_INPUT"),
+    "too large": ("POST", b"x" * 300_000, "application/json", 413, "PAYLOAD_TOO_LARGE"),
+}
+
+
+@pytest.mark.parametrize("case", BODIES)
+async def test_a_malformed_request_gets_a_json_answer_with_its_code(
+    tenant: Tenant, case: str
+) -> None:
+    method, body, content_type, status, code = BODIES[case]
+    response = await tenant.http.request(
+        method, "/graphql", content=body, headers={"Content-Type": content_type}
+    )
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["errors"][0]["extensions"]["code"] == code
