@@ -99,12 +99,20 @@ def _is_id(value: object) -> TypeGuard[int]:
     return type(value) is int and 0 < value < 2**63
 
 
+CURSOR_YEARS = range(1900, 3000)
+"""Instants a cursor may hold: any a list of ours can sort by, and none that date
+arithmetic in Python or PostgreSQL could overflow."""
+
+
 def _instant(value: object) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
+        if parsed is None or parsed.tzinfo is None:
+            return None
+        parsed = parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return None if parsed is None or parsed.tzinfo is None else parsed.astimezone(UTC)
+    return parsed if parsed.year in CURSOR_YEARS else None
 
 
 def decode_name_id(raw: str | None, kind: str) -> tuple[str, int] | None:
@@ -112,7 +120,8 @@ def decode_name_id(raw: str | None, kind: str) -> tuple[str, int] | None:
     if raw is None:
         return None
     name, id_ = _key(raw, kind, 2)
-    if not (isinstance(name, str) and _is_id(id_)):
+    # PostgreSQL text cannot hold NUL, and no name of ours is longer than 200.
+    if not (isinstance(name, str) and "\x00" not in name and len(name) <= 200 and _is_id(id_)):
         raise _bad_cursor()
     return name, id_
 

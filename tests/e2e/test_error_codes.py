@@ -7,10 +7,14 @@ literals that do not parse, variables that do not coerce, the operation name).
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
+import orjson
 import pytest
 
+from app.graphql.customers import CURSOR_KIND as CUSTOMERS
+from app.graphql.overdue import CURSOR_KIND as OVERDUE
 from tests.conftest import Tenant
 from tests.helpers import error_codes
 
@@ -75,3 +79,26 @@ async def test_a_malformed_request_gets_a_json_answer_with_its_code(
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
     assert response.json()["errors"][0]["extensions"]["code"] == code
+
+
+def _forged(*values: object) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(list(values))).decode().rstrip("=")
+
+
+FORGED = {
+    "a NUL in a name": ("customers", _forged(CUSTOMERS, "A\x00B", 1)),
+    "a name longer than any": ("customers", _forged(CUSTOMERS, "A" * 5_000, 1)),
+    "year 9999": ("overdueCustomers", _forged(OVERDUE, "9999-12-31T23:59:59+00:00", 1)),
+    "year 9999 west of UTC": ("overdueCustomers", _forged(OVERDUE, "9999-12-31T23:59:59-05:00", 1)),
+    "year 1": ("overdueCustomers", _forged(OVERDUE, "0001-01-01T00:00:00+05:00", 1)),
+}
+
+
+@pytest.mark.parametrize("case", FORGED)
+async def test_a_forged_cursor_is_bad_user_input(tenant: Tenant, case: str) -> None:
+    field, cursor = FORGED[case]
+    answer = await tenant.gql(
+        f"query($after: String) {{ {field}(after: $after) {{ edges {{ cursor }} }} }}",
+        {"after": cursor},
+    )
+    assert error_codes(answer) == ["BAD_USER_INPUT"], answer
