@@ -130,10 +130,13 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
-    from app.server import serve
+    from app.server import StartupError, serve
 
     try:
         serve(settings, host=args.host, port=args.port, workers=args.workers)
+    except StartupError as exc:
+        print(f"credit-ledger: {exc}", file=sys.stderr)
+        sys.exit(2)
     except KeyboardInterrupt:
         # Ctrl-C before uvicorn took over the signals (e.g. while migrating).
         sys.exit(130)

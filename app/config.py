@@ -61,6 +61,8 @@ class Settings:
     """``none``: the service connects to PostgreSQL directly; ``transaction``: through
     a transaction-pooling PgBouncer (``app.db.engine``, README "Behind a connection
     pooler")."""
+    connect_timeout_seconds: float = 10.0
+    """Longest ``serve`` waits for the database at start-up before giving up with one line."""
     statement_timeout_ms: int = 5_000
     lock_timeout_ms: int = 2_000
     auth_cache_seconds: int = 5
@@ -87,6 +89,7 @@ class Settings:
             pool_size=_int("DB_POOL_SIZE", 4),
             pool_timeout_seconds=float(env.get("DB_POOL_TIMEOUT_SECONDS") or 10.0),
             db_pooler=_choice("DB_POOLER", ("none", "transaction")),
+            connect_timeout_seconds=float(env.get("DB_CONNECT_TIMEOUT_SECONDS") or 10.0),
             statement_timeout_ms=_int("STATEMENT_TIMEOUT_MS", 5_000),
             lock_timeout_ms=_int("LOCK_TIMEOUT_MS", 2_000),
             auth_cache_seconds=_int("AUTH_CACHE_SECONDS", 5),

@@ -22,8 +22,10 @@ import sys
 from dataclasses import replace
 
 import orjson
+import psycopg
 import uvicorn
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from app.config import Settings
 from app.db.app_role import set_password
@@ -35,6 +37,34 @@ from app.services.demo import Demo, create_demo
 from app.workers import Supervisor
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
+
+
+class StartupError(Exception):
+    """The service cannot start; the message is one line saying what, where and what to check."""
+
+
+def check_database(url: str, timeout_seconds: float) -> None:
+    """Connect and ask one question within ``timeout_seconds``, or ``StartupError``.
+
+    Without it, a server that accepts connections but never answers left ``serve``
+    waiting silently, and one that refused them ended in a long traceback.
+    """
+    where = make_url(url)
+    place = f"{where.host or 'localhost'}:{where.port or 5432}/{where.database} as {where.username}"
+    seconds = max(1, round(timeout_seconds))
+    try:
+        with psycopg.connect(
+            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
+            connect_timeout=seconds,
+            options=f"-c statement_timeout={seconds * 1000}",
+        ) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise StartupError(
+            f"cannot reach PostgreSQL at {place} within {seconds} s ({reason});"
+            " check that it is running and that DATABASE_URL points at it"
+        ) from None
 
 
 def migrate(settings: Settings, owner_url: str) -> None:
@@ -59,6 +89,7 @@ def serve(
     if settings.database_url is None:
         settings = replace(settings, database_url=embedded_url(settings.data_dir))
     assert settings.database_url is not None
+    check_database(settings.database_url, settings.connect_timeout_seconds)
     migrate(settings, settings.database_url)
 
     graphql_url = f"http://{_display_host(host)}:{port}/graphql"

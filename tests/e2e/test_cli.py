@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +139,27 @@ async def test_migrate_gives_the_service_role_the_password_from_app_db_password(
         async with owner_db.begin() as connection:
             restore = "NULL" if before is None else f"'{before}'"
             await connection.execute(text(f"ALTER ROLE {APP_ROLE} PASSWORD {restore}"))
+
+
+@pytest.mark.parametrize("answers", [False, True], ids=["refuses", "never answers"])
+def test_serve_without_a_database_exits_with_one_clear_line(answers: bool) -> None:
+    """Refused, or accepted and never answered: one line on stderr, exit 2, quickly."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        if answers:
+            listener.listen()  # the kernel completes connections nobody ever serves
+        else:
+            listener.close()
+        started = time.monotonic()
+        result = run_cli(
+            f"postgresql://postgres@127.0.0.1:{port}/nowhere", "serve",
+            DB_CONNECT_TIMEOUT_SECONDS="1",
+        )  # fmt: skip
+    assert time.monotonic() - started < 15
+    assert result.returncode == 2, result
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"cannot reach PostgreSQL at 127.0.0.1:{port}/nowhere" in lines[0]
+    assert "DATABASE_URL" in lines[0]
