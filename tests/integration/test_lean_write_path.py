@@ -35,12 +35,13 @@ async def _bind(connection: AsyncConnection, business_id: int) -> None:
 
 
 async def _blocked_purchase(owner_db: AsyncEngine, wait_event: str) -> int:
-    """The backend of a purchase waiting on ``wait_event`` (polls for up to a second)."""
+    """The backend of a purchase waiting on ``wait_event`` (polls for up to five seconds:
+    on a loaded machine the purchase can take more than one to get there)."""
     query = text(
         "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
         " AND wait_event = :event AND query LIKE 'SELECT purchase(%'"
     )
-    for _ in range(100):
+    for _ in range(500):
         async with owner_db.connect() as connection:
             pid = (await connection.execute(query, {"event": wait_event})).scalar_one_or_none()
         if pid is not None:
