@@ -26,6 +26,7 @@ import logging
 from graphql.error import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
+from app.graphql.limits import TOO_COMPLEX
 from app.logs import request_id_var
 from app.services.retry import TryAgain
 
@@ -42,7 +43,8 @@ def with_code(error: GraphQLError, code: str) -> GraphQLError:
 def request_error_code(error: GraphQLError, *, in_validation: bool) -> str:
     """The code of an error raised before execution, about the request."""
     if isinstance(error, GraphQLSyntaxError):
-        return "GRAPHQL_PARSE_FAILED"
+        # MaxTokensLimiter stops the parser with a syntax error of its own.
+        return TOO_COMPLEX if "tokens. Parsing aborted" in error.message else "GRAPHQL_PARSE_FAILED"
     if in_validation and not isinstance(error.original_error, ValueError | TypeError):
         return "GRAPHQL_VALIDATION_FAILED"
     # A scalar literal that does not parse (found in validation), variables, the

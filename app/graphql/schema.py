@@ -28,8 +28,8 @@ from app.graphql.balances import BalanceQueries
 from app.graphql.catalog import CatalogMutations, CatalogQueries
 from app.graphql.customers import CustomerMutations, CustomerQueries
 from app.graphql.engine import engine_extensions
-from app.graphql.errors import ClientErrors
-from app.graphql.limits import LIMIT_RULES, MAX_TOKENS, TOO_COMPLEX
+from app.graphql.errors import ClientErrors, request_error_code
+from app.graphql.limits import LIMIT_RULES, MAX_TOKENS
 from app.graphql.orders import OrderMutations, OrderQueries
 from app.graphql.overdue import OverdueQueries
 from app.graphql.payments import PaymentMutations
@@ -68,9 +68,7 @@ class Schema(strawberry.Schema):
         """
         for error in errors:
             if isinstance(error, GraphQLSyntaxError) and not (error.extensions or {}).get("code"):
-                # MaxTokensLimiter stops the parser with a syntax error of its own.
-                too_long = "tokens. Parsing aborted" in error.message
-                code = TOO_COMPLEX if too_long else "GRAPHQL_PARSE_FAILED"
+                code = request_error_code(error, in_validation=False)
                 error.extensions = {**(error.extensions or {}), "code": code}
 
 

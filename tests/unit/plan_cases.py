@@ -94,14 +94,6 @@ def _schema() -> strawberry.Schema:
     )
 
 
-def _assert_same(result: Any, expected: Any) -> None:
-    """The same data and the same errors, messages, paths and locations included."""
-    assert result.data == expected.data
-    assert [e.formatted for e in result.errors or []] == [
-        e.formatted for e in expected.errors or []
-    ]
-
-
 QUERIES = [
     "{ things { name nickname colour number maybeNumber shout } }",
     "{ things { n: name nick: nickname c: colour } }",
