@@ -65,6 +65,10 @@ class Settings:
     """Longest ``serve`` waits for the database at start-up before giving up with one line."""
     statement_timeout_ms: int = 5_000
     lock_timeout_ms: int = 2_000
+    request_deadline_seconds: float = 8.0
+    """Longest a request may take, body included (``app.main.RequestContext``, and
+    ``app.deadline`` for code that computes); below the 10 s that ``serve`` gives
+    requests in flight to finish after SIGTERM."""
     auth_cache_seconds: int = 5
     max_body_bytes: int = 256 * 1024
     log_level: str = "INFO"
@@ -92,6 +96,7 @@ class Settings:
             connect_timeout_seconds=float(env.get("DB_CONNECT_TIMEOUT_SECONDS") or 10.0),
             statement_timeout_ms=_int("STATEMENT_TIMEOUT_MS", 5_000),
             lock_timeout_ms=_int("LOCK_TIMEOUT_MS", 2_000),
+            request_deadline_seconds=float(env.get("REQUEST_DEADLINE_SECONDS") or 8.0),
             auth_cache_seconds=_int("AUTH_CACHE_SECONDS", 5),
             max_body_bytes=_int("MAX_BODY_BYTES", 256 * 1024),
             log_level=env.get("LOG_LEVEL", "INFO"),

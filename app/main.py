@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import time
@@ -48,11 +49,19 @@ async def readyz(request: Request) -> Response:
 
 
 class RequestContext:
-    """Request id, body size limit and one JSON access-log line per request."""
+    """Request id, body size limit, deadline and one JSON access-log line per request.
 
-    def __init__(self, starlette: Starlette, max_body_bytes: int) -> None:
+    The deadline (``REQUEST_DEADLINE_SECONDS``) bounds the whole request, body
+    included: past it, whatever the request awaits is cancelled, and the client gets
+    408 if its body had not all arrived, else 503 ``TRY_AGAIN`` (a write cancelled
+    mid-way rolls back; one that committed answers its retry from its idempotency
+    key).  Code that computes without awaiting is bounded by ``app.deadline``.
+    """
+
+    def __init__(self, starlette: Starlette, max_body_bytes: int, deadline_seconds: float) -> None:
         self.starlette = starlette
         self.max_body_bytes = max_body_bytes
+        self.deadline_seconds = deadline_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,28 +73,39 @@ class RequestContext:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
+        responded = reading = False
         limit = self.max_body_bytes
         declared = headers.get(b"content-length")
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, responded = message["status"], True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
+        deadline = asyncio.timeout(self.deadline_seconds)
         try:
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                body = None
-            else:
-                # Read the whole body before the app runs: a body sent without a length
-                # that turns out too large is refused before any response has started.
-                body = await _read_body(receive, limit)
-            if body is None:
-                await _too_large(limit)(scope, receive, send_with_id)
-            else:
-                await self.starlette(scope, _replay(body, receive), send_with_id)
+            async with deadline:
+                if declared is not None and declared.isdigit() and int(declared) > limit:
+                    body = None
+                else:
+                    # Read the whole body before the app runs: a body sent without a length
+                    # that turns out too large is refused before any response has started.
+                    reading = True
+                    body = await _read_body(receive, limit)
+                    reading = False
+                if body is None:
+                    await _too_large(limit)(scope, receive, send_with_id)
+                else:
+                    await self.starlette(scope, _replay(body, receive), send_with_id)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            if not responded:
+                late = _late(self.deadline_seconds, body_received=not reading)
+                await late(scope, receive, send_with_id)
         finally:
             if access_log.isEnabledFor(logging.INFO):  # skip building the line when it is off
                 ms = round((time.perf_counter() - started) * 1000, 2)
@@ -126,6 +146,12 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+def _late(seconds: float, *, body_received: bool) -> Response:
+    if body_received:
+        return error_response(503, f"The request did not finish within {seconds:g} s; retry it.")
+    return error_response(408, f"The request body did not arrive within {seconds:g} s.")
 
 
 def _too_large(limit: int) -> Response:
@@ -174,7 +200,7 @@ def create_app(settings: Settings | None = None) -> RequestContext:
         ],
         lifespan=lifespan,
     )
-    return RequestContext(app, settings.max_body_bytes)
+    return RequestContext(app, settings.max_body_bytes, settings.request_deadline_seconds)
 
 
 def asgi() -> ASGIApp:

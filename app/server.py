@@ -34,7 +34,7 @@ from app.db.engine import owner_engine, service_engine
 from app.db.migrations import upgrade
 from app.logs import configure_logging
 from app.services.demo import Demo, create_demo
-from app.workers import Supervisor
+from app.workers import Server, Supervisor
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
 
@@ -117,7 +117,7 @@ def serve(
     if workers > 1:
         Supervisor(config, workers).run()  # deals the connections out evenly (app/workers.py)
     else:
-        uvicorn.Server(config).run()
+        Server(config).run()
 
 
 async def first_run(settings: Settings, *, embedded: bool, graphql_url: str) -> str:

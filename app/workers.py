@@ -37,6 +37,9 @@ from typing import Any
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
+from app.config import Settings
+from app.deadline import LoopWatchdog
+
 logger = logging.getLogger("uvicorn.error")
 
 HAND_OFF_BATCH = 16
@@ -61,8 +64,28 @@ class _Adopting:
         return None
 
 
-class WorkerServer(uvicorn.Server):
-    """uvicorn's server, taking its connections from ``channel`` instead of a listener."""
+class Server(uvicorn.Server):
+    """uvicorn's server, with the watchdog that bounds code holding the loop
+    (``app.deadline``) while it serves."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.watchdog = LoopWatchdog(Settings.from_env().request_deadline_seconds)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.watchdog.start(asyncio.get_running_loop())
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().shutdown(sockets)
+        finally:
+            self.watchdog.stop()
+
+
+class WorkerServer(Server):
+    """The server of a worker, taking its connections from ``channel`` instead of a
+    listener."""
 
     def __init__(self, config: uvicorn.Config, channel: socket.socket) -> None:
         super().__init__(config)
@@ -73,6 +96,7 @@ class WorkerServer(uvicorn.Server):
         await self.lifespan.startup()
         if self.lifespan.should_exit:
             sys.exit(STARTUP_FAILURE)
+        self.watchdog.start(asyncio.get_running_loop())
         config = self.config
 
         def create_protocol(_loop: asyncio.AbstractEventLoop | None = None) -> asyncio.Protocol:

@@ -26,11 +26,19 @@ import logging
 from graphql.error import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
+from app.deadline import DeadlineExceeded
 from app.graphql.limits import TOO_COMPLEX
 from app.logs import request_id_var
 from app.services.retry import TryAgain
 
 log = logging.getLogger("credit_ledger.graphql")
+
+
+ARGUMENT_ERROR = "Argument '"
+"""How graphql-core's errors about an argument's runtime value begin (a variable sent
+as ``null`` where its default filled a non-null argument): input the client can
+correct.  Any other error graphql-core raises during execution (a null for a
+non-null field, say) is a bug of the service."""
 
 
 def with_code(error: GraphQLError, code: str) -> GraphQLError:
@@ -42,6 +50,8 @@ def with_code(error: GraphQLError, code: str) -> GraphQLError:
 
 def request_error_code(error: GraphQLError, *, in_validation: bool) -> str:
     """The code of an error raised before execution, about the request."""
+    if isinstance(error.original_error, DeadlineExceeded):
+        return TOO_COMPLEX
     if isinstance(error, GraphQLSyntaxError):
         # MaxTokensLimiter stops the parser with a syntax error of its own.
         return TOO_COMPLEX if "tokens. Parsing aborted" in error.message else "GRAPHQL_PARSE_FAILED"
@@ -59,16 +69,16 @@ def client_error(error: GraphQLError, *, in_validation: bool = False) -> GraphQL
     if not error.path:
         return with_code(error, request_error_code(error, in_validation=in_validation))
     original = error.original_error
-    if original is None:
-        return error
-    if isinstance(original, TryAgain):
+    if isinstance(original, GraphQLError | None) and error.message.startswith(ARGUMENT_ERROR):
+        return with_code(error, "BAD_USER_INPUT")
+    if isinstance(original, TryAgain | DeadlineExceeded):
+        code = "TRY_AGAIN" if isinstance(original, TryAgain) else TOO_COMPLEX
         return GraphQLError(
-            str(original), nodes=error.nodes, path=error.path,
-            extensions={"code": "TRY_AGAIN"},
-        )  # fmt: skip
+            str(original), nodes=error.nodes, path=error.path, extensions={"code": code}
+        )
     request_id = request_id_var.get()
     log.error(
-        "unexpected error in %s", ".".join(map(str, error.path or [])),
+        "unexpected error in %s: %s", ".".join(map(str, error.path or [])), error.message,
         exc_info=original, extra={"graphql_path": error.path},
     )  # fmt: skip
     return GraphQLError(

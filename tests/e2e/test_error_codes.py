@@ -102,3 +102,20 @@ async def test_a_forged_cursor_is_bad_user_input(tenant: Tenant, case: str) -> N
         {"after": cursor},
     )
     assert error_codes(answer) == ["BAD_USER_INPUT"], answer
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        'query($id: ID = "1") { customer(id: $id) { name } }',
+        "query($v: Boolean = true) { viewer { role @skip(if: $v) } }",
+    ],
+)
+async def test_null_sent_for_a_default_that_filled_a_non_null_argument_is_bad_input(
+    tenant: Tenant, query: str
+) -> None:
+    """Valid as written (the default fills the argument); the explicit ``null`` is the
+    client's mistake, found only at run time."""
+    answer = await tenant.gql(query, {"id": None, "v": None})
+    assert error_codes(answer) == ["BAD_USER_INPUT"], answer
+    assert answer["errors"][0]["message"].startswith("Argument '")

@@ -228,3 +228,40 @@ async def test_no_free_connection_to_check_a_key_answers_503(
         assert "retry" in response.text
         answer = await post_graphql(client, "{ viewer { role } }", token=tenant.keys[Role.VIEWER])
     assert answer["data"] == {"viewer": {"role": "VIEWER"}}
+
+
+async def test_a_request_past_its_deadline_answers_try_again_and_the_worker_goes_on(
+    database_url: str, tenant: Tenant, owner_db: AsyncEngine
+) -> None:
+    """Locks and statements may wait 30 s here; the request's deadline of 1 s cuts it."""
+    settings = Settings(
+        database_url=database_url, lock_timeout_ms=30_000, statement_timeout_ms=30_000,
+        request_deadline_seconds=1,
+    )  # fmt: skip
+    customer = await make_customer(tenant)
+    product = await make_product(tenant, stock=10)
+    request = {"query": PURCHASE, "variables": purchase_input(customer, [(product, 2)])}
+    headers = {"Authorization": f"Bearer {tenant.keys[Role.CLERK]}"}
+    async with serving(settings) as (_, client), owner_db.connect() as holder:
+        await holder.execute(
+            text("SELECT 1 FROM customers WHERE id = :c FOR UPDATE"), {"c": int(customer)}
+        )
+        started = time.monotonic()
+        pending = asyncio.create_task(client.post("/graphql", json=request, headers=headers))
+        await _blocked_purchase_pid(owner_db)
+        health = await client.get("/healthz")  # the same worker, while the purchase waits
+        assert health.status_code == 200
+        assert time.monotonic() - started < 1
+        late = await asyncio.wait_for(pending, timeout=5)
+        elapsed = time.monotonic() - started
+        await holder.rollback()
+        retried = await client.post("/graphql", json=request, headers=headers)
+
+    assert late.status_code == 503, late.text
+    assert late.headers["retry-after"] == "1"
+    assert late.json()["errors"][0]["extensions"]["code"] == "TRY_AGAIN"
+    assert 1 <= elapsed < 2.5
+    # Cancelled while it waited: nothing written; its retry (same key) writes it once.
+    assert retried.json()["data"]["purchase"]["__typename"] == "PurchaseCompleted"
+    assert (await written(owner_db, tenant.id))["orders"] == 1
+    assert await stock_of(owner_db, product) == 8
