@@ -115,7 +115,7 @@ def serve(
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     if workers > 1:
-        Supervisor(config, workers).run()  # deals the connections out evenly (app/workers.py)
+        Supervisor(config, workers, settings.request_deadline_seconds).run()  # deals the connections out evenly (app/workers.py)
     else:
         Server(config).run()
 

@@ -16,7 +16,7 @@ turn over a Unix socket (``SCM_RIGHTS``); a worker adopts it with
 uvicorn's server would have.  Everything else is uvicorn's ``Server``: the
 lifespan, the HTTP protocol, graceful shutdown on ``SIGTERM``/``SIGINT``.  The
 parent stops accepting and asks every worker to shut down on either signal, and
-replaces a worker that died.
+replaces a worker that died or stopped answering (``Supervisor``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import selectors
 import signal
 import socket
 import sys
@@ -44,8 +45,15 @@ logger = logging.getLogger("uvicorn.error")
 
 HAND_OFF_BATCH = 16
 """File descriptors a worker takes from its channel per message, at most."""
-CHECK_SECONDS = 0.5
-"""How often the parent looks for dead workers, and for a stop signal."""
+CHECK_SECONDS = 0.25
+"""How often the parent looks for dead or stalled workers, and for a stop signal."""
+BEAT_SECONDS = 0.1
+"""How often a worker's loop tells the parent it turns."""
+BUSY_SECONDS = 1.0
+"""A worker silent this long gets no new connection while another one beats."""
+STALL_MARGIN_SECONDS = 2.0
+STARTUP_SECONDS = 60.0
+"""How long a new worker may take to start beating (imports, lifespan)."""
 
 
 class _Adopting:
@@ -97,6 +105,7 @@ class WorkerServer(Server):
         if self.lifespan.should_exit:
             sys.exit(STARTUP_FAILURE)
         self.watchdog.start(asyncio.get_running_loop())
+        self._beat(asyncio.get_running_loop())
         config = self.config
 
         def create_protocol(_loop: asyncio.AbstractEventLoop | None = None) -> asyncio.Protocol:
@@ -112,6 +121,16 @@ class WorkerServer(Server):
         loop.add_reader(self._channel.fileno(), self._receive, loop, create_protocol)
         self.servers = [_Adopting(loop, self._channel)]  # type: ignore[list-item]
         self.started = True
+
+    def _beat(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Tell the parent this loop turns (``Supervisor``), then again in a moment."""
+        if self._channel.fileno() == -1:
+            return
+        try:
+            self._channel.send(b"b")
+        except OSError:  # the parent is behind (its buffer full), or gone
+            pass
+        loop.call_later(BEAT_SECONDS, self._beat, loop)
 
     def _receive(
         self,
@@ -150,14 +169,25 @@ def _worker(config: uvicorn.Config, channel: socket.socket) -> None:
 
 
 class Supervisor:
-    """Accepts on the listening socket and deals the connections out in turn."""
+    """Accepts on the listening socket and deals the connections out in turn.
 
-    def __init__(self, config: uvicorn.Config, workers: int) -> None:
+    Each worker beats on its channel every ``BEAT_SECONDS``.  One that has not beaten
+    for ``BUSY_SECONDS`` gets no new connection while another worker is beating; one
+    silent for longer than the request deadline plus ``STALL_MARGIN_SECONDS`` (the
+    watchdog frees a loop held by code at the deadline, so it is stopped, or stuck
+    outside Python) is killed and replaced.
+    """
+
+    def __init__(self, config: uvicorn.Config, workers: int, deadline_seconds: float) -> None:
         self.config = config
         self.workers = workers
+        self.stall_seconds = deadline_seconds + STALL_MARGIN_SECONDS
         self._context = multiprocessing.get_context("spawn")
         self._processes: list[BaseProcess | None] = [None] * workers
         self._channels: list[socket.socket | None] = [None] * workers
+        self._beats: list[float | None] = [None] * workers
+        self._started: list[float] = [0.0] * workers
+        self._selector = selectors.DefaultSelector()
         self._stopping = False
 
     def _start(self, slot: int) -> None:
@@ -167,38 +197,90 @@ class Supervisor:
         )
         process.start()
         theirs.close()
+        ours.setblocking(False)
+        self._selector.register(ours, selectors.EVENT_READ, slot)
         self._processes[slot], self._channels[slot] = process, ours
+        self._beats[slot], self._started[slot] = None, time.monotonic()
 
     def _stop(self, signum: int, frame: FrameType | None) -> None:
         self._stopping = True
 
-    def _replace_dead(self) -> None:
+    def _close_channel(self, slot: int) -> None:
+        channel = self._channels[slot]
+        if channel is not None:
+            self._selector.unregister(channel)
+            channel.close()
+            self._channels[slot] = None
+
+    def _heard(self, slot: int) -> None:
+        channel = self._channels[slot]
+        assert channel is not None
+        try:
+            beats = channel.recv(4096)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            beats = b""
+        if beats:
+            self._beats[slot] = time.monotonic()
+        else:  # the worker is gone: _replace_dead starts another
+            self._close_channel(slot)
+
+    def _replace_dead_and_stalled(self) -> None:
+        now = time.monotonic()
         for slot, process in enumerate(self._processes):
-            if process is not None and not process.is_alive() and not self._stopping:
+            if process is None or self._stopping:
+                continue
+            beat = self._beats[slot]
+            silent = now - (beat if beat is not None else self._started[slot])
+            if not process.is_alive():
                 logger.warning("worker %s (pid %s) died; starting another", slot, process.pid)
-                channel = self._channels[slot]
-                if channel is not None:
-                    channel.close()
-                self._start(slot)
+            elif silent > (self.stall_seconds if beat is not None else STARTUP_SECONDS):
+                logger.warning(
+                    "worker %s (pid %s) silent for %.1f s; replacing it", slot, process.pid, silent
+                )
+                process.kill()
+                process.join()
+            else:
+                continue
+            self._close_channel(slot)
+            self._start(slot)
 
     def _hand(self, connection: socket.socket, turn: int) -> int:
-        """Give ``connection`` to the next live worker from ``turn``; the next turn."""
-        for offset in range(self.workers):
-            slot = (turn + offset) % self.workers
+        """Give ``connection`` to the next beating worker from ``turn`` (any live one if
+        none is beating); the next turn."""
+        now = time.monotonic()
+        order = [(turn + offset) % self.workers for offset in range(self.workers)]
+        beating = [
+            slot for slot in order
+            if (beat := self._beats[slot]) is not None and now - beat <= BUSY_SECONDS
+        ]  # fmt: skip
+        for slot in beating + [slot for slot in order if slot not in beating]:
             channel = self._channels[slot]
             if channel is None:
                 continue
             try:
                 socket.send_fds(channel, [b"c"], [connection.fileno()])
-            except OSError:
-                continue  # that worker is gone; _replace_dead starts another
+            except OSError:  # gone, or its channel full: it takes nothing now
+                continue
             return slot + 1
         return turn  # no worker could take it: the client sees the connection close
+
+    def _accept(self, listener: socket.socket, turn: int) -> int:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return turn
+            with connection:
+                connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                turn = self._hand(connection, turn)
 
     def run(self) -> None:
         listener = self.config.bind_socket()
         listener.listen(self.config.backlog)
-        listener.settimeout(CHECK_SECONDS)
+        listener.setblocking(False)
+        self._selector.register(listener, selectors.EVENT_READ, None)
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self._stop)
         logger.info("Started parent process [%d]", os.getpid())
@@ -208,17 +290,16 @@ class Supervisor:
         checked = time.monotonic()
         try:
             while not self._stopping:
+                for key, _ in self._selector.select(CHECK_SECONDS):
+                    if key.data is None:
+                        turn = self._accept(listener, turn)
+                    else:
+                        self._heard(key.data)
                 if time.monotonic() - checked >= CHECK_SECONDS:
-                    self._replace_dead()
+                    self._replace_dead_and_stalled()
                     checked = time.monotonic()
-                try:
-                    connection, _ = listener.accept()
-                except (TimeoutError, InterruptedError):
-                    continue
-                with connection:
-                    connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    turn = self._hand(connection, turn)
         finally:
+            self._selector.unregister(listener)
             listener.close()
             self._shut_down()
 
@@ -232,7 +313,7 @@ class Supervisor:
             if process.is_alive():
                 process.kill()
                 process.join()
-        for channel in self._channels:
-            if channel is not None:
-                channel.close()
+        for slot in range(self.workers):
+            self._close_channel(slot)
+        self._selector.close()
         logger.info("Stopped parent process [%d]", os.getpid())

@@ -15,12 +15,16 @@ import pytest
 
 from bench.service import Service
 
+DEADLINE_SECONDS = 1
+"""The services here give a request 1 s: a silent worker is replaced after 3 s."""
+
 
 @pytest.fixture
 def service(database_url: str, tmp_path: Path) -> Iterator[Service]:
     running = Service(
-        database_url, workers=2, log_path=tmp_path / "service.log", log_level="WARNING"
-    )
+        database_url, workers=2, log_path=tmp_path / "service.log", log_level="WARNING",
+        env={"REQUEST_DEADLINE_SECONDS": str(DEADLINE_SECONDS)},
+    )  # fmt: skip
     running.start()
     yield running
     running.stop()
@@ -93,3 +97,24 @@ def test_sigterm_stops_the_parent_and_its_workers(service: Service) -> None:
         return not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
 
     wait_for(lambda: all(gone(child) for child in children))
+
+
+def test_a_stopped_worker_gets_no_new_connections_and_is_replaced(service: Service) -> None:
+    stopped = workers(service)[0]
+    stopped.suspend()  # SIGSTOP: alive, holding its connections, answering nothing
+    try:
+        time.sleep(1.5)  # silent past BUSY_SECONDS: the parent deals to the other one
+        started = time.monotonic()
+        for _ in range(20):  # a new connection each: every one answered, none waits on it
+            client = http.client.HTTPConnection(service.host, service.port, timeout=5)
+            client.request("GET", "/healthz")
+            assert client.getresponse().status == 200
+            client.close()
+        assert time.monotonic() - started < 5
+        # Silent past the deadline and its margin: killed, and another worker started.
+        wait_for(lambda: stopped.pid not in [w.pid for w in workers(service)], timeout=15)
+        wait_for(lambda: len(workers(service)) == 2, timeout=60)
+    finally:
+        if stopped.is_running():
+            stopped.resume()
+    assert "silent for" in service.log(50)
