@@ -1,9 +1,12 @@
 """GraphQL over HTTP: Strawberry's ASGI view, with the per-request context.
 
-Every answer is JSON: a request Strawberry refuses before GraphQL sees it (a body
-that is not JSON or not UTF-8, no query, a method or content type it does not
-take) gets its status with ``{"errors": [{"message", "extensions": {"code"}}]}``
-instead of Strawberry's plain-text reason (``HTTP_CODES``).
+Every answer is JSON, in the media type the request's ``Accept`` asks for
+(``app.graphql.media_types``: with ``application/graphql-response+json`` a request
+that never executed is a 400 without ``data``).  A request Strawberry refuses
+before GraphQL sees it (a body that is not JSON or not UTF-8, no query, a
+parameter of the wrong type, a method or content type it does not take) gets its
+status with ``{"errors": [{"message", "extensions": {"code"}}]}`` instead of
+Strawberry's plain-text reason (``HTTP_CODES``).
 """
 
 from __future__ import annotations
@@ -11,40 +14,89 @@ from __future__ import annotations
 import json
 
 import orjson
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.types import ExecutionResult
 
 from app.graphql.context import Context
+from app.graphql.media_types import (
+    APPLICATION_JSON,
+    CONTENT_TYPES,
+    GRAPHQL_RESPONSE_JSON,
+    NOT_ACCEPTABLE,
+    negotiate,
+    never_executed,
+)
 from app.services.retry import BUSY, TryAgain
 from app.services.unit_of_work import UnitsOfWork
 
 HTTP_CODES = {413: "PAYLOAD_TOO_LARGE", 503: "TRY_AGAIN"}
 """``extensions.code`` by HTTP status; any other 4xx is the client's: BAD_USER_INPUT."""
 RETRY_AFTER_SECONDS = "1"
+BAD_OPERATION_NAME = (
+    "The GraphQL operation's `operationName` must be a string or null, if provided."
+)
 
 
-def error_response(status: int, message: str) -> JSONResponse:
+def error_response(status: int, message: str, media_type: str = APPLICATION_JSON) -> JSONResponse:
     """An HTTP-level refusal as a GraphQL error answer."""
     code = HTTP_CODES.get(status, "BAD_USER_INPUT" if status < 500 else "INTERNAL_SERVER_ERROR")
     headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status, headers, media_type=CONTENT_TYPES[media_type])
 
 
 class GraphQLApp(GraphQL[Context, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Strawberry's, with its HTTP refusals answered as JSON (``error_response``)."""
+        """Strawberry's, in the negotiated media type, its refusals as JSON (``error_response``)."""
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope=scope, receive=receive)
+        media_type = negotiate(request.headers.get("accept"))
+        if media_type is None and not self.should_render_graphql_ide(
+            self.request_adapter_class(request)
+        ):
+            await error_response(406, NOT_ACCEPTABLE)(scope, receive, send)
+            return
+        media_type = media_type or APPLICATION_JSON  # GraphiQL's page is HTML anyway
+        request.state.media_type = media_type
+        request.state.never_executed = False
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            response = await self.run(request)
         except HTTPException as exc:
-            response = error_response(exc.status_code, exc.reason)
+            response = error_response(exc.status_code, exc.reason, media_type)
+        else:
+            if response.media_type == APPLICATION_JSON:  # a GraphQL answer, not GraphiQL
+                response.headers["content-type"] = CONTENT_TYPES[media_type]
+                if request.state.never_executed:
+                    response.status_code = 400
         await response(scope, receive, send)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """Strawberry's, refusing an ``operationName`` that is not a string as it
+        refuses such a ``query``, ``variables`` or ``extensions``."""
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData) and not isinstance(data.operation_name, str | None):
+            raise HTTPException(400, BAD_OPERATION_NAME)
+        return data
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """Strawberry's; with ``application/graphql-response+json``, a request that never
+        executed has no ``data`` (and ``__call__`` answers it 400)."""
+        answer = await super().process_result(request, result)
+        if request.state.media_type == GRAPHQL_RESPONSE_JSON and never_executed(result):
+            del answer["data"]
+            request.state.never_executed = True
+        return answer
 
     def decode_json(self, data: str | bytes) -> object:
         """Refuse, with 400, a body that is not JSON, not UTF-8, nested deeper than

@@ -77,7 +77,7 @@ async def test_a_malformed_request_gets_a_json_answer_with_its_code(
         method, "/graphql", content=body, headers={"Content-Type": content_type}
     )
     assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
     assert response.json()["errors"][0]["extensions"]["code"] == code
 
 
