@@ -10,6 +10,8 @@ from sqlalchemy.engine import make_url
 
 APP_ROLE = "credit_ledger_app"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INTROSPECTION = ("authenticated", "public", "off")
+"""Who may introspect the schema (``INTROSPECTION``), the default first."""
 
 
 def app_url_for(owner_url: str, password: str | None = None) -> str:
@@ -78,6 +80,14 @@ class Settings:
     )
     """The execution engine (``app.graphql.engine``); off (``FAST_EXECUTION=0``),
     every request runs on Strawberry's stock pipeline."""
+    introspection: str = "authenticated"
+    """Who may introspect the schema: ``public``, ``authenticated`` (a valid API key)
+    or ``off`` (``app.graphql.introspection``).  Error messages suggest names ("Did
+    you mean …?") only when it is ``public``: they spell the schema out as well."""
+    graphiql: bool = False
+    """Serve GraphiQL to a browser on GET /graphql.  Off unless asked for (``make run``
+    asks): a deployment then offers a scanner no IDE, and no page that loads scripts
+    from a CDN."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -101,6 +111,8 @@ class Settings:
             max_body_bytes=_int("MAX_BODY_BYTES", 256 * 1024),
             log_level=env.get("LOG_LEVEL", "INFO"),
             seed_demo=env.get("SEED_DEMO", "").lower() in ("1", "true", "yes"),
+            introspection=_choice("INTROSPECTION", INTROSPECTION),
+            graphiql=_choice("GRAPHIQL", ("off", "on")) == "on",
         )
 
     @property

@@ -190,7 +190,8 @@ def create_app(settings: Settings | None = None) -> RequestContext:
             await engine.dispose()
 
     graphql = GraphQLApp(
-        build_schema(fast_execution=settings.fast_execution), graphql_ide="graphiql"
+        build_schema(fast_execution=settings.fast_execution, introspection=settings.introspection),
+        graphql_ide="graphiql" if settings.graphiql else None,
     )
     app = Starlette(
         routes=[

@@ -134,11 +134,13 @@ async def first_run(settings: Settings, *, embedded: bool, graphql_url: str) -> 
                 )
             ).all()
         if settings.seed_demo or (embedded and not businesses):
-            return _demo_banner(await create_demo(owner=owner, service=service), graphql_url)
+            demo = await create_demo(owner=owner, service=service)
+            return _demo_banner(demo, graphql_url, ide=settings.graphiql)
     finally:
         await owner.dispose()
         await service.dispose()
-    return _existing_data_banner(graphql_url, [(row.id, row.name) for row in businesses])
+    listed = [(row.id, row.name) for row in businesses]
+    return _existing_data_banner(graphql_url, listed, ide=settings.graphiql)
 
 
 def example_query(demo: Demo) -> str:
@@ -149,7 +151,8 @@ def example_query(demo: Demo) -> str:
     )
 
 
-def _demo_banner(demo: Demo, graphql_url: str) -> str:
+def _demo_banner(demo: Demo, graphql_url: str, *, ide: bool) -> str:
+    """``ide``: GraphiQL is served (``GRAPHIQL=on``)."""
     query = example_query(demo)
     body = orjson.dumps({"query": query}).decode()
     header = orjson.dumps({"Authorization": f"Bearer {demo.owner_key}"}).decode()
@@ -157,10 +160,10 @@ def _demo_banner(demo: Demo, graphql_url: str) -> str:
         (
             "",
             f"Demo business {demo.business_id} created (INR), with customers and products.",
-            f"GraphiQL:      {graphql_url}",
+            f"{'GraphiQL:' if ide else 'GraphQL:':<15}{graphql_url}",
             f"Demo API key:  {demo.owner_key}",
             "               (owner role; shown only this once)",
-            f"GraphiQL headers pane: {header}",
+            *([f"GraphiQL headers pane: {header}"] if ide else []),
             f"Example query: {query}",
             "With curl:",
             f"  curl -s {graphql_url} -H 'Authorization: Bearer {demo.owner_key}'"
@@ -170,12 +173,12 @@ def _demo_banner(demo: Demo, graphql_url: str) -> str:
     )
 
 
-def _existing_data_banner(graphql_url: str, businesses: list[tuple[int, str]]) -> str:
+def _existing_data_banner(graphql_url: str, businesses: list[tuple[int, str]], *, ide: bool) -> str:
     listed = ", ".join(f"{id_} {name!r}" for id_, name in businesses)
     return "\n".join(
         (
             "",
-            f"GraphiQL: {graphql_url}",
+            f"{'GraphiQL' if ide else 'GraphQL'}: {graphql_url}",
             "No demo data created (SEED_DEMO=1 asks for it). API keys are shown only when",
             "created; in another terminal, with the same DATABASE_URL or data folder:",
             "  .venv/bin/credit-ledger business create --name 'My Shop'    (if you need one)",

@@ -59,7 +59,7 @@ RootFields = dict[str, dict[str, dict[str, str]]]
 
 
 def root_fields(host: str, port: int) -> RootFields:
-    """The live schema's root fields; introspection needs no API key."""
+    """The live schema's root fields; the bench's service lets anyone introspect."""
     answer = post(host, port, None, INTROSPECTION)
     if "errors" in answer:
         raise RuntimeError(f"introspection failed: {answer['errors']}")

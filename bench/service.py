@@ -62,6 +62,7 @@ class Service:
             PORT=str(self.port),
             WORKERS=str(workers),
             LOG_LEVEL=log_level,
+            INTROSPECTION="public",  # the bench reads the live schema without a key (graphql.py)
         )
         self.env = env
         self.log_path = log_path

@@ -15,6 +15,11 @@ Expected business outcomes are union members, not errors.  Every error carries a
 - everything else is a bug: masked, logged with the request id, and answered as
   ``INTERNAL_SERVER_ERROR`` with that id.
 
+Unless introspection is public, no message suggests names ("Did you mean
+'amount'?"): validation is told not to make them (``app.graphql.validation``),
+and graphql-core's coercion of variables, which Strawberry calls without that
+option, has them cut out here (``without_suggestion``).
+
 A client's mistake is never an internal error: an error without a path was raised
 before execution started, about the request.
 """
@@ -22,6 +27,7 @@ before execution started, about the request.
 from __future__ import annotations
 
 import logging
+import re
 
 from graphql.error import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
@@ -32,6 +38,10 @@ from app.logs import request_id_var
 from app.services.retry import TryAgain
 
 log = logging.getLogger("credit_ledger.graphql")
+
+SUGGESTION = re.compile(r" Did you mean [^?]*\?")
+"""graphql-core's suggestion (``graphql.pyutils.did_you_mean``): quoted names, which
+never hold a ``?``, at the end of a message or before what was found."""
 
 
 ARGUMENT_ERROR = "Argument '"
@@ -89,8 +99,19 @@ def client_error(error: GraphQLError, *, in_validation: bool = False) -> GraphQL
     )
 
 
+def without_suggestion(error: GraphQLError) -> GraphQLError:
+    message = SUGGESTION.sub("", error.message)
+    if message == error.message:
+        return error
+    return GraphQLError(
+        message, nodes=error.nodes, path=error.path,
+        original_error=error.original_error, extensions=error.extensions,
+    )  # fmt: skip
+
+
 class ClientErrors(SchemaExtension):
-    def __init__(self) -> None:
+    def __init__(self, *, suggestions: bool) -> None:
+        self.suggestions = suggestions
         self.validation_errors: set[int] = set()
 
     def on_validate(self):  # type: ignore[no-untyped-def]
@@ -103,7 +124,10 @@ class ClientErrors(SchemaExtension):
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if result is not None and errors:
-            result.errors = [
+            answered = [
                 client_error(error, in_validation=id(error) in self.validation_errors)
                 for error in errors
             ]
+            if not self.suggestions:
+                answered = [without_suggestion(error) for error in answered]
+            result.errors = answered

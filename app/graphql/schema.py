@@ -1,7 +1,8 @@
 """The schema: every area's queries and mutations merged, with abuse limits.
 
 Strawberry's stock pipeline runs every request: parsing (cached per text),
-validation with the abuse limits (``app.graphql.limits``, cached per text),
+validation with the abuse limits (``app.graphql.limits``) and the introspection
+policy (``app.graphql.introspection``), cached per text (``app.graphql.validation``),
 execution, error masking (``ClientErrors``), each an extension.  The execution
 engine (``app.graphql.engine``) plugs into it as one more extension, unless
 ``FAST_EXECUTION=0``.
@@ -15,12 +16,7 @@ from typing import Any
 import strawberry
 import strawberry.schema.name_converter
 from graphql import GraphQLSyntaxError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -29,12 +25,14 @@ from app.graphql.catalog import CatalogMutations, CatalogQueries
 from app.graphql.customers import CustomerMutations, CustomerQueries
 from app.graphql.engine import engine_extensions
 from app.graphql.errors import ClientErrors, request_error_code
+from app.graphql.introspection import introspection_extensions
 from app.graphql.limits import LIMIT_RULES, MAX_TOKENS
 from app.graphql.orders import OrderMutations, OrderQueries
 from app.graphql.overdue import OverdueQueries
 from app.graphql.payments import PaymentMutations
 from app.graphql.scalars import SCALAR_MAP
 from app.graphql.spec import OperationSelection
+from app.graphql.validation import Validation
 from app.graphql.viewer import ViewerQueries
 
 Query = merge_types(
@@ -72,24 +70,29 @@ class Schema(strawberry.Schema):
                 error.extensions = {**(error.extensions or {}), "code": code}
 
 
-# Classes and factories, never instances: Strawberry keeps each request's execution
-# context on the extension, so a shared instance would be shared by concurrent requests.
-EXTENSIONS: list[Any] = [
-    ClientErrors,
-    OperationSelection,
-    lambda: AddValidationRules(LIMIT_RULES),
-    lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-    lambda: ParserCache(maxsize=256),
-    lambda: ValidationCache(maxsize=256),
-]
+def build_schema(*, fast_execution: bool = True, introspection: str = "authenticated") -> Schema:
+    """The service's schema; with ``fast_execution``, the engine plugged in.
 
-
-def build_schema(*, fast_execution: bool = True) -> Schema:
-    """The service's schema; with ``fast_execution``, the engine plugged in."""
+    ``introspection`` (``app.graphql.introspection``) also decides whether error
+    messages suggest names ("Did you mean …?"): only when it is ``public``.
+    """
+    suggestions = introspection == "public"
+    # Classes and factories, never instances: Strawberry keeps each request's execution
+    # context on the extension, so a shared instance would be shared by concurrent requests.
+    extensions: list[Any] = [
+        lambda: ClientErrors(suggestions=suggestions),
+        OperationSelection,
+        lambda: AddValidationRules(LIMIT_RULES),
+        *introspection_extensions(introspection),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: ParserCache(maxsize=256),
+        lambda: Validation(suggestions=suggestions),
+        *engine_extensions(enabled=fast_execution),
+    ]
     return Schema(
         query=Query,
         mutation=Mutation,
-        extensions=[*EXTENSIONS, *engine_extensions(enabled=fast_execution)],
+        extensions=extensions,
         config=StrawberryConfig(name_converter=NameConverter(), scalar_map=SCALAR_MAP),
     )
 

@@ -159,6 +159,10 @@ def test_make_run_on_an_empty_data_folder_serves_the_demo_it_prints(
     page = httpx.get(graphiql_url, headers={"Accept": "text/html"}, timeout=5)
     assert page.status_code == 200
     assert "graphiql" in page.text.lower()
+    # make run lets anyone introspect (INTROSPECTION=public), so GraphiQL's docs need no key.
+    anonymous = httpx.post(graphiql_url, json={"query": "{ __schema { queryType { name } } }"},
+                           timeout=5).json()  # fmt: skip
+    assert anonymous == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
 
     answer = httpx.post(
         graphiql_url, json={"query": query}, headers={"Authorization": f"Bearer {key}"}, timeout=5

@@ -8,8 +8,10 @@ import inspect
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 import strawberry
-from graphql import GraphQLSchema
+import strawberry.schema.schema as strawberry_schema
+from graphql import GraphQLSchema, parse
 from strawberry.extensions import SchemaExtension
 
 from app.graphql.engine import internals
@@ -95,3 +97,17 @@ async def test_a_strawberry_info_is_built_from_graphql_cores_and_the_field() -> 
     assert result.errors is None
     (info,) = built
     assert (info.field_name, info.python_name) == ("one", "one")
+
+
+def test_strawberrys_validation_adds_exactly_these_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``app.graphql.validation`` validates as Strawberry does, with these rules added."""
+    given: list[tuple[Any, ...]] = []
+
+    def recording(_schema: Any, _document: Any, rules: Any) -> list[Any]:
+        given.append(tuple(rules))
+        return []
+
+    monkeypatch.setattr(strawberry_schema, "validate", recording)
+    schema = strawberry.Schema(query=Query)
+    strawberry_schema.validate_document(internals.graphql_schema(schema), parse("{ one }"), ())
+    assert given == [internals.STRAWBERRY_VALIDATION_RULES]

@@ -23,9 +23,12 @@ from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import (
     _OperationContextAwareGraphQLResolveInfo as ResolveInfo,  # what resolvers get as info
 )
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import ExecutionContext
 
 __all__ = [
+    "STRAWBERRY_VALIDATION_RULES",
     "FieldDetails",
     "FragmentDetails",
     "ResolveInfo",
@@ -37,6 +40,9 @@ __all__ = [
     "provided_operation_name",
     "strawberry_info_of",
 ]
+
+STRAWBERRY_VALIDATION_RULES = (MaybeNullValidationRule, OneOfInputValidationRule)
+"""The rules Strawberry's own validation (``validate_document``) adds to every request's."""
 
 
 def provided_operation_name(context: ExecutionContext) -> str | None:
