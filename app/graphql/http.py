@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from app.graphql.context import Context
-from app.services.retry import BUSY, TryAgain
+from app.services.retry import TryAgain
 from app.services.unit_of_work import UnitsOfWork
 
 HTTP_CODES = {413: "PAYLOAD_TOO_LARGE", 503: "TRY_AGAIN"}
@@ -75,8 +75,8 @@ class GraphQLApp(GraphQL[Context, None]):
         try:
             identity = await state.authenticator.authenticate(request.headers.get("authorization"))
         except TryAgain as exc:
-            # No connection came free to check the key (one not yet cached): nothing ran.
-            raise HTTPException(503, BUSY) from exc
+            # The key is not cached and the database could not check it: nothing ran.
+            raise HTTPException(503, str(exc)) from exc
         units = (
             None
             if identity is None
