@@ -49,7 +49,7 @@ LOST = (
 
 
 class TryAgain(Exception):  # noqa: N818  (the name is the message clients act on)
-    """The database could not answer in time; retrying the request is safe."""
+    """The database was out of reach or could not answer in time; the client may retry."""
 
 
 def sqlstate(exc: BaseException) -> str | None:

@@ -33,7 +33,7 @@ from app.main import create_app
 from app.services import admin
 from app.services.verify import verify_business
 from tests import private_postgres
-from tests.conftest import Tenant, new_tenant
+from tests.conftest import Tenant, new_tenant, post_graphql
 from tests.db import create_database
 from tests.helpers import make_customer, make_product
 from tests.purchases import new_key, purchase_input
@@ -317,3 +317,41 @@ async def test_after_a_restart_without_traffic_the_first_requests_succeed(
     )  # fmt: skip
     assert viewer.json() == {"data": {"viewer": {"role": "VIEWER"}}}
     assert (await get(service, "/readyz")).json()["status"] == "ready"
+
+
+async def test_a_unit_of_work_behind_a_held_lock_answers_try_again(
+    database_url: str, tenant: Tenant, owner_db: AsyncEngine
+) -> None:
+    """A lock timeout outside the hot paths (SQLAlchemy's units of work) is TRY_AGAIN too."""
+    customer = await make_customer(tenant)
+    product = await make_product(tenant)
+    settings = Settings(database_url=database_url, auth_cache_seconds=0, lock_timeout_ms=200)
+    app = create_app(settings)
+    update = (
+        "mutation($input: UpdateCustomerInput!) { updateCustomer(input: $input) { __typename } }"
+    )
+    rename = {"input": {"customerId": customer, "name": "Renamed"}}
+    restock = {"input": {"productId": product, "quantity": 1, "idempotencyKey": new_key()}}
+    async with app.starlette.router.lifespan_context(app.starlette):
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            httpx.AsyncClient(transport=transport, base_url="http://test") as http,
+            owner_db.connect() as holder,
+        ):
+            await holder.execute(
+                text("SELECT 1 FROM customers WHERE id = :c FOR UPDATE"), {"c": int(customer)}
+            )
+            await holder.execute(
+                text("SELECT 1 FROM products WHERE id = :p FOR UPDATE"), {"p": int(product)}
+            )
+            started = time.monotonic()
+            answers = [
+                await post_graphql(http, update, rename, token=tenant.keys[Role.OWNER]),
+                await post_graphql(http, RESTOCK, restock, token=tenant.keys[Role.CLERK]),
+            ]
+            elapsed = time.monotonic() - started
+            await holder.rollback()
+    for answer in answers:
+        assert answer["data"] is None, answer
+        assert _codes(answer["errors"]) == {"TRY_AGAIN"}
+    assert elapsed < 2
