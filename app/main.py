@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.config import Settings
 from app.db.engine import service_driver_pool, service_engine
 from app.db.migrations import head_revision
-from app.graphql.http import GraphQLApp, error_response
+from app.graphql.http import RETRY_AFTER_SECONDS, GraphQLApp, error_response
 from app.graphql.schema import build_schema
 from app.logs import configure_logging, request_id_var
 from app.services.api_keys import Authenticator
@@ -33,15 +33,23 @@ async def healthz(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+READY_TIMEOUT_SECONDS = 2
+"""Longest ``/readyz`` waits for the database: a probe that hangs tells nothing."""
+
+
 async def readyz(request: Request) -> Response:
     """Ready when the database answers and is migrated to this code's head."""
     try:
-        async with request.app.state.engine.connect() as connection:
-            current = (
-                await connection.execute(text("SELECT version_num FROM alembic_version"))
-            ).scalar_one_or_none()
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            async with request.app.state.engine.connect() as connection:
+                current = (
+                    await connection.execute(text("SELECT version_num FROM alembic_version"))
+                ).scalar_one_or_none()
     except Exception as exc:
-        return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, 503)
+        return JSONResponse(
+            {"status": "unavailable", "reason": type(exc).__name__}, 503,
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        )  # fmt: skip
     expected = request.app.state.head_revision
     if current != expected:
         return JSONResponse({"status": "migrating", "current": current, "expected": expected}, 503)

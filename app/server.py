@@ -115,7 +115,8 @@ def serve(
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     if workers > 1:
-        Supervisor(config, workers, settings.request_deadline_seconds).run()  # deals the connections out evenly (app/workers.py)
+        # Deals the connections out evenly, replaces silent workers (app/workers.py).
+        Supervisor(config, workers, settings.request_deadline_seconds).run()
     else:
         Server(config).run()
 

@@ -22,6 +22,7 @@ replaces a worker that died or stopped answering (``Supervisor``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -126,10 +127,8 @@ class WorkerServer(Server):
         """Tell the parent this loop turns (``Supervisor``), then again in a moment."""
         if self._channel.fileno() == -1:
             return
-        try:
+        with contextlib.suppress(OSError):  # the parent is behind (its buffer full), or gone
             self._channel.send(b"b")
-        except OSError:  # the parent is behind (its buffer full), or gone
-            pass
         loop.call_later(BEAT_SECONDS, self._beat, loop)
 
     def _receive(

@@ -20,7 +20,12 @@ paths need:
   was left inside a transaction, or whose borrower failed other than by a
   PostgreSQL error (cancelled, timed out, connection lost) is closed and
   forgotten, so the next borrower always starts clean and no lock can outlive
-  its transaction.
+  its transaction;
+- an idle connection the server has closed since (a restart, an administrator)
+  is forgotten when it comes up for lending and another one is lent or opened:
+  asyncpg notices the server hanging up while the connection waits, so the check
+  costs no round trip, and the first request after a restart never meets a
+  stale connection.
 
 Behind a transaction-pooling PgBouncer (``begin`` given, ``DB_POOLER=transaction``)
 a session is only ours for one transaction, and asyncpg sends a statement in two
@@ -109,7 +114,8 @@ class DriverPool:
             try:
                 result = await getattr(connection, method)(sql, *args)
             except asyncpg.PostgresError:
-                await connection.execute("ROLLBACK")
+                if not connection.is_closed():
+                    await connection.execute("ROLLBACK")
                 raise
             await connection.execute("COMMIT")
             return result
@@ -134,8 +140,11 @@ class DriverPool:
     async def acquire(self) -> asyncpg.Connection:
         if self._closed:
             raise RuntimeError("the pool is closed")
-        if self._idle:
-            return self._idle.pop()
+        while self._idle:
+            connection = self._idle.pop()
+            if not connection.is_closed():
+                return connection
+            self._discard(connection)
         if self._opened < self.size:
             return await self._open(reserved=False)
         waiter: asyncio.Future[asyncpg.Connection | None] = (

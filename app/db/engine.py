@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.config import Settings, async_url
@@ -77,9 +78,10 @@ def service_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.pool_size,
         max_overflow=0,
         pool_timeout=settings.pool_timeout_seconds,
-        pool_pre_ping=False,
+        pool_pre_ping=False,  # a ping is 3 round trips on asyncpg; see _replace_closed
         connect_args=connect_args,
     )
+    event.listen(engine.sync_engine, "checkout", _replace_closed)
     if settings.behind_pooler:
         timeouts = set_local(_timeouts(settings))
 
@@ -88,6 +90,18 @@ def service_engine(settings: Settings) -> AsyncEngine:
             connection.exec_driver_sql(timeouts)
 
     return engine
+
+
+def _replace_closed(dbapi_connection: Any, *_: Any) -> None:
+    """Check out a pooled connection the server has closed since (a restart) as a new one.
+
+    asyncpg notices the server hanging up while a connection waits in the pool, so
+    this costs no round trip; ``DisconnectionError`` is SQLAlchemy's way for a
+    checkout listener to have the connection replaced.  Without it the first unit
+    of work on each stale connection failed after a restart.
+    """
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 def service_driver_pool(settings: Settings, engine: AsyncEngine) -> DriverPool:

@@ -31,7 +31,7 @@ from app.graphql.media_types import (
     negotiate,
     never_executed,
 )
-from app.services.retry import BUSY, TryAgain
+from app.services.retry import TryAgain
 from app.services.unit_of_work import UnitsOfWork
 
 HTTP_CODES = {413: "PAYLOAD_TOO_LARGE", 503: "TRY_AGAIN"}
@@ -127,8 +127,8 @@ class GraphQLApp(GraphQL[Context, None]):
         try:
             identity = await state.authenticator.authenticate(request.headers.get("authorization"))
         except TryAgain as exc:
-            # No connection came free to check the key (one not yet cached): nothing ran.
-            raise HTTPException(503, BUSY) from exc
+            # The key is not cached and the database could not check it: nothing ran.
+            raise HTTPException(503, str(exc)) from exc
         units = (
             None
             if identity is None

@@ -70,7 +70,8 @@ class Authenticator:
     async def authenticate(self, authorization: str | None) -> Identity | None:
         """The identity behind an ``Authorization: Bearer`` header, or ``None``.
 
-        ``TryAgain`` when no connection came free to check a key not yet cached."""
+        ``TryAgain`` when a key not yet cached cannot be checked: no connection came
+        free, or the database could not be reached."""
         if not authorization:
             return None
         scheme, _, token = authorization.partition(" ")

@@ -25,6 +25,9 @@ ever hide the caller's own rows, not show another tenant's.
 hot path SQLAlchemy's execution layer cost about as much Python time as the rest
 of the request, and the Python process, not PostgreSQL, limits throughput
 (DESIGN.md section 2; bench/README.md).
+
+Both ways, a database out of reach, a lost connection or a timeout leaves here as
+``TryAgain`` (``app.services.retry.try_again``), whoever called.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from sqlalchemy.exc import TimeoutError as EnginePoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.db.driver_pool import DriverPool, PoolTimeout
-from app.services.retry import BUSY, TryAgain, with_retries
+from app.services.retry import BUSY, TryAgain, try_again, with_retries
 
 TENANT = "CAST(:business_id AS bigint)"
 """The caller's business, a bind parameter that ``UnitOfWork.execute``, ``call`` and
@@ -61,12 +64,14 @@ class UnitOfWork:
             self._connection = await self._engine.connect()
         except EnginePoolTimeout as exc:
             raise TryAgain(BUSY) from exc
+        except Exception as exc:
+            _raise_try_again(exc)
+            raise
         self._committed = False
         try:
             await self._connection.execute(_BIND_TENANT, {"business_id": str(self.business_id)})
-        except BaseException:
-            await self._connection.close()
-            self._connection = None
+        except BaseException as exc:
+            await self.__aexit__(type(exc), exc, exc.__traceback__)
             raise
         return self
 
@@ -95,11 +100,19 @@ class UnitOfWork:
         connection, self._connection = self._connection, None
         if connection is None:
             return
+        failure: Exception | None = None
         try:
             if not self._committed:
                 await connection.rollback()
+        except Exception as caught:  # on a lost connection, rolling back fails as well
+            failure = caught
         finally:
             await connection.close()
+        for cause in (exc, failure):
+            if isinstance(cause, Exception):
+                _raise_try_again(cause)
+        if failure is not None and exc is None:
+            raise failure
 
 
 _PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
@@ -181,8 +194,19 @@ class UnitsOfWork:
 
 
 async def fetch(method: Callable[..., Awaitable[Any]], sql: str, args: Sequence[Any]) -> Any:
-    """``method(sql, *args)`` of the driver pool; no connection in time is ``TryAgain``."""
+    """``method(sql, *args)`` of the driver pool; no connection in time, a database out of
+    reach, a lost connection or a timeout is ``TryAgain``."""
     try:
         return await method(sql, *args)
     except PoolTimeout as exc:
         raise TryAgain(BUSY) from exc
+    except Exception as exc:
+        _raise_try_again(exc)
+        raise
+
+
+def _raise_try_again(exc: Exception) -> None:
+    """Raise ``exc`` as ``TryAgain`` if it is a fault for the client to retry later."""
+    again = try_again(exc)
+    if again is not None:
+        raise again from exc
