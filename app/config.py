@@ -71,6 +71,10 @@ class Settings:
     """Longest a request may take, body included (``app.main.RequestContext``, and
     ``app.deadline`` for code that computes); below the 10 s that ``serve`` gives
     requests in flight to finish after SIGTERM."""
+    header_timeout_seconds: float = 10.0
+    """Longest a connection may take to send a request's headers (``app.http_protocol``)."""
+    max_connections: int = 4096
+    """Open connections per worker past which a new one is answered 503."""
     auth_cache_seconds: int = 5
     max_body_bytes: int = 256 * 1024
     log_level: str = "INFO"
@@ -107,6 +111,8 @@ class Settings:
             statement_timeout_ms=_int("STATEMENT_TIMEOUT_MS", 5_000),
             lock_timeout_ms=_int("LOCK_TIMEOUT_MS", 2_000),
             request_deadline_seconds=float(env.get("REQUEST_DEADLINE_SECONDS") or 8.0),
+            header_timeout_seconds=float(env.get("HEADER_TIMEOUT_SECONDS") or 10.0),
+            max_connections=_int("MAX_CONNECTIONS", 4096),
             auth_cache_seconds=_int("AUTH_CACHE_SECONDS", 5),
             max_body_bytes=_int("MAX_BODY_BYTES", 256 * 1024),
             log_level=env.get("LOG_LEVEL", "INFO"),

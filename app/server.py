@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import sys
 from dataclasses import replace
 
@@ -32,6 +33,7 @@ from app.db.app_role import set_password
 from app.db.embedded import embedded_url
 from app.db.engine import owner_engine, service_engine
 from app.db.migrations import upgrade
+from app.http_protocol import BoundedHttpProtocol
 from app.logs import configure_logging
 from app.services.demo import Demo, create_demo
 from app.workers import Server, Supervisor
@@ -101,6 +103,7 @@ def serve(
         )
 
     os.environ["DATABASE_URL"] = settings.database_url
+    _allow_many_connections()
     config = uvicorn.Config(
         "app.main:asgi",
         factory=True,
@@ -108,7 +111,7 @@ def serve(
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        http=BoundedHttpProtocol,  # httptools, with a header timeout and a connection cap
         log_config=None,  # configure_logging already routes uvicorn's logs as JSON
         access_log=False,  # the app writes its own access line, with the request id
         server_header=False,
@@ -119,6 +122,13 @@ def serve(
         Supervisor(config, workers, settings.request_deadline_seconds).run()
     else:
         Server(config).run()
+
+
+def _allow_many_connections() -> None:
+    """Raise the open-files limit to its hard limit (the workers inherit it): each
+    client connection is a file, and the soft limit is often 1,024."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 async def first_run(settings: Settings, *, embedded: bool, graphql_url: str) -> str:

@@ -285,6 +285,7 @@ class Supervisor:
         logger.info("Started parent process [%d]", os.getpid())
         for slot in range(self.workers):
             self._start(slot)
+        self._await_first_beats()
         turn = 0
         checked = time.monotonic()
         try:
@@ -301,6 +302,19 @@ class Supervisor:
             self._selector.unregister(listener)
             listener.close()
             self._shut_down()
+
+    def _await_first_beats(self) -> None:
+        """Accept only once every worker serves, so that connections opened at once are
+        split evenly from the first one (they wait in the listen backlog meanwhile)."""
+        waited_since = time.monotonic()
+        while not self._stopping and time.monotonic() - waited_since < STARTUP_SECONDS:
+            if all(beat is not None for beat in self._beats):
+                return
+            for key, _ in self._selector.select(CHECK_SECONDS):
+                if key.data is not None:
+                    self._heard(key.data)
+            if not all(process is not None and process.is_alive() for process in self._processes):
+                return  # the loop replaces it; the others serve meanwhile
 
     def _shut_down(self) -> None:
         processes = [process for process in self._processes if process is not None]

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.config import PROJECT_ROOT
+from app.config import PROJECT_ROOT, Settings
 from app.domain.identity import Role
 from app.graphql.limits import MAX_ALIASES
+from app.main import create_app
 from bench.service import Service
 from tests.conftest import Tenant
 
@@ -146,8 +148,12 @@ async def test_a_mutation_that_accepts_no_json_answer_is_not_run(
 
 
 @pytest.mark.parametrize("accept", ["text/html", "text/html,application/xhtml+xml,*/*;q=0.8"])
-async def test_graphiql_still_opens_in_a_browser(http: httpx.AsyncClient, accept: str) -> None:
-    response = await http.get("/graphql", headers={"Accept": accept})
+async def test_graphiql_still_opens_in_a_browser(settings: Settings, accept: str) -> None:
+    app = create_app(replace(settings, graphiql=True))
+    async with app.starlette.router.lifespan_context(app.starlette):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.get("/graphql", headers={"Accept": accept})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
 

@@ -204,16 +204,14 @@ async def test_graphiql_is_served_only_when_on(settings: Settings, graphiql: boo
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             page = await client.get("/graphql", headers={"Accept": "text/html"})
-            by_get = await client.get(
-                "/graphql", params={"query": "{ __typename }"}, headers={"Accept": "text/html"}
-            )
+            by_get = await client.get("/graphql", params={"query": "{ __typename }"})
     assert by_get.json() == {"data": {"__typename": "Query"}}
     if graphiql:
         assert page.status_code == 200
         assert "graphiql" in page.text.lower()
         return
     assert page.status_code == 404
-    assert page.headers["content-type"] == "application/json"
+    assert page.headers["content-type"] == "application/json; charset=utf-8"
     assert page.json() == {
         "errors": [{"message": "Not Found", "extensions": {"code": "BAD_USER_INPUT"}}]
     }

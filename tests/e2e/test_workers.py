@@ -3,31 +3,52 @@ replaced, SIGTERM stopping everything."""
 
 from __future__ import annotations
 
+import asyncio
 import http.client
+import json
 import os
 import signal
+import socket
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import psutil
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.domain.identity import Role
 from bench.service import Service
+from tests.conftest import new_tenant
 
-DEADLINE_SECONDS = 1
-"""The services here give a request 1 s: a silent worker is replaced after 3 s."""
+
+def serving(database_url: str, tmp_path: Path, **env: str) -> Iterator[Service]:
+    running = Service(
+        database_url, workers=2, log_path=tmp_path / "service.log", log_level="WARNING", env=env
+    )
+    running.start()
+    yield running
+    running.stop()
 
 
 @pytest.fixture
 def service(database_url: str, tmp_path: Path) -> Iterator[Service]:
-    running = Service(
-        database_url, workers=2, log_path=tmp_path / "service.log", log_level="WARNING",
-        env={"REQUEST_DEADLINE_SECONDS": str(DEADLINE_SECONDS)},
-    )  # fmt: skip
-    running.start()
-    yield running
-    running.stop()
+    yield from serving(database_url, tmp_path)
+
+
+@pytest.fixture
+def impatient(database_url: str, tmp_path: Path) -> Iterator[Service]:
+    """A request gets 1 s: a silent worker is replaced after 3 s."""
+    yield from serving(database_url, tmp_path, REQUEST_DEADLINE_SECONDS="1")
+
+
+@pytest.fixture
+def bounded(database_url: str, tmp_path: Path) -> Iterator[Service]:
+    """Each worker takes 5 connections at most; headers are due within 1 s."""
+    yield from serving(database_url, tmp_path, HEADER_TIMEOUT_SECONDS="1", MAX_CONNECTIONS="5")
 
 
 def workers(service: Service) -> list[psutil.Process]:
@@ -99,7 +120,8 @@ def test_sigterm_stops_the_parent_and_its_workers(service: Service) -> None:
     wait_for(lambda: all(gone(child) for child in children))
 
 
-def test_a_stopped_worker_gets_no_new_connections_and_is_replaced(service: Service) -> None:
+def test_a_stopped_worker_gets_no_new_connections_and_is_replaced(impatient: Service) -> None:
+    service = impatient
     stopped = workers(service)[0]
     stopped.suspend()  # SIGSTOP: alive, holding its connections, answering nothing
     try:
@@ -118,3 +140,93 @@ def test_a_stopped_worker_gets_no_new_connections_and_is_replaced(service: Servi
         if stopped.is_running():
             stopped.resume()
     assert "silent for" in service.log(50)
+
+
+def _answer_to(connection: socket.socket, timeout: float = 5) -> tuple[int, dict[str, str], Any]:
+    """Everything the server sends until it closes: status, headers, JSON body."""
+    connection.settimeout(timeout)
+    received = b""
+    while chunk := connection.recv(65536):
+        received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode().split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines)
+    return int(status_line.split()[1]), headers, json.loads(body)
+
+
+@pytest.mark.parametrize("sent", [b"", b"GET /healthz HTTP/1.1\r\nHost: x\r\n"])
+def test_a_client_that_does_not_finish_its_headers_is_answered_408_and_closed(
+    bounded: Service, sent: bytes
+) -> None:
+    started = time.monotonic()
+    with socket.create_connection((bounded.host, bounded.port)) as connection:
+        connection.sendall(sent)  # and then nothing more
+        status, headers, body = _answer_to(connection)
+    assert 1 <= time.monotonic() - started < 3
+    assert status == 408
+    assert headers["content-type"] == "application/json; charset=utf-8"
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_connections_past_the_cap_are_answered_503_json(bounded: Service) -> None:
+    held = [socket.create_connection((bounded.host, bounded.port)) for _ in range(10)]
+    try:
+        # Dealt in turn, 5 to each worker: the cap of both is reached, not passed.
+        wait_for(lambda: connections_per_worker(bounded) == [5, 5])
+        with socket.create_connection((bounded.host, bounded.port)) as extra:
+            status, headers, body = _answer_to(extra)
+        assert status == 503
+        assert headers["retry-after"] == "1"
+        assert body["errors"][0]["extensions"]["code"] == "TRY_AGAIN"
+    finally:
+        for connection in held:
+            connection.close()
+    # The slots free again: a new connection is served.
+    wait_for(lambda: connections_per_worker(bounded) == [0, 0])
+    client = http.client.HTTPConnection(bounded.host, bounded.port, timeout=5)
+    client.request("GET", "/healthz")
+    assert client.getresponse().status == 200
+    client.close()
+
+
+CLIENTS = 2_000
+"""What the production schema plans for: 2,000+ concurrent users."""
+
+
+async def _keep_alive_client(
+    service: Service, request: bytes, together: asyncio.Barrier, rounds: int
+) -> list[str]:
+    reader, writer = await asyncio.open_connection(service.host, service.port)
+    await together.wait()  # every client connected, and holding its connection
+    statuses = []
+    for _ in range(rounds):
+        writer.write(request)
+        status = int((await reader.readline()).split()[1])
+        length = 0
+        while (line := await reader.readline()) != b"\r\n":
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        body = json.loads(await reader.readexactly(length))
+        errors = [f"{e['extensions']['code']}: {e['message']}" for e in body.get("errors", [])]
+        statuses.append(f"{status} {errors[0]}" if errors else str(status))
+    writer.close()
+    await writer.wait_closed()
+    return statuses
+
+
+async def test_2000_concurrent_keep_alive_clients_are_all_served(
+    service: Service, owner_db: AsyncEngine, http: httpx.AsyncClient
+) -> None:
+    tenant = await new_tenant(owner_db, http)
+    body = b'{"query": "{ viewer { role } }"}'
+    request = (
+        f"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {tenant.keys[Role.VIEWER]}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    together = asyncio.Barrier(CLIENTS)
+    clients = (_keep_alive_client(service, request, together, 3) for _ in range(CLIENTS))
+    results = await asyncio.wait_for(asyncio.gather(*clients), timeout=120)
+    answers = Counter(status for statuses in results for status in statuses)
+    assert answers == {"200": CLIENTS * 3}
