@@ -48,6 +48,8 @@ class Settings:
     app_database_url: str | None = None
     """Service connection; derived from ``database_url`` when unset."""
     app_db_password: str | None = None
+    listen_database_url: str | None = None
+    """Where each worker listens for key changes; derived when unset (``listen_url``)."""
     data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / ".data")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -100,6 +102,7 @@ class Settings:
             database_url=env.get("DATABASE_URL") or None,
             app_database_url=env.get("APP_DATABASE_URL") or None,
             app_db_password=env.get("APP_DB_PASSWORD") or None,
+            listen_database_url=env.get("LISTEN_DATABASE_URL") or None,
             data_dir=Path(env.get("CREDIT_LEDGER_DATA_DIR") or PROJECT_ROOT / ".data"),
             host=env.get("HOST", "127.0.0.1"),
             port=_int("PORT", 8000),
@@ -130,4 +133,20 @@ class Settings:
             return async_url(self.app_database_url)
         if not self.database_url:
             raise RuntimeError("DATABASE_URL is not set and no embedded server was started")
+        return async_url(app_url_for(self.database_url, self.app_db_password))
+
+    def listen_url(self) -> str:
+        """Where each worker ``LISTEN``s for key changes (``app.services.key_changes``).
+
+        ``LISTEN`` needs a session of its own, which a transaction pooler cannot give
+        (notifications would be lost), so behind one it is PostgreSQL itself: the
+        owner's server and database, as the service role, unless set explicitly."""
+        if self.listen_database_url:
+            return async_url(self.listen_database_url)
+        if not self.behind_pooler:
+            return self.service_url()
+        if not self.database_url:
+            raise RuntimeError(
+                "behind a pooler, LISTEN_DATABASE_URL or DATABASE_URL must reach PostgreSQL itself"
+            )
         return async_url(app_url_for(self.database_url, self.app_db_password))

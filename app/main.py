@@ -25,6 +25,7 @@ from app.graphql.http import RETRY_AFTER_SECONDS, GraphQLApp, error_response
 from app.graphql.schema import build_schema
 from app.logs import configure_logging, request_id_var
 from app.services.api_keys import Authenticator
+from app.services.key_changes import KeyChangeListener
 
 access_log = logging.getLogger("credit_ledger.access")
 
@@ -189,11 +190,21 @@ def create_app(settings: Settings | None = None) -> RequestContext:
         app.state.engine = engine
         app.state.driver_pool = service_driver_pool(settings, engine)
         app.state.authenticator = Authenticator(app.state.driver_pool, settings.auth_cache_seconds)
+        app.state.key_changes = None  # without a cache there is nothing to keep current
+        if settings.auth_cache_seconds > 0:
+            app.state.key_changes = KeyChangeListener(
+                settings.listen_url(),
+                app.state.authenticator,
+                connect_timeout=settings.connect_timeout_seconds,
+            )
+            await app.state.key_changes.start()
         app.state.head_revision = head_revision()
         freeze_startup_objects()
         try:
             yield {}
         finally:
+            if app.state.key_changes is not None:
+                await app.state.key_changes.close()
             await app.state.driver_pool.close()
             await engine.dispose()
 
