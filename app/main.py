@@ -115,6 +115,12 @@ class RequestContext:
             if not responded:
                 late = _late(self.deadline_seconds, body_received=not reading)
                 await late(scope, receive, send_with_id)
+        except asyncio.CancelledError:
+            # The server is shutting down and its grace is over: say so as JSON (else
+            # uvicorn answers a plain-text 500), then let the cancellation go on.
+            if not responded:
+                await error_response(503, SHUTTING_DOWN)(scope, receive, send_with_id)
+            raise
         finally:
             if access_log.isEnabledFor(logging.INFO):  # skip building the line when it is off
                 ms = round((time.perf_counter() - started) * 1000, 2)
@@ -155,6 +161,9 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+SHUTTING_DOWN = "The service is restarting; retry the request."
 
 
 def _late(seconds: float, *, body_received: bool) -> Response:

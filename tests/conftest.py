@@ -114,13 +114,40 @@ async def app_pool(settings: Settings, app_db: AsyncEngine) -> AsyncIterator[Dri
     await pool.close()
 
 
+INTERNAL_ERRORS: list[str] = []
+"""Answers of the ``http`` client that were internal errors, during the current test."""
+
+
+async def _note_internal_errors(response: httpx.Response) -> None:
+    await response.aread()
+    json_answer = response.headers.get("content-type", "").startswith("application/")
+    if b'"INTERNAL_SERVER_ERROR"' in response.content or (
+        response.status_code >= 500 and not json_answer
+    ):
+        INTERNAL_ERRORS.append(f"{response.status_code} {response.text[:500]}")
+
+
+@pytest.fixture(autouse=True)
+def no_internal_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """``INTERNAL_SERVER_ERROR`` is for bugs: any test that gets one fails, unless it
+    is marked ``internal_error`` (it breaks the service on purpose)."""
+    INTERNAL_ERRORS.clear()
+    yield
+    if INTERNAL_ERRORS and not request.node.get_closest_marker("internal_error"):
+        pytest.fail(f"the service answered an internal error: {INTERNAL_ERRORS[0]}")
+
+
 @pytest.fixture(scope="session")
 async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for the real ASGI app (lifespan included), in-process."""
+    """An HTTP client for the real ASGI app (lifespan included), in-process; every
+    answer is checked for internal errors (``no_internal_errors``)."""
     app = create_app(settings)
     async with app.starlette.router.lifespan_context(app.starlette):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test",
+            event_hooks={"response": [_note_internal_errors]},
+        ) as client:  # fmt: skip
             yield client
 
 

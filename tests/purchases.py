@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -176,3 +177,18 @@ async def customer_state(tenant: Tenant, customer_id: str) -> dict[str, Any]:
         f"query($id: ID!) {{ customer(id: $id) {{ {CUSTOMER_FIELDS} }} }}", {"id": customer_id}
     )
     return data["customer"]  # type: ignore[no-any-return]
+
+
+async def blocked_purchase_pid(owner_db: AsyncEngine) -> int:
+    """The backend of a purchase waiting on a lock (polls for up to a second)."""
+    query = text(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock' AND query LIKE 'SELECT purchase(%'"
+    )
+    for _ in range(100):
+        async with owner_db.connect() as connection:
+            pid = (await connection.execute(query)).scalar_one_or_none()
+        if pid is not None:
+            return int(pid)
+        await asyncio.sleep(0.01)
+    raise AssertionError("the purchase never blocked")

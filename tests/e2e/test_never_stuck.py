@@ -21,6 +21,7 @@ from tests.conftest import Tenant, post_graphql
 from tests.helpers import make_customer, make_product
 from tests.purchases import (
     RECORD_PAYMENT,
+    blocked_purchase_pid,
     buy,
     customer_state,
     new_key,
@@ -84,21 +85,6 @@ async def test_a_purchase_behind_a_held_lock_answers_try_again(
     assert result["__typename"] == "PurchaseCompleted"
 
 
-async def _blocked_purchase_pid(owner_db: AsyncEngine) -> int:
-    """The backend of a purchase waiting on a lock (polls for up to a second)."""
-    query = text(
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-        " AND wait_event_type = 'Lock' AND query LIKE 'SELECT purchase(%'"
-    )
-    for _ in range(100):
-        async with owner_db.connect() as connection:
-            pid = (await connection.execute(query)).scalar_one_or_none()
-        if pid is not None:
-            return int(pid)
-        await asyncio.sleep(0.01)
-    raise AssertionError("the purchase never blocked")
-
-
 async def test_a_connection_killed_in_the_middle_of_a_purchase_leaves_no_trace(
     tenant: Tenant, owner_db: AsyncEngine
 ) -> None:
@@ -118,7 +104,7 @@ async def test_a_connection_killed_in_the_middle_of_a_purchase_leaves_no_trace(
         )
         request = purchase_input(customer, [(product, 3)], key=key)
         pending = asyncio.create_task(tenant.gql(PURCHASE, request, role=Role.CLERK))
-        pid = await _blocked_purchase_pid(owner_db)
+        pid = await blocked_purchase_pid(owner_db)
         async with owner_db.connect() as killer:
             wrote = text(
                 "SELECT array_agg(relation::regclass::text ORDER BY relation::regclass::text)"
@@ -170,7 +156,7 @@ async def test_losing_a_race_on_a_new_key_is_retried_and_then_finds_the_key(
         pending = asyncio.create_task(
             tenant.gql(full + " ... on IdempotencyKeyReused { idempotencyKey } } }", request)
         )
-        await _blocked_purchase_pid(owner_db)
+        await blocked_purchase_pid(owner_db)
         await rival.commit()
         answer = await asyncio.wait_for(pending, timeout=5)
 
@@ -248,7 +234,7 @@ async def test_a_request_past_its_deadline_answers_try_again_and_the_worker_goes
         )
         started = time.monotonic()
         pending = asyncio.create_task(client.post("/graphql", json=request, headers=headers))
-        await _blocked_purchase_pid(owner_db)
+        await blocked_purchase_pid(owner_db)
         health = await client.get("/healthz")  # the same worker, while the purchase waits
         assert health.status_code == 200
         assert time.monotonic() - started < 1

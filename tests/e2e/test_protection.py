@@ -222,6 +222,7 @@ def break_customer_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(customers, "get_customers", crash)
 
 
+@pytest.mark.internal_error
 async def test_an_unexpected_error_is_masked_and_logged_with_the_request_id(
     tenant: Tenant, graphql_log: _Formatted, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -248,6 +249,7 @@ async def test_an_unexpected_error_is_masked_and_logged_with_the_request_id(
     assert "hunter2" in logged[0]["exc"]
 
 
+@pytest.mark.internal_error
 async def test_a_request_id_sent_by_the_client_is_the_one_quoted(
     tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:

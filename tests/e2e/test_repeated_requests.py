@@ -57,6 +57,7 @@ async def test_an_invalid_document_answers_the_same_each_time(tenant: Tenant) ->
     assert "noSuchField" in answers[0]["errors"][0]["message"]
 
 
+@pytest.mark.internal_error
 async def test_unexpected_errors_are_masked_when_repeated(
     tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,17 +18,22 @@ from typing import Any
 import httpx
 import psutil
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.domain.identity import Role
+from app.server import GRACEFUL_SHUTDOWN_SECONDS
 from bench.service import Service
 from tests.conftest import new_tenant
+from tests.helpers import make_customer, make_product
+from tests.purchases import PURCHASE, blocked_purchase_pid, purchase_input
 
 
-def serving(database_url: str, tmp_path: Path, **env: str) -> Iterator[Service]:
+def serving(database_url: str, tmp_path: Path, workers: int = 2, **env: str) -> Iterator[Service]:
     running = Service(
-        database_url, workers=2, log_path=tmp_path / "service.log", log_level="WARNING", env=env
-    )
+        database_url, workers=workers, log_path=tmp_path / "service.log", log_level="WARNING",
+        env=env,
+    )  # fmt: skip
     running.start()
     yield running
     running.stop()
@@ -230,3 +235,52 @@ async def test_2000_concurrent_keep_alive_clients_are_all_served(
     results = await asyncio.wait_for(asyncio.gather(*clients), timeout=120)
     answers = Counter(status for statuses in results for status in statuses)
     assert answers == {"200": CLIENTS * 3}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_sigterm_stops_the_service_within_its_grace_whatever_is_running(
+    database_url: str,
+    tmp_path: Path,
+    owner_db: AsyncEngine,
+    http: httpx.AsyncClient,
+    workers: int,
+) -> None:
+    """A purchase waits on a lock that nothing will release, with every timeout of the
+    service at 60 s: SIGTERM still ends it all within the grace period.  One worker
+    cancels the request at the end of the grace and answers it; with two, the parent
+    may kill the worker first."""  # fmt: skip
+    tenant = await new_tenant(owner_db, http)
+    customer = await make_customer(tenant)
+    product = await make_product(tenant)
+    patient = {"LOCK_TIMEOUT_MS": "60000", "STATEMENT_TIMEOUT_MS": "60000",
+               "REQUEST_DEADLINE_SECONDS": "60"}  # fmt: skip
+    running = serving(database_url, tmp_path, workers, **patient)
+    service = next(running)
+    assert service.process is not None
+    request = {"query": PURCHASE, "variables": purchase_input(customer, [(product, 1)])}
+    headers = {"Authorization": f"Bearer {tenant.keys[Role.CLERK]}"}
+    try:
+        async with owner_db.connect() as holder, httpx.AsyncClient(timeout=30) as client:
+            await holder.execute(
+                text("SELECT 1 FROM customers WHERE id = :c FOR UPDATE"), {"c": int(customer)}
+            )
+            url = f"http://{service.host}:{service.port}/graphql"
+            pending = asyncio.create_task(client.post(url, json=request, headers=headers))
+            await blocked_purchase_pid(owner_db)
+            started = time.monotonic()
+            service.process.send_signal(signal.SIGTERM)
+            while service.process.poll() is None:
+                assert time.monotonic() - started < GRACEFUL_SHUTDOWN_SECONDS + 5
+                await asyncio.sleep(0.1)
+            # uvicorn alone raises the signal again once it has shut down
+            assert service.process.returncode in (0, -signal.SIGTERM)
+            try:  # answered TRY_AGAIN if uvicorn cancelled it, else cut off by the parent
+                answer = await pending
+            except httpx.HTTPError:
+                assert workers > 1
+            else:
+                assert answer.status_code == 503, answer.text
+                assert answer.json()["errors"][0]["extensions"]["code"] == "TRY_AGAIN"
+            await holder.rollback()
+    finally:
+        next(running, None)
