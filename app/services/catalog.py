@@ -152,14 +152,17 @@ async def restock_product(
 ) -> ProductRecord | Missing | KeyReused | Invalid:
     """Add stock.  A retry with the same key answers with the product, adding nothing.
 
-    The key is stored before the product is locked, as a purchase stores its key
-    before its product locks (migration 0006): the holds are taken in one order
-    on every path.  A duplicate arriving meanwhile waits on the key, then loses
-    the race and is retried (``app.services.retry``), finding the stored key.  A
-    refusal rolls the key back with everything else: refusals are not remembered.
+    The product is locked before the key is stored, as a sale locks its products
+    before it stores its key (migration 0009): the holds are taken in one order on
+    every path.  A duplicate arriving meanwhile waits on the product, then finds the
+    stored key.  A refusal rolls the key back with everything else: refusals are
+    not remembered.
     """
     request = {"productId": product_id, "quantity": quantity, "note": note}
     hash_ = idempotency.request_hash("restockProduct", request)
+    stock = (await uow.execute(_LOCK, {"id": product_id})).scalar_one_or_none()
+    if stock is None:
+        return Missing("Product", str(product_id))
     earlier = await idempotency.recall(
         uow, key=idempotency_key, operation="restockProduct", hash_=hash_
     )
@@ -170,9 +173,6 @@ async def restock_product(
             uow, key=idempotency_key, operation="restockProduct", hash_=hash_,
             response={"productId": product_id},
         )  # fmt: skip
-    stock = (await uow.execute(_LOCK, {"id": product_id})).scalar_one_or_none()
-    if stock is None:
-        return Missing("Product", str(product_id))
     if earlier is None:
         if stock + quantity > MAX_STOCK:
             return Invalid.one("quantity", f"would take stock above {MAX_STOCK}")
