@@ -31,16 +31,21 @@ from app.graphql.orders import OrderMutations, OrderQueries
 from app.graphql.overdue import OverdueQueries
 from app.graphql.payments import PaymentMutations
 from app.graphql.scalars import SCALAR_MAP
+from app.graphql.settings import SettingsMutations, SettingsQueries
 from app.graphql.spec import OperationSelection
 from app.graphql.validation import Validation
 from app.graphql.viewer import ViewerQueries
 
 Query = merge_types(
     "Query",
-    (ViewerQueries, CustomerQueries, BalanceQueries, OverdueQueries, CatalogQueries, OrderQueries),
-)
+    (
+        ViewerQueries, CustomerQueries, BalanceQueries, OverdueQueries, CatalogQueries,
+        OrderQueries, SettingsQueries,
+    ),
+)  # fmt: skip
 Mutation = merge_types(
-    "Mutation", (CustomerMutations, CatalogMutations, OrderMutations, PaymentMutations)
+    "Mutation",
+    (CustomerMutations, CatalogMutations, OrderMutations, PaymentMutations, SettingsMutations),
 )
 
 
