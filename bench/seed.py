@@ -169,8 +169,8 @@ def seed_shop(url: str, *, customers: int = 1_000, products: int = 1_000) -> Dat
             "hot_product": product_ids[:1],
             "amount": PAYMENT_AMOUNTS,
             **{
-                f"counter_{line}": counter_ids[line * COUNTER_PRODUCTS :][:COUNTER_PRODUCTS]
-                for line in range(3)
+                f"counter_{line}": counter_ids[index * COUNTER_PRODUCTS :][:COUNTER_PRODUCTS]
+                for index, line in enumerate("abc")
             },
             "counter_cash": [counter_sale_payments()[0]],
             "counter_upi": [counter_sale_payments()[1]],

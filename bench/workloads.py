@@ -186,9 +186,9 @@ WORKLOADS: tuple[Workload, ...] = (
         variables={
             "input": {
                 "items": [
-                    {"productId": "<<counter_0>>", "quantity": 2, "discount": "10.00"},
-                    {"productId": "<<counter_1>>", "quantity": 1},
-                    {"productId": "<<counter_2>>", "quantity": 1},
+                    {"productId": "<<counter_a>>", "quantity": 2, "discount": "10.00"},
+                    {"productId": "<<counter_b>>", "quantity": 1},
+                    {"productId": "<<counter_c>>", "quantity": 1},
                 ],
                 "discount": "5.00",
                 "payments": [
