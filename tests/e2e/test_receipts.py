@@ -8,12 +8,17 @@ have signed them then.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
+import re
+import shutil
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import datetime
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -28,7 +33,8 @@ from app.config import Settings
 from app.domain.identity import Role
 from app.main import create_app
 from app.receipts.links import DAY_SECONDS, SALT
-from tests.conftest import Tenant
+from bench.service import Service
+from tests.conftest import Tenant, new_tenant
 from tests.helpers import make_customer, make_product
 from tests.purchases import new_key
 
@@ -144,7 +150,7 @@ async def test_a_receipt_shows_the_whole_sale(tenant: Tenant, http: httpx.AsyncC
         "Note: Deliver by 6 pm", "Thank you! Visit again.",
     ):  # fmt: skip
         assert expected in page, f"{expected!r} not in {page!r}"
-    assert "size: 80mm" in answer.text
+    assert "width: 72mm" in answer.text
 
     a4 = await http.get(f"{path_of(url)}&paper=a4")
     assert a4.status_code == 200
@@ -367,3 +373,105 @@ async def test_forwarded_headers_make_the_link_only_when_trusted(
     assert trusted["data"]["order"]["receiptUrl"].startswith(
         f"https://shop.example/receipts/{order['id']}?token="
     )
+
+
+# --- In a browser ---------------------------------------------------------------------
+
+MM = 72 / 25.4
+"""PDF points per millimetre."""
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium (and poppler-utils to read what it prints), or skip; CI must have
+    them (``make chromium``)."""
+    found = shutil.which("chromium")
+    if found is None or shutil.which("pdftotext") is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium or pdftotext is missing; .ci/run installs them (make chromium)")
+        pytest.skip("chromium or pdftotext is missing (make chromium)")
+    return found
+
+
+@pytest.fixture
+def service(database_url: str, tmp_path: Path) -> Iterator[Service]:
+    """The service in its own processes, two workers, over TCP."""
+    running = Service(
+        database_url, workers=2, log_path=tmp_path / "service.log", log_level="WARNING"
+    )
+    running.start()
+    yield running
+    running.stop()
+
+
+async def run(*command: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode(errors="replace")[-2000:]
+    return out.decode()
+
+
+async def render(chromium: str, profile: Path, url: str, *how: str) -> str:
+    """What headless Chromium makes of ``url``: ``--dump-dom`` or ``--print-to-pdf=…``."""
+    return await run(
+        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+        f"--user-data-dir={profile}", *how, url,
+    )  # fmt: skip
+
+
+def words_right_edge(bbox_html: str) -> float:
+    """The right edge, in points, of the rightmost word of ``pdftotext -bbox`` output."""
+    return max(float(x) for x in re.findall(r'<word [^>]*xMax="([^"]*)"', bbox_html))
+
+
+async def test_chromium_renders_the_receipt_from_the_running_service(
+    chromium: str, service: Service, owner_db: AsyncEngine, tmp_path: Path
+) -> None:
+    base = f"http://{service.host}:{service.port}"
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        tenant = await new_tenant(owner_db, client)
+        rice, oil = await shop(tenant, receiptFooter="Thank you!")
+        asha = await make_customer(tenant, name="Asha", credit_limit="100.00")
+        order = await sell(
+            tenant,
+            [{"productId": rice, "quantity": 3, "discount": "2.00"},
+             {"productId": oil, "quantity": 1}],
+            customerId=asha, discount="3.00",
+            payments=[{"amount": "10.00", "method": "CASH"},
+                      {"amount": "5.00", "method": "UPI", "reference": "UPI-981"}],
+        )  # fmt: skip
+    url = order["receiptUrl"]
+    assert url.startswith(f"{base}/receipts/{order['id']}?token=")
+    profile = tmp_path / "chromium"
+
+    dom = shown(await render(chromium, profile, url, "--dump-dom"))
+    for expected in ("Kirana Corner", f"Bill {order['number']}", "Customer Asha",
+                     "Total INR 31.82", "On credit 16.82", "Balance after this bill INR 16.82",
+                     "Thank you!"):  # fmt: skip
+        assert expected in dom, f"{expected!r} not in {dom!r}"
+
+    # Printed on 80 mm paper: the text, one column, nothing right of 76 mm.
+    pdf = tmp_path / "receipt.pdf"
+    await render(chromium, profile, url, f"--print-to-pdf={pdf}")
+    printed = await run("pdftotext", "-layout", str(pdf), "-")
+    lines = [" ".join(line.split()) for line in printed.splitlines()]
+    for expected in ("Rice", "3 x 10.00 30.00", "Discount -2.00", "Tax 5% 1.27",
+                     "Paid by Cash 10.00", "Paid by UPI (UPI-981) 5.00",
+                     "Balance after this bill INR 16.82"):  # fmt: skip
+        assert expected in lines, f"{expected!r} not a line of {printed}"
+    assert "Print on A4" not in printed  # the paper switch is for the screen only
+    assert words_right_edge(await run("pdftotext", "-bbox", str(pdf), "-")) < 76 * MM
+
+    # Printed on A4: an A4 page, a table with a column per figure.
+    a4 = tmp_path / "a4.pdf"
+    await render(chromium, profile, f"{url}&paper=a4", f"--print-to-pdf={a4}")
+    assert "(A4)" in await run("pdfinfo", str(a4))
+    printed = " ".join((await run("pdftotext", "-layout", str(a4), "-")).split())
+    assert "Item Qty Price Discount Tax Amount Rice 3 10.00 2.00 5% 1.27 28.00" in printed
+
+    # An altered link: the browser is told so, in a page.
+    altered = url[:-1] + ("A" if url[-1] != "A" else "B")
+    refused = shown(await render(chromium, profile, altered, "--dump-dom"))
+    assert "This link does not open this receipt." in refused
