@@ -241,6 +241,24 @@ async def test_a_link_opens_its_own_order_and_no_other(
     assert (await open_link(http, mine["receiptUrl"])).status_code == 200
 
 
+@pytest.mark.isolation
+async def test_a_link_signed_for_one_business_shows_no_order_of_another(
+    tenant: Tenant, other_tenant: Tenant, http: httpx.AsyncClient, owner_db: AsyncEngine
+) -> None:
+    """Were a genuine token to name another tenant's order, the read, bound to the token's
+    business, would find nothing: directly, through PgBouncer, and without RLS."""
+    their_rice, _ = await shop(other_tenant)
+    theirs = await sell(other_tenant, [{"productId": their_rice, "quantity": 1}],
+                        payments=[{"amount": "10.50", "method": "CASH"}])  # fmt: skip
+    token = await _signed_days_ago(owner_db, 0, [tenant.id, int(theirs["id"])])
+
+    answer = await http.get(f"/receipts/{theirs['id']}", params={"token": token})
+
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert (await open_link(http, theirs["receiptUrl"])).status_code == 200
+
+
 async def _signed_days_ago(owner_db: AsyncEngine, days: float, payload: list[int]) -> str:
     """A token the service would have signed ``days`` ago, with its key from the database."""
     async with owner_db.connect() as connection:
