@@ -24,6 +24,8 @@ from app.db.migrations import head_revision
 from app.graphql.http import RETRY_AFTER_SECONDS, GraphQLApp, error_response
 from app.graphql.schema import build_schema
 from app.logs import configure_logging, request_id_var
+from app.receipts.links import ReceiptLinks
+from app.receipts.page import receipt_page
 from app.services.api_keys import Authenticator
 from app.services.key_changes import KeyChangeListener
 
@@ -199,6 +201,7 @@ def create_app(settings: Settings | None = None) -> RequestContext:
         app.state.engine = engine
         app.state.driver_pool = service_driver_pool(settings, engine)
         app.state.authenticator = Authenticator(app.state.driver_pool, settings.auth_cache_seconds)
+        app.state.receipt_links = ReceiptLinks(settings, app.state.driver_pool)
         app.state.key_changes = None  # without a cache there is nothing to keep current
         if settings.auth_cache_seconds > 0:
             app.state.key_changes = KeyChangeListener(
@@ -226,6 +229,7 @@ def create_app(settings: Settings | None = None) -> RequestContext:
             Route("/graphql", graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/receipts/{order_id}", receipt_page),
         ],
         lifespan=lifespan,
     )

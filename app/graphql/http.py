@@ -42,9 +42,13 @@ BAD_OPERATION_NAME = (
 )
 
 
-def error_response(status: int, message: str, media_type: str = APPLICATION_JSON) -> JSONResponse:
-    """An HTTP-level refusal as a GraphQL error answer."""
-    code = HTTP_CODES.get(status, "BAD_USER_INPUT" if status < 500 else "INTERNAL_SERVER_ERROR")
+def error_response(
+    status: int, message: str, media_type: str = APPLICATION_JSON, *, code: str | None = None
+) -> JSONResponse:
+    """An HTTP-level refusal as a GraphQL error answer; ``code`` defaults by ``status``."""
+    code = code or HTTP_CODES.get(
+        status, "BAD_USER_INPUT" if status < 500 else "INTERNAL_SERVER_ERROR"
+    )
     headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
     return JSONResponse(body, status, headers, media_type=CONTENT_TYPES[media_type])

@@ -36,6 +36,7 @@ from app.graphql.pagination import Connection, connection, decode_id, encode_cur
 from app.graphql.payments import Payment
 from app.graphql.permissions import READ, WRITE
 from app.graphql.scalars import Money, Percent, money, percent
+from app.receipts.links import ReceiptLinks
 from app.services import purchase as service
 from app.services.orders import PageRequest
 
@@ -141,6 +142,20 @@ class Order:
             payments = await loaders.payments_by_order(info).load(self.record.id)
         minor_units = info.context.minor_units
         return [Payment.of(payment, minor_units) for payment in payments or ()]
+
+    @strawberry.field(
+        description=(
+            "A link to this order's printable receipt (80 mm or A4), signed for this order"
+            " alone: it needs no API key, so the shop can send it to its customer. It works"
+            " for 30 days (RECEIPT_LINK_DAYS); then it answers 410, and altered, 403."
+        )
+    )
+    async def receipt_url(self, info: Info) -> str:
+        request = info.context.request
+        links: ReceiptLinks = request.app.state.receipt_links
+        return await links.url(
+            request, business_id=info.context.caller.business.id, order_id=self.record.id
+        )
 
     @strawberry.field
     async def items(self, info: Info) -> list[OrderItem]:
