@@ -31,17 +31,26 @@ from app.graphql.orders import OrderMutations, OrderQueries
 from app.graphql.overdue import OverdueQueries
 from app.graphql.payments import PaymentMutations
 from app.graphql.scalars import SCALAR_MAP
+from app.graphql.sessions import SessionMutations
 from app.graphql.spec import OperationSelection
+from app.graphql.users import UserMutations, UserQueries
 from app.graphql.validation import Validation
 from app.graphql.viewer import ViewerQueries
 
 Query = merge_types(
     "Query",
-    (ViewerQueries, CustomerQueries, BalanceQueries, OverdueQueries, CatalogQueries, OrderQueries),
-)
+    (
+        ViewerQueries, CustomerQueries, BalanceQueries, OverdueQueries, CatalogQueries,
+        OrderQueries, UserQueries,
+    ),
+)  # fmt: skip
 Mutation = merge_types(
-    "Mutation", (CustomerMutations, CatalogMutations, OrderMutations, PaymentMutations)
-)
+    "Mutation",
+    (
+        CustomerMutations, CatalogMutations, OrderMutations, PaymentMutations, SessionMutations,
+        UserMutations,
+    ),
+)  # fmt: skip
 
 
 class NameConverter(strawberry.schema.name_converter.NameConverter):

@@ -52,13 +52,13 @@ async def test_a_key_created_by_the_cli_works_until_it_is_revoked(
     )
     key = json_of(created)
     assert key["businessId"] == business_id
-    assert key["role"] == "clerk"
+    assert key["role"] == "cashier", "clerk, the role's old name, still works"
     assert key["key"].startswith(key["id"] + "_"), "the secret follows the key's id"
 
     answer = await post_graphql(http, VIEWER, token=key["key"])
     assert answer["data"]["viewer"] == {
         "business": {"id": business_id, "name": "CLI Shop"},
-        "role": "CLERK",
+        "role": "CASHIER",
     }
 
     revoked = json_of(run_cli(database_url, "key", "revoke", key["id"], "--json"))

@@ -113,7 +113,7 @@ def read_and_write(http: httpx.AsyncClient, token: str, rounds: int = 1) -> Answ
     return answers
 
 
-async def served(http: httpx.AsyncClient, token: str, role: Role = Role.CLERK) -> None:
+async def served(http: httpx.AsyncClient, token: str, role: Role = Role.CASHIER) -> None:
     """A read and a write with ``token`` succeed (and so the key is cached)."""
     answer = await post_graphql(http, VIEWER, token=token)
     assert answer["data"]["viewer"]["role"] == role.name, answer
@@ -158,7 +158,7 @@ async def test_a_revoked_key_is_refused_within_a_second_for_reads_and_writes(
     cached: Cached, owner_db: AsyncEngine
 ) -> None:
     tenant = await new_tenant(owner_db, cached.http)
-    token = tenant.keys[Role.CLERK]
+    token = tenant.keys[Role.CASHIER]
     await served(cached.http, token)
 
     await admin.revoke_key(owner_db, token)
@@ -172,7 +172,7 @@ async def test_a_key_given_a_weaker_role_is_held_to_it_within_a_second(
     cached: Cached, owner_db: AsyncEngine
 ) -> None:
     tenant = await new_tenant(owner_db, cached.http)
-    token = tenant.keys[Role.CLERK]
+    token = tenant.keys[Role.CASHIER]
     await served(cached.http, token)
     ref = parse_key_ref(token)
     assert ref is not None
@@ -221,7 +221,7 @@ async def test_a_revocation_without_its_notification_goes_unnoticed_until_one_co
 ) -> None:
     """The control: the cache does serve keys, and the notification is what ends that."""
     tenant = await new_tenant(owner_db, cached.http)
-    token = tenant.keys[Role.CLERK]
+    token = tenant.keys[Role.CASHIER]
     await served(cached.http, token)
 
     await revoke_silently(owner_db, token)
@@ -239,7 +239,7 @@ async def test_with_the_listener_lost_a_revocation_is_not_late_and_the_listener_
     assert cached.listener is not None
     listener = cached.listener
     tenant = await new_tenant(owner_db, cached.http)
-    first, second = tenant.keys[Role.CLERK], tenant.keys[Role.VIEWER]
+    first, second = tenant.keys[Role.CASHIER], tenant.keys[Role.VIEWER]
     await served(cached.http, first)
     lost = listener.backend_pid
     assert await listener_pids(owner_db) == [lost]
@@ -284,7 +284,7 @@ async def test_a_listener_that_cannot_connect_leaves_every_key_checked_in_the_da
         assert service.listener is not None
         assert service.listener.backend_pid is None
         tenant = await new_tenant(owner_db, service.http)
-        token = tenant.keys[Role.CLERK]
+        token = tenant.keys[Role.CASHIER]
         await served(service.http, token)
 
         await revoke_silently(owner_db, token)  # not even a notification
@@ -321,7 +321,7 @@ async def test_two_workers_refuse_a_key_revoked_by_the_cli_within_a_second(
     base = f"http://{two_workers.host}:{two_workers.port}"
     async with httpx.AsyncClient(base_url=base, limits=fresh, timeout=10) as client:
         tenant: Tenant = await new_tenant(owner_db, client)
-        token = tenant.keys[Role.CLERK]
+        token = tenant.keys[Role.CASHIER]
         for _ in range(10):  # five of each on each worker
             await served(client, token)
 

@@ -102,8 +102,25 @@ async def charge(
 async def seed_business(owner_db: AsyncEngine) -> Seeded:
     business_id = await admin.create_business(owner_db, name="Rules test")
     await admin.create_key(owner_db, business_id=business_id, role=Role.OWNER)
+    user = await admin.create_user(
+        owner_db, business_id=business_id, email=f"rules-{business_id}@example.com",
+        role=Role.CASHIER,
+    )  # fmt: skip
     async with owner_db.begin() as connection:
         await bind(connection, business_id)
+        session_id = await scalar(
+            connection,
+            "INSERT INTO user_sessions (business_id, user_id, expires_at)"
+            " VALUES (:b, :u, now() + interval '1 day') RETURNING id",
+            b=business_id, u=user.user.id,
+        )  # fmt: skip
+        await connection.execute(
+            text(
+                "INSERT INTO refresh_tokens (business_id, session_id, secret_hash)"
+                " VALUES (:b, :s, sha256('x'))"
+            ),
+            {"b": business_id, "s": session_id},
+        )
         customer_id = await scalar(
             connection,
             "INSERT INTO customers (business_id, name, credit_limit)"
@@ -417,6 +434,8 @@ async def test_a_row_can_never_point_at_another_tenants_row(
         " VALUES (:b, :b_customer, 'payment', -100, :b_payment)",
         "INSERT INTO stock_movements (business_id, product_id, kind, quantity)"
         " VALUES (:b, :b_product, 'restock', 5)",
+        "INSERT INTO users (business_id, email, full_name, role, password_hash)"
+        " VALUES (:b, 'mallory@example.com', 'Mallory', 'owner', '$argon2id$x')",
         "UPDATE customers SET name = 'Moved' WHERE business_id = :b",
     ],
     ids=[
@@ -427,6 +446,7 @@ async def test_a_row_can_never_point_at_another_tenants_row(
         "payment",
         "ledger entry",
         "stock movement",
+        "user",
         "update",
     ],
 )
