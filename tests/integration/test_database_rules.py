@@ -259,6 +259,26 @@ async def test_the_service_role_cannot_switch_row_level_security_off(
     assert "row-level security" in str(error)
 
 
+async def test_the_service_role_learns_which_business_an_email_signs_in_to_and_nothing_more(
+    app_db: AsyncEngine, business_a: Seeded
+) -> None:
+    email = f"RULES-{business_a.business_id}@Example.com"
+    async with app_db.connect() as connection:
+        found = await connection.execute(
+            text("SELECT * FROM sign_in_business(:email)"), {"email": email}
+        )
+        rows = found.all()
+        assert len(rows) == 1
+        assert rows[0]._fields == ("business_id", "user_id")
+        assert rows[0].business_id == business_a.business_id
+        error = await refusal(connection, "SELECT * FROM user_emails")
+        assert sqlstate(error) == INSUFFICIENT_PRIVILEGE
+        await connection.rollback()
+        # Without a tenant bound, the user behind the email stays hidden.
+        assert await scalar(connection, "SELECT count(*) FROM users") == 0
+        await connection.rollback()
+
+
 async def test_the_service_role_cannot_bypass_row_level_security(app_db: AsyncEngine) -> None:
     async with app_db.connect() as connection:
         role = (
