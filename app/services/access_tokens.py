@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import jwt
 
 from app.db.driver_pool import DriverPool
+from app.services.retry import TryAgain
 from app.services.unit_of_work import fetch
 
 ALGORITHM = "HS256"
@@ -87,7 +88,11 @@ class SigningKeys:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.reload()
+        """Load the keys, or, with the database away, start without and keep trying."""
+        try:
+            await self.reload()
+        except TryAgain:
+            logger.warning("could not load the token signing keys; retrying in the background")
         self._task = asyncio.create_task(self._keep_loading())
 
     async def close(self) -> None:
@@ -129,10 +134,10 @@ class SigningKeys:
     def issue(self, claims: AccessClaims) -> tuple[str, float]:
         """A signed access token for ``claims``, and when it expires (epoch seconds)."""
         now = time.time()
-        signing = max(
-            (key for key in self._keys.values() if key.signs_from <= now < key.expires_at),
-            key=lambda key: (key.signs_from, key.kid),
-        )
+        usable = [key for key in self._keys.values() if key.signs_from <= now < key.expires_at]
+        if not usable:  # only while the database has been away since start-up
+            raise TryAgain("No token signing key is loaded yet; retry.")
+        signing = max(usable, key=lambda key: (key.signs_from, key.kid))
         expires = int(now) + self.policy.access_seconds
         payload = {
             "iss": ISSUER,

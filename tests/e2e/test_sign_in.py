@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.config import Settings
 from app.domain.identity import Role
 from app.main import create_app
+from bench.pgbouncer import PgBouncer
 from tests.accounts import (
     CHANGE_PASSWORD,
     CREATE_USER,
@@ -37,7 +38,7 @@ from tests.accounts import (
     refresh,
     signed_in,
 )
-from tests.conftest import Tenant, new_tenant, post_graphql
+from tests.conftest import Tenant, new_tenant, pooled_settings, post_graphql
 from tests.helpers import VIEWER, error_codes
 
 _addresses = iter(range(1, 250))
@@ -407,3 +408,25 @@ async def test_a_wrong_current_password_changes_nothing(
 
     assert answer["data"]["changePassword"]["fields"][0]["field"] == "currentPassword"
     assert (await signed_in(client, email, password))["user"]["email"] == email
+
+
+async def test_signing_in_refreshing_and_logging_out_work_behind_a_transaction_pooler(
+    owner_db: AsyncEngine, database_url: str, pgbouncer: PgBouncer
+) -> None:
+    settings = pooled_settings(database_url, pgbouncer, auth_cache_seconds=0)
+    app = create_app(settings)
+    async with app.starlette.router.lifespan_context(app.starlette):
+        transport = httpx.ASGITransport(app=app, client=("10.0.1.1", 1234))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            tenant = await new_tenant(owner_db, client)
+            _, email, password = await new_user(owner_db, tenant.id, Role.OWNER)
+            session = await signed_in(client, email, password)
+            renewed = (await refresh(client, session["refreshToken"]))["data"]["refreshSession"]
+            created = await post_graphql(
+                client, CREATE_USER,
+                {"input": {"email": new_email(), "fullName": "Pooled", "role": "STAFF"}},
+                token=renewed["accessToken"],
+            )  # fmt: skip
+            assert created["data"]["createUser"]["__typename"] == "UserCreated"
+            assert (await post_graphql(client, LOGOUT, token=renewed["accessToken"]))["data"]
+            assert refused(await post_graphql(client, ME, token=renewed["accessToken"]))
