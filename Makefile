@@ -20,7 +20,7 @@ run: $(STAMP) ## Run the service for development (embedded PostgreSQL unless DAT
 stop-db: $(STAMP) ## Stop the embedded PostgreSQL that `make run` left running
 	$(PY) -m app.db.embedded stop
 
-test: $(STAMP) pgbouncer http-audit ## Run the whole test suite against a real PostgreSQL
+test: $(STAMP) pgbouncer chromium http-audit ## Run the whole test suite against a real PostgreSQL
 	$(PY) -m pytest
 	@echo "The end-to-end tests again on Strawberry's stock pipeline (FAST_EXECUTION=0):"
 	FAST_EXECUTION=0 $(PY) -m pytest -q tests/e2e
@@ -31,6 +31,13 @@ pgbouncer: ## Install Debian's PgBouncer if missing (part of the suite runs thro
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbouncer >/dev/null || \
 		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbouncer >/dev/null; }; \
 	else echo "PgBouncer is not installed (apt-get install pgbouncer): its tests will be skipped"; fi
+
+chromium: ## Install Debian's Chromium and poppler-utils if missing (a test prints a receipt)
+	@if command -v chromium >/dev/null && command -v pdftotext >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium poppler-utils >/dev/null || \
+		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium poppler-utils >/dev/null; }; \
+	else echo "Chromium is not installed (apt-get install chromium poppler-utils): its test will be skipped"; fi
 
 http-audit: ## Install graphql-http's GraphQL-over-HTTP audit (npm ci) if missing; a test runs it
 	@if [ -d tests/http_audit/node_modules/graphql-http ]; then :; \
@@ -52,4 +59,4 @@ schema: $(STAMP) ## Rewrite schema.graphql from the code
 bench: $(STAMP) ## Load the service over HTTP vs pgbench (BENCH_WORKLOADS, BENCH_SECONDS; bench/README.md)
 	$(PY) -m bench.run
 
-.PHONY: help install run stop-db test pgbouncer http-audit lint format schema bench
+.PHONY: help install run stop-db test pgbouncer chromium http-audit lint format schema bench

@@ -115,6 +115,14 @@ class Settings:
     """Serve GraphiQL to a browser on GET /graphql.  Off unless asked for (``make run``
     asks): a deployment then offers a scanner no IDE, and no page that loads scripts
     from a CDN."""
+    secret_key: str | None = field(default=None, repr=False)
+    """Signs receipt links; unset, the key generated in the database is used
+    (migration ``0010_service_secrets``), the same for every worker and instance."""
+    receipt_link_days: int = 30
+    """How long a receipt link (``Order.receiptUrl``) works."""
+    trust_forwarded_headers: bool = False
+    """Build absolute URLs (receipt links) from ``X-Forwarded-Proto`` and
+    ``X-Forwarded-Host``: only behind a proxy that sets them, else a client could."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -153,6 +161,9 @@ class Settings:
             seed_demo=env.get("SEED_DEMO", "").lower() in ("1", "true", "yes"),
             introspection=_choice("INTROSPECTION", INTROSPECTION),
             graphiql=_choice("GRAPHIQL", ("off", "on")) == "on",
+            secret_key=env.get("SECRET_KEY") or None,
+            receipt_link_days=_int("RECEIPT_LINK_DAYS", 30),
+            trust_forwarded_headers=_choice("TRUST_FORWARDED_HEADERS", ("off", "on")) == "on",
         )
 
     @property

@@ -24,6 +24,8 @@ from app.db.migrations import head_revision
 from app.graphql.http import RETRY_AFTER_SECONDS, GraphQLApp, error_response
 from app.graphql.schema import build_schema
 from app.logs import configure_logging, request_id_var
+from app.receipts.links import ReceiptLinks
+from app.receipts.page import receipt_page
 from app.services.access_tokens import SigningKeys, TokenPolicy
 from app.services.authenticator import Authenticator
 from app.services.key_changes import KeyChangeListener
@@ -232,6 +234,7 @@ def create_app(settings: Settings | None = None) -> RequestContext:
                 sync_seconds=settings.rate_limit_sync_seconds,
             )
             await app.state.request_limiter.start()
+        app.state.receipt_links = ReceiptLinks(settings, app.state.driver_pool)
         app.state.key_changes = None  # without a cache there is nothing to keep current
         if settings.auth_cache_seconds > 0:
             app.state.key_changes = KeyChangeListener(
@@ -262,6 +265,7 @@ def create_app(settings: Settings | None = None) -> RequestContext:
             Route("/graphql", graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/receipts/{order_id}", receipt_page),
         ],
         lifespan=lifespan,
     )

@@ -115,6 +115,9 @@ def serve(
         log_config=None,  # configure_logging already routes uvicorn's logs as JSON
         access_log=False,  # the app writes its own access line, with the request id
         server_header=False,
+        # Uvicorn would take X-Forwarded-Proto from 127.0.0.1; the app decides whom to
+        # believe (TRUST_FORWARDED_HEADERS, app.receipts.links.public_base_url).
+        proxy_headers=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     if workers > 1:

@@ -18,7 +18,9 @@ import time
 from dataclasses import dataclass, field
 
 from app.db.engine import owner_engine
+from app.domain.checkout import CartLine, Checkout, checkout
 from app.domain.identity import Role
+from app.domain.money import from_minor
 from app.services import admin
 from bench import history
 from bench.database import connect, tenant
@@ -31,6 +33,27 @@ INITIAL_STOCK = 10**9
 PAYMENT_AMOUNTS = [f"{n}.00" for n in range(1, 101)]
 """Payments of 1.00 to 100.00: a bench run never exhausts an opening balance."""
 POOL_SIZE = 1_000
+COUNTER_PRODUCTS = 10
+"""Per line of the ``sale-counter`` workload: each line draws from its own products."""
+COUNTER_PRICE = 12_000
+"""Every counter product's price (120.00) and tax rate (5.00%): so the total of a
+counter sale is known before it is made, and a walk-in sale can pay it in full."""
+COUNTER_TAX_RATE = "5.00"
+COUNTER_LINES = ((2, 1_000), (1, 0), (1, 0))
+"""The counter sale's lines: quantity and line discount (minor units)."""
+COUNTER_BILL_DISCOUNT = 500
+COUNTER_CASH = 20_000
+"""Of the total: this much in cash, the rest by UPI."""
+
+
+def counter_sale_payments() -> tuple[str, str]:
+    """Cash and UPI amounts of the ``sale-counter`` workload, which add up to its total."""
+    sale = checkout(
+        [CartLine(COUNTER_PRICE, quantity, discount, 500) for quantity, discount in COUNTER_LINES],
+        bill_discount=COUNTER_BILL_DISCOUNT, payments=[], prices_include_tax=False, walk_in=False,
+    )  # fmt: skip
+    assert isinstance(sale, Checkout)
+    return str(from_minor(COUNTER_CASH, 2)), str(from_minor(sale.total - COUNTER_CASH, 2))
 
 
 # Each customer's opening balance is a real order, in one statement (foreign keys
@@ -112,6 +135,15 @@ def seed_shop(url: str, *, customers: int = 1_000, products: int = 1_000) -> Dat
         )
         product_ids = [str(row[0]) for row in cursor.fetchall()]
         cursor.execute(
+            "INSERT INTO products (business_id, name, sku, price, tax_rate)"
+            " SELECT %(b)s, 'Counter item ' || n, 'CTR-' || lpad(n::text, 5, '0'),"
+            "        %(counter_price)s, %(counter_tax)s"
+            " FROM generate_series(1, %(counter)s) n ORDER BY n RETURNING id",
+            {**params, "counter": 3 * COUNTER_PRODUCTS, "counter_price": COUNTER_PRICE,
+             "counter_tax": COUNTER_TAX_RATE},
+        )  # fmt: skip
+        counter_ids = [str(row[0]) for row in cursor.fetchall()]
+        cursor.execute(
             "INSERT INTO stock_movements (business_id, product_id, kind, quantity, note)"
             " SELECT %(b)s, id, 'initial', %(stock)s, 'bench seed'"
             " FROM products WHERE business_id = %(b)s ORDER BY id",
@@ -136,6 +168,12 @@ def seed_shop(url: str, *, customers: int = 1_000, products: int = 1_000) -> Dat
             "product": product_ids,
             "hot_product": product_ids[:1],
             "amount": PAYMENT_AMOUNTS,
+            **{
+                f"counter_{line}": counter_ids[index * COUNTER_PRODUCTS :][:COUNTER_PRODUCTS]
+                for index, line in enumerate("abc")
+            },
+            "counter_cash": [counter_sale_payments()[0]],
+            "counter_upi": [counter_sale_payments()[1]],
         },
         seconds=time.perf_counter() - started,
         counts={"customers": customers, "products": products},

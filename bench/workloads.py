@@ -130,6 +130,15 @@ query CustomerLookup($id: ID!) {
 
 PURCHASE_REFUSALS = ("InsufficientStock", "CreditLimitExceeded")
 
+SALE = """
+mutation Sale($input: PurchaseInput!) {
+  purchase(input: $input) {
+    __typename
+    ... on PurchaseCompleted { order { id number total paymentStatus } }
+  }
+}
+"""
+
 WORKLOADS: tuple[Workload, ...] = (
     Workload(
         name="purchase-uniform",
@@ -169,6 +178,33 @@ WORKLOADS: tuple[Workload, ...] = (
         writes=True,
         target=Target(min_ratio=0.12, p99_ms=50),
         issue=3,
+    ),
+    Workload(
+        name="sale-counter",
+        operation=("mutation", "purchase"),
+        query=SALE,
+        variables={
+            "input": {
+                "items": [
+                    {"productId": "<<counter_a>>", "quantity": 2, "discount": "10.00"},
+                    {"productId": "<<counter_b>>", "quantity": 1},
+                    {"productId": "<<counter_c>>", "quantity": 1},
+                ],
+                "discount": "5.00",
+                "payments": [
+                    {"amount": "<<counter_cash>>", "method": "CASH"},
+                    {"amount": "<<counter_upi>>", "method": "UPI", "reference": "bench"},
+                ],
+                "idempotencyKey": "<<key>>",
+            }
+        },
+        dataset="shop",
+        ok=("PurchaseCompleted",),
+        refusals=PURCHASE_REFUSALS,
+        writes=True,
+        issue=15,
+        notes="walk-in, 3 lines of 120.00 at 5% tax, 10.00 off a line and 5.00 off the"
+        " bill, paid in cash and UPI (bench/seed.py: COUNTER_*); each takes a bill number",
     ),
     Workload(
         name="payment",

@@ -50,13 +50,21 @@ _sku_counter = 0
 
 
 async def make_product(
-    tenant: Tenant, *, price: str = "10.00", stock: int = 100, name: str = "Rice"
+    tenant: Tenant, *, price: str = "10.00", stock: int = 100, name: str = "Rice", **extra: Any
 ) -> str:
     global _sku_counter  # noqa: PLW0603
     _sku_counter += 1
     data = await tenant.data(
         CREATE_PRODUCT,
-        {"input": {"name": name, "sku": f"SKU-{_sku_counter}", "price": price, "stock": stock}},
+        {
+            "input": {
+                "name": name,
+                "sku": f"SKU-{_sku_counter}",
+                "price": price,
+                "stock": stock,
+                **extra,
+            }
+        },
     )
     result = data["createProduct"]
     assert result["__typename"] == "ProductCreated", result

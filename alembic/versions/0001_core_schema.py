@@ -18,6 +18,7 @@ Revises:
 from collections.abc import Sequence
 
 from alembic import op
+from app.db.migrations import revision_sql
 
 revision: str = "0001_core_schema"
 down_revision: str | None = None
@@ -216,93 +217,11 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (business_id, key)
 );
 CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
+"""
 
-CREATE FUNCTION reject_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '% is append-only: % is not allowed', TG_TABLE_NAME, TG_OP
-        USING ERRCODE = 'insufficient_privilege',
-              HINT = 'Record a reversal entry instead.';
-END $$;
+FUNCTIONS = ("reject_change", "credit_ledger_apply", "stock_movements_apply", "api_key_identity")
 
--- Applies a ledger entry to the customer's cached balance.  The UPDATE takes the
--- customer row lock, so entries of one customer are numbered and timed in order.
-CREATE FUNCTION credit_ledger_apply() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-DECLARE
-    c customers%ROWTYPE;
-    oldest timestamptz;
-BEGIN
-    -- SECURITY DEFINER: refuse a row of another tenant before touching anything,
-    -- so the row lock and the error code cannot reveal another tenant's rows.
-    IF NEW.business_id IS DISTINCT FROM nullif(current_setting('app.business_id', true), '')::bigint THEN
-        RAISE EXCEPTION 'row belongs to another tenant' USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    SELECT * INTO c FROM customers
-     WHERE business_id = NEW.business_id AND id = NEW.customer_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'customer % not found', NEW.customer_id
-            USING ERRCODE = 'foreign_key_violation';
-    END IF;
-    NEW.created_at := greatest(NEW.created_at, c.last_entry_at);
-    NEW.balance_after := c.balance + NEW.amount;
-    NEW.charged_total := c.charged_total + greatest(NEW.amount, 0);
-    NEW.credited_total := c.credited_total + greatest(-NEW.amount, 0);
-    IF NEW.balance_after <= 0 THEN
-        oldest := NULL;
-    ELSIF NEW.amount > 0 AND c.balance > 0 THEN
-        oldest := c.oldest_unpaid_at;
-    ELSIF NEW.amount > 0 THEN
-        oldest := NEW.created_at;
-    ELSE
-        SELECT l.created_at INTO oldest FROM credit_ledger l
-         WHERE l.business_id = c.business_id AND l.customer_id = c.id
-           AND l.amount > 0 AND l.charged_total > NEW.credited_total
-         ORDER BY l.charged_total LIMIT 1;
-    END IF;
-    UPDATE customers
-       SET balance = NEW.balance_after,
-           charged_total = NEW.charged_total,
-           credited_total = NEW.credited_total,
-           oldest_unpaid_at = oldest,
-           last_entry_at = NEW.created_at
-     WHERE business_id = NEW.business_id AND id = NEW.customer_id;
-    RETURN NEW;
-END $$;
-
--- Applies a stock movement to the product's cached stock; the CHECK on products
--- refuses any movement that would take stock below zero.
-CREATE FUNCTION stock_movements_apply() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-BEGIN
-    -- SECURITY DEFINER: refuse a row of another tenant before touching anything,
-    -- so the row lock and the error code cannot reveal another tenant's rows.
-    IF NEW.business_id IS DISTINCT FROM nullif(current_setting('app.business_id', true), '')::bigint THEN
-        RAISE EXCEPTION 'row belongs to another tenant' USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    UPDATE products SET stock = stock + NEW.quantity
-     WHERE business_id = NEW.business_id AND id = NEW.product_id
-    RETURNING stock INTO NEW.stock_after;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'product % not found', NEW.product_id USING ERRCODE = 'foreign_key_violation';
-    END IF;
-    RETURN NEW;
-END $$;
-
--- Authentication runs before the tenant is known: the key names its business,
--- the function binds that tenant and RLS does the rest.  A key claiming the wrong
--- business simply finds nothing.
-CREATE FUNCTION api_key_identity(p_business_id bigint, p_key_id bigint, p_secret_hash bytea)
-RETURNS TABLE (role text, name text, currency text, minor_units smallint, payment_terms_days integer)
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM set_config('app.business_id', p_business_id::text, true);
-    RETURN QUERY
-        SELECT k.role, b.name, b.currency::text, b.currency_minor_units, b.payment_terms_days
-          FROM api_keys k JOIN businesses b ON b.id = k.business_id
-         WHERE k.business_id = p_business_id AND k.id = p_key_id
-           AND k.secret_hash = p_secret_hash AND k.revoked_at IS NULL;
-END $$;
-
+TRIGGERS = """
 CREATE TRIGGER credit_ledger_apply BEFORE INSERT ON credit_ledger
     FOR EACH ROW EXECUTE FUNCTION credit_ledger_apply();
 CREATE TRIGGER stock_movements_apply BEFORE INSERT ON stock_movements
@@ -337,6 +256,8 @@ GRANT SELECT ON alembic_version TO {APP_ROLE};
 
 def upgrade() -> None:
     op.execute(SCHEMA)
+    op.execute(revision_sql(revision, *FUNCTIONS))
+    op.execute(TRIGGERS)
     op.execute(
         "ALTER TABLE businesses ENABLE ROW LEVEL SECURITY;"
         "ALTER TABLE businesses FORCE ROW LEVEL SECURITY;"

@@ -31,6 +31,7 @@ Revises: 0002_purchase_and_payment
 from collections.abc import Sequence
 
 from alembic import op
+from app.db.migrations import revision_sql
 
 revision: str = "0003_read_side"
 down_revision: str | None = "0002_purchase_and_payment"
@@ -39,12 +40,9 @@ depends_on: Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.execute(revision_sql(revision, "due_at"))
     op.execute(
         """
-        CREATE FUNCTION due_at(made_at timestamptz, terms_days integer) RETURNS timestamptz
-        LANGUAGE sql IMMUTABLE PARALLEL SAFE
-        RETURN ((made_at AT TIME ZONE 'UTC') + make_interval(days => terms_days)) AT TIME ZONE 'UTC';
-
         CREATE INDEX credit_ledger_timeline_idx
             ON credit_ledger (business_id, customer_id, created_at, charged_total, credited_total);
 

@@ -18,41 +18,16 @@ Revises: 0006_short_product_locks
 from collections.abc import Sequence
 
 from alembic import op
+from app.db.migrations import revision_sql
 
 revision: str = "0007_notify_key_changes"
 down_revision: str | None = "0006_short_product_locks"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
-UPGRADE = """
-CREATE FUNCTION notify_api_key_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        PERFORM pg_notify('credit_ledger_auth', format('cl_%s_%s', OLD.business_id, OLD.id));
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        PERFORM pg_notify('credit_ledger_auth', format('cl_%s_%s', NEW.business_id, NEW.id));
-    END IF;
-    RETURN NULL;
-END $$;
+FUNCTIONS = ("notify_api_key_change", "notify_business_change", "notify_auth_truncate")
 
-CREATE FUNCTION notify_business_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        PERFORM pg_notify('credit_ledger_auth', format('cl_%s', OLD.id));
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        PERFORM pg_notify('credit_ledger_auth', format('cl_%s', NEW.id));
-    END IF;
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION notify_auth_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('credit_ledger_auth', '');
-    RETURN NULL;
-END $$;
-
+TRIGGERS = """
 CREATE TRIGGER api_keys_notify AFTER INSERT OR UPDATE OR DELETE ON api_keys
     FOR EACH ROW EXECUTE FUNCTION notify_api_key_change();
 CREATE TRIGGER api_keys_notify_truncate AFTER TRUNCATE ON api_keys
@@ -65,7 +40,8 @@ CREATE TRIGGER businesses_notify_truncate AFTER TRUNCATE ON businesses
 
 
 def upgrade() -> None:
-    op.execute(UPGRADE)
+    op.execute(revision_sql(revision, *FUNCTIONS))
+    op.execute(TRIGGERS)
 
 
 def downgrade() -> None:

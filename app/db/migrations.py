@@ -40,10 +40,18 @@ def earlier_migration(name: str) -> ModuleType:
     return module
 
 
-def function_sql(sql: str, start: str) -> str:
-    """The statement of ``sql`` that begins with ``start``, to the end of its body."""
-    begin = sql.index(start)
-    return sql[begin : sql.index("END $$;", begin) + len("END $$;")]
+SQL_DIR = PROJECT_ROOT / "alembic" / "sql"
+"""Database functions as each revision wrote them: ``<revision>/<function>.sql``."""
+
+
+def revision_sql(revision: str, *names: str) -> str:
+    """The functions ``names`` as migration ``revision`` created them, in that order.
+
+    Each migration reads only its own revision's files (its downgrade may read an
+    earlier one's): a later revision that changes a function adds its own file, so an
+    applied migration always runs the same SQL.
+    """
+    return "\n".join((SQL_DIR / revision / f"{name}.sql").read_text() for name in names)
 
 
 def head_revision() -> str | None:

@@ -1,4 +1,4 @@
-"""Orders, payments and the ways a purchase or payment can be refused.
+"""Orders (sales), payments and the ways a sale or payment can be refused.
 
 Lines for the same product are merged and sorted by product id before anything
 else happens: the merged lines are what is hashed for idempotency, validated and
@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from app.domain.checkout import PaymentStatus, payment_status
 from app.domain.records import CustomerRecord
 
 MAX_LINES = 100
 """Lines per purchase, before merging."""
 MAX_QUANTITY = 1_000_000
 """Units per line: merged lines stay far inside a GraphQL Int."""
+MAX_PAYMENTS = 10
+"""Payments at the counter per sale: what they add up to stays far inside a bigint."""
 
 
 class PaymentMethod(Enum):
@@ -33,14 +36,26 @@ class PaymentMethod(Enum):
 class PurchaseLine:
     product_id: int
     quantity: int
+    discount: int = 0
+    """Off this line, in minor units."""
 
 
 def merge_lines(lines: Iterable[PurchaseLine]) -> tuple[PurchaseLine, ...]:
-    """One line per product, quantities added, in ascending product id."""
-    quantities: dict[int, int] = {}
+    """One line per product, quantities and discounts added, in ascending product id."""
+    merged: dict[int, tuple[int, int]] = {}
     for line in lines:
-        quantities[line.product_id] = quantities.get(line.product_id, 0) + line.quantity
-    return tuple(PurchaseLine(pid, quantities[pid]) for pid in sorted(quantities))
+        quantity, discount = merged.get(line.product_id, (0, 0))
+        merged[line.product_id] = (quantity + line.quantity, discount + line.discount)
+    return tuple(PurchaseLine(pid, *merged[pid]) for pid in sorted(merged))
+
+
+@dataclass(frozen=True)
+class SalePayment:
+    """Money paid at the counter, as part of a sale."""
+
+    amount: int
+    method: PaymentMethod
+    reference: str | None
 
 
 @dataclass(frozen=True)
@@ -52,24 +67,21 @@ class OrderItemRecord:
     unit_price: int
     """The price when the order was placed."""
     line_total: int
-
-
-@dataclass(frozen=True)
-class OrderRecord:
-    id: int
-    number: str
-    customer_id: int
-    total: int
-    note: str | None
-    created_at: datetime
-    items: tuple[OrderItemRecord, ...] | None = None
-    """``None`` when not loaded with the order."""
+    """Quantity x unit price, before discounts and tax."""
+    discount: int = 0
+    """The line's own discount."""
+    bill_discount: int = 0
+    """Its share of the bill discount."""
+    tax_rate: int = 0
+    """Hundredths of a percent, when the order was placed."""
+    tax_amount: int = 0
 
 
 @dataclass(frozen=True)
 class PaymentRecord:
     id: int
-    customer_id: int
+    customer_id: int | None
+    """``None`` for a payment of a walk-in sale."""
     amount: int
     method: PaymentMethod
     reference: str | None
@@ -77,10 +89,45 @@ class PaymentRecord:
 
 
 @dataclass(frozen=True)
+class OrderRecord:
+    id: int
+    number: str
+    customer_id: int | None
+    """``None`` for a walk-in sale."""
+    total: int
+    note: str | None
+    created_at: datetime
+    items: tuple[OrderItemRecord, ...] | None = None
+    """``None`` when not loaded with the order."""
+    discount_total: int = 0
+    """Line discounts and the bill discount."""
+    bill_discount: int = 0
+    tax_total: int = 0
+    prices_include_tax: bool = False
+    paid_amount: int = 0
+    """Paid at the counter."""
+    payments: tuple[PaymentRecord, ...] | None = None
+    """``None`` when not loaded with the order."""
+
+    @property
+    def subtotal(self) -> int:
+        """The lines at their prices, before discounts (and tax, unless included)."""
+        return self.total + self.discount_total - (0 if self.prices_include_tax else self.tax_total)
+
+    @property
+    def credit_amount(self) -> int:
+        return self.total - self.paid_amount
+
+    @property
+    def payment_status(self) -> PaymentStatus:
+        return payment_status(self.paid_amount, self.credit_amount)
+
+
+@dataclass(frozen=True)
 class Purchased:
     order: OrderRecord
-    customer: CustomerRecord
-    """The customer just after this purchase (also on a replay)."""
+    customer: CustomerRecord | None
+    """The customer just after this purchase (also on a replay); ``None``: a walk-in."""
     replayed: bool
 
 
@@ -114,12 +161,14 @@ class CreditLimitExceeded:
     credit_limit: int
     balance: int
     order_total: int
+    credit_amount: int
+    """The part of the order not paid at the counter: what the rule is about."""
 
     @property
     def available_credit(self) -> int:
         return max(self.credit_limit - self.balance, 0)
 
-    message = "The order total exceeds the customer's available credit."
+    message = "The part of the order not paid now exceeds the customer's available credit."
 
 
 @dataclass(frozen=True)

@@ -38,3 +38,5 @@ class ProductRecord(NamedTuple):
     price: int
     stock: int
     created_at: datetime
+    tax_rate: int | None = None
+    """Hundredths of a percent; ``None``: the store's default rate."""

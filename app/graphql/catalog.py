@@ -17,6 +17,7 @@ from app.graphql.common import (
     read_id,
     read_idempotency_key,
     read_money,
+    read_percent,
     read_quantity,
     read_text,
 )
@@ -31,7 +32,7 @@ from app.graphql.pagination import (
     read_search,
 )
 from app.graphql.permissions import READ, STOCK
-from app.graphql.scalars import Money, money
+from app.graphql.scalars import Money, Percent, money, percent
 from app.services import catalog as service
 from app.services import listing
 from app.services.catalog import MAX_STOCK
@@ -47,6 +48,9 @@ class Product:
     sku: str
     price: Money
     stock: int = strawberry.field(description="Units on hand; never negative.")
+    tax_rate: Percent | None = strawberry.field(
+        description="The product's own tax rate; null: the store's default rate."
+    )
     record: strawberry.Private[ProductRecord]
 
     @classmethod
@@ -57,6 +61,7 @@ class Product:
             sku=record.sku,
             price=money(record.price, minor_units),
             stock=record.stock,
+            tax_rate=None if record.tax_rate is None else percent(record.tax_rate),
             record=record,
         )
 
@@ -94,6 +99,9 @@ class CreateProductInput:
     sku: str
     price: Money
     stock: int = 0
+    tax_rate: Percent | None = strawberry.field(
+        default=None, description="Null: the store's default rate."
+    )
 
 
 @strawberry.input
@@ -102,6 +110,9 @@ class UpdateProductInput:
     name: str | None = strawberry.UNSET
     sku: str | None = strawberry.UNSET
     price: Money | None = strawberry.UNSET
+    tax_rate: Percent | None = strawberry.field(
+        default=strawberry.UNSET, description="Null: the store's default rate from now on."
+    )
 
 
 @strawberry.input
@@ -165,11 +176,16 @@ class CatalogMutations:
             problems.add("stock", "must not be negative")
         elif input.stock > MAX_STOCK:
             problems.add("stock", "is too large")
+        tax_rate = None
+        if input.tax_rate is not None:
+            tax_rate = read_percent(input.tax_rate, "taxRate", problems)
         if invalid := problems.result():
             return InvalidInput.of(invalid)
         assert name is not None
         assert sku is not None
-        new = service.NewProduct(name=name, sku=sku, price=price, stock=input.stock)
+        new = service.NewProduct(
+            name=name, sku=sku, price=price, stock=input.stock, tax_rate=tax_rate
+        )
         async with info.context.uow() as uow:
             result = await service.create_product(uow, product=new)
         if isinstance(result, service.DuplicateSku):
@@ -193,6 +209,9 @@ class CatalogMutations:
                 changes["price"] = read_money(
                     input.price, "price", problems, minor_units, positive=False
                 )
+        if input.tax_rate is not strawberry.UNSET:
+            rate = input.tax_rate
+            changes["tax_rate"] = None if rate is None else read_percent(rate, "taxRate", problems)
         if invalid := problems.result():
             return InvalidInput.of(invalid)
         async with info.context.uow() as uow:

@@ -9,6 +9,7 @@ import strawberry
 from app.domain import results
 from app.domain.ids import parse_id
 from app.domain.money import MoneyError, to_minor
+from app.domain.percent import PercentError, to_hundredths
 
 
 @strawberry.type
@@ -81,6 +82,15 @@ def read_money(
     elif minor < 0:
         problems.add(field, "must not be negative")
     return minor
+
+
+def read_percent(raw: Decimal, field: str, problems: results.Problems) -> int:
+    """Hundredths of a percent for ``raw``, or 0 after recording why it is not acceptable."""
+    try:
+        return to_hundredths(raw)
+    except PercentError as exc:
+        problems.add(field, str(exc))
+        return 0
 
 
 def read_text(

@@ -85,6 +85,16 @@ class Customer:
 
         return await customer_orders(info, self.record, first, after)
 
+    @strawberry.field(description="How many orders the customer has made.")
+    async def total_purchases(self, info: Info) -> int:
+        totals = await loaders.customer_totals(info).load(self.record.id)
+        return 0 if totals is None else totals[0]
+
+    @strawberry.field(description="What the customer's orders came to, all of them.")
+    async def total_spent(self, info: Info) -> Money:
+        totals = await loaders.customer_totals(info).load(self.record.id)
+        return money(0 if totals is None else totals[1], info.context.minor_units)
+
     @classmethod
     def of(
         cls, record: CustomerRecord, minor_units: int, overdue_now: OverdueStatus | None = None

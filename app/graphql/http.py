@@ -57,10 +57,13 @@ def error_response(
     message: str,
     media_type: str = APPLICATION_JSON,
     *,
+    code: str | None = None,
     retry_after: str = RETRY_AFTER_SECONDS,
 ) -> JSONResponse:
-    """An HTTP-level refusal as a GraphQL error answer."""
-    code = HTTP_CODES.get(status, "BAD_USER_INPUT" if status < 500 else "INTERNAL_SERVER_ERROR")
+    """An HTTP-level refusal as a GraphQL error answer; ``code`` defaults by ``status``."""
+    code = code or HTTP_CODES.get(
+        status, "BAD_USER_INPUT" if status < 500 else "INTERNAL_SERVER_ERROR"
+    )
     headers = {"Retry-After": retry_after} if status in (429, 503) else None
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
     return JSONResponse(body, status, headers, media_type=CONTENT_TYPES[media_type])

@@ -79,8 +79,21 @@ def items_by_order(info: Info) -> DataLoader[int, tuple[OrderItemRecord, ...] | 
     return _by_id_loader(info, "items_by_order", orders.get_items)
 
 
+def order_by_number(info: Info) -> DataLoader[str, OrderRecord | None]:
+    return _by_id_loader(info, "order_by_number", orders.get_orders_by_number)
+
+
 def payment_by_id(info: Info) -> DataLoader[int, PaymentRecord | None]:
     return _by_id_loader(info, "payment_by_id", payments.get_payments)
+
+
+def payments_by_order(info: Info) -> DataLoader[int, tuple[PaymentRecord, ...] | None]:
+    return _by_id_loader(info, "payments_by_order", payments.order_payments)
+
+
+def customer_totals(info: Info) -> DataLoader[int, tuple[int, int] | None]:
+    """A customer's number of orders and what they came to."""
+    return _by_id_loader(info, "customer_totals", orders.customer_totals)
 
 
 def customer_orders(info: Info) -> DataLoader[orders.PageRequest, list[OrderRecord] | None]:

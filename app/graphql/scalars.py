@@ -1,16 +1,19 @@
-"""Money and DateTime scalars.
+"""Money, Percent and DateTime scalars.
 
 ``Money`` is a decimal string in major units (``"1250.50"``).  JSON numbers are
 refused: a float cannot carry money exactly.  The scalar checks syntax only;
 whether the amount fits the business's currency (decimals, sign, size) is
 checked by the resolver, which answers ``InvalidInput`` naming the field.
 
+``Percent`` is a decimal string too (``"5.00"``), parsed the same way; its range
+(0-100) and decimals (at most two) are the resolver's to check, as for money.
+
 ``DateTime`` is ISO 8601, always returned in UTC; input must carry an offset.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import NewType
@@ -19,8 +22,10 @@ import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
 from app.domain.money import MoneyError, from_minor, parse_decimal
+from app.domain.percent import from_hundredths
 
 Money = NewType("Money", Decimal)
+Percent = NewType("Percent", Decimal)
 
 
 def money(minor: int, minor_units: int) -> Money:
@@ -28,13 +33,24 @@ def money(minor: int, minor_units: int) -> Money:
     return Money(from_minor(minor, minor_units))
 
 
-def _parse_money(value: object) -> Decimal:
-    if not isinstance(value, str):
-        raise TypeError('Money must be a decimal string such as "1250.50", not a number.')
-    try:
-        return parse_decimal(value)
-    except MoneyError as exc:
-        raise ValueError(f"Money {exc}.") from exc
+def percent(hundredths: int) -> Percent:
+    """A rate stored in hundredths of a percent, as the API shows it (``"5.00"``)."""
+    return Percent(from_hundredths(hundredths))
+
+
+def _decimal_parser(name: str, example: str) -> Callable[[object], Decimal]:
+    def parse(value: object) -> Decimal:
+        if not isinstance(value, str):
+            raise TypeError(f'{name} must be a decimal string such as "{example}", not a number.')
+        try:
+            return parse_decimal(value)
+        except MoneyError as exc:
+            raise ValueError(f"{name} {exc}.") from exc
+
+    return parse
+
+
+_parse_money = _decimal_parser("Money", "1250.50")
 
 
 def _serialize_money(value: Decimal) -> str:
@@ -66,6 +82,12 @@ SCALAR_MAP: Mapping[object, ScalarDefinition] = {
         description='An exact amount in major units as a decimal string, e.g. "1250.50".',
         serialize=_serialize_money,
         parse_value=_parse_money,
+    ),
+    Percent: strawberry.scalar(
+        name="Percent",
+        description='A percentage from 0 to 100 with at most two decimals, e.g. "5.00".',
+        serialize=_serialize_money,
+        parse_value=_decimal_parser("Percent", "5.00"),
     ),
     datetime: strawberry.scalar(
         name="DateTime",

@@ -32,6 +32,7 @@ from app.graphql.overdue import OverdueQueries
 from app.graphql.payments import PaymentMutations
 from app.graphql.scalars import SCALAR_MAP
 from app.graphql.sessions import SessionMutations
+from app.graphql.settings import SettingsMutations, SettingsQueries
 from app.graphql.spec import OperationSelection
 from app.graphql.users import UserMutations, UserQueries
 from app.graphql.validation import Validation
@@ -41,14 +42,14 @@ Query = merge_types(
     "Query",
     (
         ViewerQueries, CustomerQueries, BalanceQueries, OverdueQueries, CatalogQueries,
-        OrderQueries, UserQueries,
+        OrderQueries, SettingsQueries, UserQueries,
     ),
 )  # fmt: skip
 Mutation = merge_types(
     "Mutation",
     (
-        CustomerMutations, CatalogMutations, OrderMutations, PaymentMutations, SessionMutations,
-        UserMutations,
+        CustomerMutations, CatalogMutations, OrderMutations, PaymentMutations,
+        SettingsMutations, SessionMutations, UserMutations,
     ),
 )  # fmt: skip
 

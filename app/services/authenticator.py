@@ -5,7 +5,7 @@ An API key (``app.services.api_keys``) is checked against its hash; an access to
 active and its session open.  Either way, what the database said is cached
 in-process for ``AUTH_CACHE_SECONDS``, but only while the cache can be told what
 changed: PostgreSQL announces every change to a key, a business, a user or a
-session at commit (migrations 0007 and 0009), each worker listens
+session at commit (migrations 0007 and 0012), each worker listens
 (``app.services.key_changes``) and forgets what changed, so a revoked key, a
 deactivated user or a changed role takes effect on every worker and instance
 within a second.  While the listener is not known to be connected the cache is

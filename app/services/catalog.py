@@ -22,13 +22,16 @@ from app.services.unit_of_work import TENANT, UnitOfWork
 MAX_STOCK = 2**31 - 1
 """Product.stock is a GraphQL Int (32-bit): more stock than this could not be shown."""
 
-PRODUCT_COLUMNS = "p.id, p.name, p.sku, p.price, p.stock, p.created_at"
+PRODUCT_COLUMNS = (
+    "p.id, p.name, p.sku, p.price, p.stock, p.created_at,"
+    " CAST(p.tax_rate * 100 AS integer) AS tax_rate"
+)
 
 
 def product_from_row(row: Any) -> ProductRecord:
     return ProductRecord(
         id=row["id"], name=row["name"], sku=row["sku"], price=row["price"], stock=row["stock"],
-        created_at=row["created_at"],
+        created_at=row["created_at"], tax_rate=row["tax_rate"],
     )  # fmt: skip
 
 
@@ -66,11 +69,13 @@ class NewProduct:
     sku: str
     price: int
     stock: int
+    tax_rate: int | None = None
+    """Hundredths of a percent; ``None``: the store's default."""
 
 
 _INSERT = text(
-    f"INSERT INTO products (business_id, name, sku, price)"
-    f" VALUES ({TENANT}, :name, :sku, :price)"
+    f"INSERT INTO products (business_id, name, sku, price, tax_rate)"
+    f" VALUES ({TENANT}, :name, :sku, :price, CAST(:tax_rate AS numeric) / 100)"
     f" ON CONFLICT (business_id, sku) DO NOTHING RETURNING id"
 )
 _MOVE = text(
@@ -82,7 +87,13 @@ _MOVE = text(
 async def create_product(uow: UnitOfWork, *, product: NewProduct) -> ProductRecord | DuplicateSku:
     new_id = (
         await uow.execute(
-            _INSERT, {"name": product.name, "sku": product.sku, "price": product.price}
+            _INSERT,
+            {
+                "name": product.name,
+                "sku": product.sku,
+                "price": product.price,
+                "tax_rate": product.tax_rate,
+            },
         )
     ).scalar_one_or_none()
     if new_id is None:
@@ -98,7 +109,7 @@ async def create_product(uow: UnitOfWork, *, product: NewProduct) -> ProductReco
     return created
 
 
-UPDATABLE = ("name", "sku", "price")
+UPDATABLE = ("name", "sku", "price", "tax_rate")
 
 
 async def update_product(
@@ -109,7 +120,11 @@ async def update_product(
         raise ValueError(f"not updatable: {sorted(unknown)}")
     if "sku" in changes and await _sku_taken(uow, changes["sku"], product_id):
         return DuplicateSku(changes["sku"])
-    assignments = "".join(f", {column} = :{column}" for column in changes)
+    assignments = "".join(
+        f", {column} = CAST(:{column} AS numeric) / 100" if column == "tax_rate"
+        else f", {column} = :{column}"
+        for column in changes
+    )  # fmt: skip
     statement = text(
         f"UPDATE products SET updated_at = now(){assignments}"
         f" WHERE business_id = {TENANT} AND id = :id RETURNING id"
@@ -137,14 +152,17 @@ async def restock_product(
 ) -> ProductRecord | Missing | KeyReused | Invalid:
     """Add stock.  A retry with the same key answers with the product, adding nothing.
 
-    The key is stored before the product is locked, as a purchase stores its key
-    before its product locks (migration 0006): the holds are taken in one order
-    on every path.  A duplicate arriving meanwhile waits on the key, then loses
-    the race and is retried (``app.services.retry``), finding the stored key.  A
-    refusal rolls the key back with everything else: refusals are not remembered.
+    The product is locked before the key is stored, as a sale locks its products
+    before it stores its key (migration 0009): the holds are taken in one order on
+    every path.  A duplicate arriving meanwhile waits on the product, then finds the
+    stored key.  A refusal rolls the key back with everything else: refusals are
+    not remembered.
     """
     request = {"productId": product_id, "quantity": quantity, "note": note}
     hash_ = idempotency.request_hash("restockProduct", request)
+    stock = (await uow.execute(_LOCK, {"id": product_id})).scalar_one_or_none()
+    if stock is None:
+        return Missing("Product", str(product_id))
     earlier = await idempotency.recall(
         uow, key=idempotency_key, operation="restockProduct", hash_=hash_
     )
@@ -155,9 +173,6 @@ async def restock_product(
             uow, key=idempotency_key, operation="restockProduct", hash_=hash_,
             response={"productId": product_id},
         )  # fmt: skip
-    stock = (await uow.execute(_LOCK, {"id": product_id})).scalar_one_or_none()
-    if stock is None:
-        return Missing("Product", str(product_id))
     if earlier is None:
         if stock + quantity > MAX_STOCK:
             return Invalid.one("quantity", f"would take stock above {MAX_STOCK}")

@@ -1,7 +1,7 @@
 """Key and user changes reach every worker's cache within a second: each worker listens.
 
 PostgreSQL announces every change to a key, a business, a user or a session on
-``credit_ledger_auth`` as it commits (migrations 0007 and 0009).  Each worker keeps
+``credit_ledger_auth`` as it commits (migrations 0007 and 0012).  Each worker keeps
 one connection of its own listening there and tells its ``Authenticator`` what to
 forget.
 

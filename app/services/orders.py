@@ -1,4 +1,5 @@
-"""Reading orders back: by id, their items, and a customer's orders newest first.
+"""Reading orders back: by id or bill number, their items, a customer's orders newest
+first, and how many a customer made and what they came to.
 
 Each function answers a whole batch in one statement, so the dataloaders that
 call them cost one query per batch however many orders a response shows.
@@ -15,13 +16,18 @@ from sqlalchemy import text
 from app.domain.purchases import OrderItemRecord, OrderRecord
 from app.services.unit_of_work import TENANT, UnitOfWork
 
-_COLUMNS = "o.id, o.number, o.customer_id, o.total, o.note, o.created_at"
+_COLUMNS = (
+    "o.id, o.number, o.customer_id, o.total, o.note, o.created_at, o.discount_total,"
+    " o.bill_discount, o.tax_total, o.prices_include_tax, o.paid_amount"
+)
 
 
 def _order(row: Any) -> OrderRecord:
     return OrderRecord(
         id=row.id, number=row.number, customer_id=row.customer_id, total=row.total,
-        note=row.note, created_at=row.created_at,
+        note=row.note, created_at=row.created_at, discount_total=row.discount_total,
+        bill_discount=row.bill_discount, tax_total=row.tax_total,
+        prices_include_tax=row.prices_include_tax, paid_amount=row.paid_amount,
     )  # fmt: skip
 
 
@@ -35,8 +41,34 @@ async def get_orders(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, OrderReco
     return {row.id: _order(row) for row in rows}
 
 
+_BY_NUMBERS = text(
+    f"SELECT {_COLUMNS} FROM orders o WHERE o.business_id = {TENANT} AND o.number = ANY(:numbers)"
+)
+
+
+async def get_orders_by_number(uow: UnitOfWork, numbers: Sequence[str]) -> dict[str, OrderRecord]:
+    rows = await uow.execute(_BY_NUMBERS, {"numbers": list(numbers)})
+    return {row.number: _order(row) for row in rows}
+
+
+_TOTALS = text(
+    f"SELECT customer_id, count(*) AS orders, sum(total) AS spent FROM orders"
+    f" WHERE business_id = {TENANT} AND customer_id = ANY(:ids) GROUP BY customer_id"
+)
+
+
+async def customer_totals(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """Each customer's number of orders and their totals' sum (an index-only scan of
+    ``orders_customer_idx``, which carries the total)."""
+    found = {row.customer_id: (row.orders, int(row.spent)) for row in await uow.execute(
+        _TOTALS, {"ids": list(ids)}
+    )}  # fmt: skip
+    return {customer_id: found.get(customer_id, (0, 0)) for customer_id in ids}
+
+
 _ITEMS = text(
-    f"SELECT order_id, product_id, product_name, quantity, unit_price, line_total"
+    f"SELECT order_id, product_id, product_name, quantity, unit_price, line_total, discount,"
+    f" bill_discount, CAST(tax_rate * 100 AS integer) AS tax_rate, tax_amount"
     f" FROM order_items WHERE business_id = {TENANT} AND order_id = ANY(:ids)"
     f" ORDER BY order_id, line_no"
 )
@@ -54,6 +86,10 @@ async def get_items(
                 quantity=row.quantity,
                 unit_price=row.unit_price,
                 line_total=row.line_total,
+                discount=row.discount,
+                bill_discount=row.bill_discount,
+                tax_rate=row.tax_rate,
+                tax_amount=row.tax_amount,
             )
         )
     return {order_id: tuple(found) for order_id, found in items.items()}

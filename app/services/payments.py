@@ -61,9 +61,10 @@ async def record_payment(
 
 
 def payment_from_json(raw: dict[str, Any]) -> PaymentRecord:
+    customer_id = raw["customerId"]
     return PaymentRecord(
         id=int(raw["id"]),
-        customer_id=int(raw["customerId"]),
+        customer_id=None if customer_id is None else int(customer_id),
         amount=int(raw["amount"]),
         method=PaymentMethod(raw["method"]),
         reference=raw["reference"],
@@ -88,22 +89,35 @@ def outcome_from_json(answer: dict[str, Any], idempotency_key: str) -> PaymentOu
     raise ValueError(f"unexpected payment result {result!r}")
 
 
-_BY_IDS = text(
-    f"SELECT id, customer_id, amount, method, reference, created_at FROM payments"
-    f" WHERE business_id = {TENANT} AND id = ANY(:ids)"
+_COLUMNS = "id, customer_id, order_id, amount, method, reference, created_at"
+_BY_IDS = text(f"SELECT {_COLUMNS} FROM payments WHERE business_id = {TENANT} AND id = ANY(:ids)")
+_BY_ORDERS = text(
+    f"SELECT {_COLUMNS} FROM payments"
+    f" WHERE business_id = {TENANT} AND order_id = ANY(:ids) ORDER BY id"
 )
+
+
+def _payment(row: Any) -> PaymentRecord:
+    return PaymentRecord(
+        id=row.id,
+        customer_id=row.customer_id,
+        amount=row.amount,
+        method=PaymentMethod(row.method),
+        reference=row.reference,
+        created_at=row.created_at,
+    )
 
 
 async def get_payments(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, PaymentRecord]:
     rows = await uow.execute(_BY_IDS, {"ids": list(ids)})
-    return {
-        row.id: PaymentRecord(
-            id=row.id,
-            customer_id=row.customer_id,
-            amount=row.amount,
-            method=PaymentMethod(row.method),
-            reference=row.reference,
-            created_at=row.created_at,
-        )
-        for row in rows
-    }
+    return {row.id: _payment(row) for row in rows}
+
+
+async def order_payments(
+    uow: UnitOfWork, order_ids: Sequence[int]
+) -> dict[int, tuple[PaymentRecord, ...]]:
+    """The payments made at the counter with each order, in the order they were made."""
+    found: dict[int, list[PaymentRecord]] = {order_id: [] for order_id in order_ids}
+    for row in await uow.execute(_BY_ORDERS, {"ids": list(order_ids)}):
+        found[row.order_id].append(_payment(row))
+    return {order_id: tuple(payments) for order_id, payments in found.items()}

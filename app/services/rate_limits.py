@@ -4,7 +4,7 @@
 hash), so each one asks PostgreSQL: failures are counted per email and per client
 address; ``attempts`` failures within ``window`` lock that subject out for
 ``lockout`` seconds, doubling with every further lockout up to ``max_lockout``
-(``sign_in_failed``, migration 0009).  A locked subject is refused before its
+(``sign_in_failed``, migration 0012).  A locked subject is refused before its
 password is looked at, whether or not the email has an account.  A successful
 sign-in clears its email's record.
 

@@ -3,7 +3,7 @@ GraphQL layer checks) or the operator's CLI (``app.services.admin``).
 
 A deactivation, a password reset and a password change end the user's sessions:
 their refresh tokens stop working, and the notification the change sends
-(migration 0009) makes every worker forget the user's access tokens.
+(migration 0012) makes every worker forget the user's access tokens.
 """
 
 from __future__ import annotations

@@ -6,8 +6,11 @@ For every business, in one REPEATABLE READ snapshot with the tenant bound:
 - each ledger entry's balance_after equals the previous entry's (by id, per
   customer; every writer locks the customer before inserting) plus its amount;
 - each product's stock equals the sum of its stock movements;
-- each order's total equals the sum of its items and its ledger charge, and each
-  item was taken out of stock by a sale movement of the same quantity.
+- each order's total equals its items (less their discounts, with their tax unless
+  prices included it) and its ledger charge (none for a walk-in sale); its tax,
+  discounts and bill discount equal its items'; what it says was paid at the
+  counter equals its payments; and each item was taken out of stock by a sale
+  movement of the same quantity.
 
 Every check is one set-based statement; each reports at most ``LIMIT`` problems.
 """
@@ -79,14 +82,26 @@ SELECT p.id, p.stock, coalesce(m.moved, 0) AS moved
 """)
 
 _ORDER_TOTALS = text(f"""
-SELECT o.id, o.total, i.total AS items_total, coalesce(l.amount, 0) AS charged
+SELECT o.id, o.total, i.net + CASE WHEN o.prices_include_tax THEN 0 ELSE i.tax END AS items_total,
+       coalesce(l.amount, 0) AS charged, o.tax_total, i.tax, o.discount_total,
+       i.discounts + o.bill_discount AS discounts, o.bill_discount, i.shares, o.paid_amount,
+       coalesce(p.paid, 0) AS paid
   FROM orders o
-  LEFT JOIN (SELECT order_id, sum(line_total) AS total FROM order_items
+  LEFT JOIN (SELECT order_id, sum(line_total - discount - bill_discount) AS net,
+                    sum(tax_amount) AS tax, sum(discount) AS discounts,
+                    sum(bill_discount) AS shares
+               FROM order_items
               WHERE business_id = {TENANT} GROUP BY order_id) i ON i.order_id = o.id
   LEFT JOIN credit_ledger l
     ON l.business_id = o.business_id AND l.order_id = o.id AND l.kind = 'charge'
+  LEFT JOIN (SELECT order_id, sum(amount) AS paid FROM payments
+              WHERE business_id = {TENANT} AND order_id IS NOT NULL GROUP BY order_id) p
+    ON p.order_id = o.id
  WHERE o.business_id = {TENANT}
-   AND (i.total IS DISTINCT FROM o.total OR coalesce(l.amount, 0) <> o.total)
+   AND ((i.net + CASE WHEN o.prices_include_tax THEN 0 ELSE i.tax END) IS DISTINCT FROM o.total
+        OR coalesce(l.amount, 0) <> CASE WHEN o.customer_id IS NULL THEN 0 ELSE o.total END
+        OR i.tax <> o.tax_total OR i.discounts + o.bill_discount <> o.discount_total
+        OR i.shares <> o.bill_discount OR coalesce(p.paid, 0) <> o.paid_amount)
  ORDER BY o.id LIMIT {LIMIT}
 """)
 
@@ -130,7 +145,10 @@ async def _check(connection: AsyncConnection, business_id: int) -> list[Problem]
         add(
             "order total",
             f"order {row.id}",
-            f"total {row.total}, items {row.items_total}, ledger charge {row.charged}",
+            f"total {row.total}, items {row.items_total}, ledger charge {row.charged};"
+            f" tax {row.tax_total}, items' {row.tax}; discounts {row.discount_total},"
+            f" items' and bill {row.discounts}; bill discount {row.bill_discount}, items'"
+            f" shares {row.shares}; paid {row.paid_amount}, payments {row.paid}",
         )
     for row in await connection.execute(_ITEM_MOVEMENTS, tenant):
         add(

@@ -93,27 +93,34 @@ async def test_a_connection_killed_in_the_middle_of_a_purchase_leaves_no_trace(
     key = new_key()
     before = await customer_state(tenant, customer)
     async with owner_db.connect() as holder:
-        # The product row locked elsewhere: the purchase writes its order, its charge
-        # (and the customer's balance) and its key, then waits for the row, the last
-        # lock it takes before its items and stock movements, and is killed there.
+        # Its key being stored by another transaction: the purchase takes its bill
+        # number, writes its order, charge (and the customer's balance), the payment
+        # made now, its items and stock movements, then waits to store the key, the
+        # last thing it does, and is killed there.
         await holder.execute(
             text("SELECT set_config('app.business_id', :b, true)"), {"b": str(tenant.id)}
         )
         await holder.execute(
-            text("SELECT 1 FROM products WHERE id = :p FOR UPDATE"), {"p": int(product)}
+            text(
+                "INSERT INTO idempotency_keys (business_id, key, operation, request_hash,"
+                " response) VALUES (:b, :k, 'other', 'other', '{}')"
+            ),
+            {"b": tenant.id, "k": key},
         )
         request = purchase_input(customer, [(product, 3)], key=key)
+        request["input"]["payments"] = [{"amount": "5.00", "method": "CASH"}]
         pending = asyncio.create_task(tenant.gql(PURCHASE, request, role=Role.CLERK))
         pid = await blocked_purchase_pid(owner_db)
         async with owner_db.connect() as killer:
             wrote = text(
                 "SELECT array_agg(relation::regclass::text ORDER BY relation::regclass::text)"
                 " FROM pg_locks WHERE pid = :p AND mode = 'RowExclusiveLock'"
-                " AND relation::regclass::text IN"
-                " ('orders', 'credit_ledger', 'customers', 'idempotency_keys')"
+                " AND relation::regclass::text IN ('orders', 'credit_ledger', 'customers',"
+                " 'payments', 'order_items', 'stock_movements', 'products', 'bill_counters')"
             )
             assert (await killer.execute(wrote, {"p": pid})).scalar_one() == [
-                "credit_ledger", "customers", "idempotency_keys", "orders",
+                "bill_counters", "credit_ledger", "customers", "order_items", "orders",
+                "payments", "products", "stock_movements",
             ]  # fmt: skip
             assert (
                 await killer.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
@@ -130,9 +137,9 @@ async def test_a_connection_killed_in_the_middle_of_a_purchase_leaves_no_trace(
     assert await stock_of(owner_db, product) == 10
     assert await customer_state(tenant, customer) == before
     # The service recovers: the same request succeeds on a fresh connection.
-    assert (await buy(tenant, customer, [(product, 3)], key=key))["__typename"] == (
-        "PurchaseCompleted"
-    )
+    done = await buy(tenant, customer, [(product, 3)], key=key)
+    assert done["__typename"] == "PurchaseCompleted"
+    assert done["order"]["number"].endswith("-000001")  # the killed sale's number is free
 
 
 async def test_losing_a_race_on_a_new_key_is_retried_and_then_finds_the_key(

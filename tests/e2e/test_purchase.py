@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.domain.identity import Role
@@ -23,7 +25,7 @@ async def test_a_purchase_writes_the_order_items_stock_movements_and_charge(
     order = result["order"]
     assert order["total"] == "38.00"
     assert order["note"] == "deliver Friday"
-    assert order["number"].startswith("ORD-")
+    assert order["number"].startswith("BILL-")
     assert order["createdAt"].endswith("Z")
     assert order["customer"]["id"] == customer
     items = [
@@ -41,12 +43,12 @@ async def test_a_purchase_writes_the_order_items_stock_movements_and_charge(
     assert await customer_state(tenant, customer) == result["customer"]
 
 
-async def test_order_numbers_are_unique_and_readable(tenant: Tenant) -> None:
+async def test_bill_numbers_are_consecutive_from_one_each_year(tenant: Tenant) -> None:
     customer = await make_customer(tenant)
     product = await make_product(tenant)
-    numbers = {(await buy(tenant, customer, [(product, 1)]))["order"]["number"] for _ in range(3)}
-    assert len(numbers) == 3
-    assert all(n.startswith("ORD-") and n[4:].isdigit() and len(n) >= 10 for n in numbers)
+    numbers = [(await buy(tenant, customer, [(product, 1)]))["order"]["number"] for _ in range(3)]
+    year = datetime.now(UTC).year  # the store's time zone is UTC by default
+    assert numbers == [f"BILL-{year}-00000{n}" for n in (1, 2, 3)]
 
 
 async def test_prices_come_from_the_database_and_are_kept_on_the_order(tenant: Tenant) -> None:

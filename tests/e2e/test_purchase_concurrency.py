@@ -16,7 +16,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.domain.checkout import CartLine, Checkout, checkout
 from app.domain.identity import Role
+from app.domain.purchases import PurchaseLine, merge_lines
 from app.services.verify import verify_business
 from tests.conftest import Tenant, post_graphql
 from tests.helpers import make_customer, make_product
@@ -168,7 +170,7 @@ async def test_identical_restocks_with_one_key_add_stock_once(
 async def test_a_purchase_and_a_restock_racing_on_one_key_never_deadlock(
     tenant: Tenant, owner_db: AsyncEngine
 ) -> None:
-    """Both store the key before they lock the product, so neither waits for the
+    """Both lock the product before they store the key, so neither waits for the
     other while holding what the other needs: one effect, the other told the key
     is taken, and no deadlock for PostgreSQL to break (its counter stays put)."""
     customer = await make_customer(tenant)
@@ -197,12 +199,63 @@ async def test_a_purchase_and_a_restock_racing_on_one_key_never_deadlock(
     assert await stock_of(owner_db, product) == stock
 
 
-async def test_a_storm_of_purchases_payments_and_restocks_keeps_every_invariant(
+async def _bill_numbers(owner_db: AsyncEngine, business_id: int) -> list[int]:
+    async with owner_db.connect() as connection:
+        rows = await connection.execute(
+            text("SELECT number FROM orders WHERE business_id = :b ORDER BY number"),
+            {"b": business_id},
+        )
+        return sorted(int(number.rsplit("-", 1)[1]) for (number,) in rows)
+
+
+async def test_sixty_four_concurrent_sales_take_consecutive_bill_numbers(
     tenant: Tenant, owner_db: AsyncEngine
 ) -> None:
+    """Walk-in, partly paid and credit sales of one business at once, with refusals in
+    the mix: the sales that complete hold 1..N, each once, and the refusals none."""
+    customers = [await make_customer(tenant, credit_limit="100.00") for _ in range(8)]
+    product = await make_product(tenant, price="10.00", stock=1000)
+    requests = []
+    for n in range(64):
+        request = purchase_input(customers[n % 8], [(product, 1)])
+        if n % 4 == 0:  # walk-in, paid in full
+            del request["input"]["customerId"]
+            request["input"]["payments"] = [{"amount": "10.00", "method": "CASH"}]
+        elif n % 4 == 1:  # partly paid
+            request["input"]["payments"] = [{"amount": "4.00", "method": "UPI"}]
+        requests.append(request)
+    refusals = [purchase_input(customers[0], [(product, 11)])]  # over the limit
+    walk_in_on_credit = purchase_input(customers[0], [(product, 1)])
+    del walk_in_on_credit["input"]["customerId"]
+    refusals.append(walk_in_on_credit)
+    mixed = requests[:20] + refusals + requests[20:]
+    query = (
+        "mutation($input: PurchaseInput!) { purchase(input: $input) {"
+        " __typename ... on PurchaseCompleted { order { number } } } }"
+    )
+
+    results = await _purchases(tenant, mixed, query)
+
+    kinds = Counter(r["__typename"] for r in results)
+    assert kinds == {"PurchaseCompleted": 64, "CreditLimitExceeded": 1, "InvalidInput": 1}
+    year = results[0]["order"]["number"].split("-")[1]
+    numbers = sorted(r["order"]["number"] for r in results if "order" in r)
+    assert numbers == [f"BILL-{year}-{n:06d}" for n in range(1, 65)]
+    assert await verify_business(owner_db, tenant.id) == []
+
+
+async def test_a_storm_of_sales_payments_and_restocks_keeps_every_invariant(
+    tenant: Tenant, owner_db: AsyncEngine
+) -> None:
+    """Credit, partly paid and walk-in sales (with line and bill discounts, taxed at
+    5%) race payments and restocks: stock, books and bill numbers all hold."""
     rng = random.Random(7)
+    await tenant.data(SETTINGS, {"input": {"defaultTaxRate": "5"}})
     customers = [await make_customer(tenant, credit_limit="300.00") for _ in range(6)]
-    initial = {await make_product(tenant, price=f"{p}.00", stock=15): 15 for p in (1, 2, 3, 5, 8)}
+    prices = {
+        await make_product(tenant, price=f"{p}.00", stock=15): p * 100 for p in (1, 2, 3, 5, 8)
+    }
+    initial = dict.fromkeys(prices, 15)
     products = list(initial)
     for customer in customers:  # something to pay off from the start
         await _purchases(tenant, [purchase_input(customer, [(products[0], 2)])])
@@ -212,7 +265,7 @@ async def test_a_storm_of_purchases_payments_and_restocks_keeps_every_invariant(
         roll = rng.random()
         if roll < 0.6:
             lines = [(rng.choice(products), rng.randint(1, 3)) for _ in range(rng.randint(1, 3))]
-            operations.append(("purchase", purchase_input(rng.choice(customers), lines)))
+            operations.append(("purchase", _sale(rng, rng.choice(customers), lines, prices)))
         elif roll < 0.85:
             request = {"customerId": rng.choice(customers), "amount": f"{rng.randint(1, 6)}.00",
                        "method": "CASH", "idempotencyKey": new_key()}  # fmt: skip
@@ -221,7 +274,7 @@ async def test_a_storm_of_purchases_payments_and_restocks_keeps_every_invariant(
             request = {"productId": rng.choice(products), "quantity": rng.randint(1, 4),
                        "idempotencyKey": new_key()}  # fmt: skip
             operations.append(("restock", {"input": request}))
-    queries = {"purchase": PURCHASE_LEAN, "payment": RECORD_PAYMENT, "restock": RESTOCK}
+    queries = {"purchase": STORM_SALE, "payment": RECORD_PAYMENT, "restock": RESTOCK}
 
     answers = await asyncio.gather(*(_gql(tenant, queries[k], v) for k, v in operations))
 
@@ -244,4 +297,52 @@ async def test_a_storm_of_purchases_payments_and_restocks_keeps_every_invariant(
         )
     assert outcomes["PurchaseCompleted"] > 10
     assert outcomes["PaymentRecorded"] > 5
+    statuses = Counter(
+        next(iter(a["data"].values()))["order"]["paymentStatus"]
+        for a in answers
+        if next(iter(a["data"].values()))["__typename"] == "PurchaseCompleted"
+    )
+    assert min(statuses[s] for s in ("PAID", "PARTIAL", "CREDIT")) > 3, statuses
+    completed = outcomes["PurchaseCompleted"] + len(customers)
+    assert await _bill_numbers(owner_db, tenant.id) == list(range(1, completed + 1))
     assert await verify_business(owner_db, tenant.id) == []
+
+
+SETTINGS = "mutation($input: UpdateSettingsInput!) { updateSettings(input: $input) { __typename } }"
+STORM_SALE = """
+mutation($input: PurchaseInput!) {
+  purchase(input: $input) {
+    __typename
+    ... on PurchaseCompleted { order { id total paymentStatus } customer { balance } }
+  }
+}
+"""
+
+
+def _sale(
+    rng: random.Random, customer: str, lines: list[tuple[str, int]], prices: dict[str, int]
+) -> dict[str, Any]:
+    """A sale on credit, partly paid, or (a third each) a walk-in paid in full, with a
+    line discount and a bill discount; what it comes to is app.domain.checkout's."""
+    request = purchase_input(customer, lines)
+    items = request["input"]["items"]
+    items[0]["discount"] = "0.50"
+    request["input"]["discount"] = "0.25"
+    merged = merge_lines(PurchaseLine(p, q, 50 if n == 0 else 0) for n, (p, q) in enumerate(lines))
+    sale = checkout(
+        [CartLine(prices[str(line.product_id)], line.quantity, line.discount, 500)
+         for line in merged],
+        bill_discount=25, payments=[], prices_include_tax=False, walk_in=False,
+    )  # fmt: skip
+    assert isinstance(sale, Checkout)
+    kind = rng.randrange(3)
+    if kind == 0:
+        del request["input"]["customerId"]
+        paid = sale.total
+        request["input"]["payments"] = [
+            {"amount": str(Decimal(paid - 100) / 100), "method": "CASH"},
+            {"amount": "1.00", "method": "UPI", "reference": "UPI-1"},
+        ]
+    elif kind == 1:
+        request["input"]["payments"] = [{"amount": "1.00", "method": "CASH"}]
+    return request

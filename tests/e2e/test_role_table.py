@@ -94,9 +94,18 @@ QUERIES = [
     Call("product", PRODUCT, lambda i: {"id": i.product}, EVERYONE),
     Call("products", "{ products { edges { node { id } } } }", lambda _: {}, EVERYONE),
     Call("order", "query($id: ID!) { order(id: $id) { id } }", lambda _: {"id": "1"}, EVERYONE),
+    Call("orderByNumber", '{ orderByNumber(number: "BILL-2026-000001") { id } }', lambda _: {},
+         EVERYONE),
+    Call("settings", "{ settings { name timeZone } }", lambda _: {}, EVERYONE),
     Call("me", ME, lambda _: {}, EVERYONE),
     Call("users", USERS, lambda _: {"first": 5}, OWNERS),
 ]  # fmt: skip
+
+UPDATE_SETTINGS = """
+mutation($input: UpdateSettingsInput!) {
+  updateSettings(input: $input) { __typename }
+}
+"""
 
 MUTATIONS = [
     Call("createCustomer", CREATE_CUSTOMER, lambda _: {"input": {"name": "New"}}, SELLERS,
@@ -124,6 +133,9 @@ MUTATIONS = [
     Call("recordPayment", RECORD_PAYMENT,
          lambda i: {"input": {"customerId": i.customer, "amount": "1.00", "method": "CASH",
                               "idempotencyKey": new_key()}}, SELLERS, "PaymentRecorded"),
+    Call("updateSettings", UPDATE_SETTINGS,
+         lambda _: {"input": {"receiptFooter": f"Thank you {new_key()}"}}, OWNERS,
+         "SettingsUpdated"),
     Call("createUser", CREATE_USER,
          lambda _: {"input": {"email": new_email(), "fullName": "New Hand", "role": "STAFF"}},
          OWNERS, "UserCreated"),
@@ -175,6 +187,7 @@ async def _state(owner_db: AsyncEngine, shop: Tenant, ids: Ids) -> dict[str, Any
         "passwords": await _passwords(owner_db, shop.id),
         **await shop.data(CUSTOMER, {"id": ids.customer}),
         **await shop.data(PRODUCT, {"id": ids.product}),
+        **await shop.data("{ settings { receiptFooter } }"),
         "users": [edge["node"] for edge in users["users"]["edges"]],
     }
 

@@ -141,7 +141,10 @@ async def test_a_purchase_answers_with_the_balance_the_ledger_trigger_wrote(
                 sql = "SELECT record_payment(:b, :c, :amount, 'UPI', 'r', :k, 'h')"
                 params: dict[str, Any] = {"amount": amount}
             else:
-                sql = "SELECT purchase(:b, :c, ARRAY[:p]::bigint[], '{1}', NULL, NULL, :k, 'h')"
+                sql = (
+                    "SELECT purchase(:b, :c, ARRAY[:p]::bigint[], '{1}', '{0}', 0, '{}', '{}',"
+                    " '{}', NULL, NULL, :k, 'h', NULL)"
+                )
                 params = {"p": line}
             params |= {"b": tenant.id, "c": customer, "k": f"answer-{n}"}
             answer = (await connection.execute(text(sql), params)).scalar_one()

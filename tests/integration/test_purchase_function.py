@@ -25,8 +25,17 @@ async def test_the_database_refuses_unsorted_unmerged_or_empty_lines(
     async with app_db.connect() as connection:
         with pytest.raises(DBAPIError) as refused:
             await connection.execute(
-                text("SELECT purchase(:b, :c, :ids, :q, NULL, NULL, 'k', 'h')"),
-                {"b": tenant.id, "c": customer, "ids": ids, "q": quantities},
+                text(
+                    "SELECT purchase(:b, :c, :ids, :q, :d, 0, '{}', '{}', '{}',"
+                    " NULL, NULL, 'k', 'h', NULL)"
+                ),
+                {
+                    "b": tenant.id,
+                    "c": customer,
+                    "ids": ids,
+                    "q": quantities,
+                    "d": [0] * len(quantities),
+                },
             )
         await connection.rollback()
     assert sqlstate(refused.value) == "22023"

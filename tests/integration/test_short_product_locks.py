@@ -1,5 +1,7 @@
-"""Migration 0006: a purchase writes before it locks its products, completes only on
-the values it wrote, decides refusals on locked values, and downgrades to 0005 exactly."""
+"""Migration 0006: a purchase completes only on the values it wrote, decides refusals on
+locked values, and downgrades to 0005 exactly.  (0006 also wrote the order, charge and key
+before the product locks; since 0009 everything a sale writes needs its bill number, which
+comes last, so nothing is written before them.)"""
 
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ _HELD = text(
     "SELECT array_agg(relation::regclass::text ORDER BY relation::regclass::text)"
     " FROM pg_locks WHERE pid = :p AND mode = 'RowExclusiveLock'"
     " AND relation::regclass::text IN"
-    " ('orders', 'order_items', 'stock_movements', 'credit_ledger', 'idempotency_keys')"
+    " ('orders', 'order_items', 'stock_movements', 'credit_ledger', 'idempotency_keys',"
+    " 'bill_counters', 'payments')"
 )
 """The tables a backend has written to in its open transaction."""
 
@@ -36,7 +39,7 @@ async def _queue_held(owner_db: AsyncEngine, tenant: Tenant, product: str) -> As
     return holder
 
 
-async def test_a_purchase_has_written_its_order_charge_and_key_before_it_queues(
+async def test_a_sale_queued_for_its_products_has_written_nothing_and_has_no_bill_number(
     tenant: Tenant, owner_db: AsyncEngine
 ) -> None:
     customer = await make_customer(tenant)
@@ -47,8 +50,8 @@ async def test_a_purchase_has_written_its_order_charge_and_key_before_it_queues(
         pid = await _blocked_purchase(owner_db, "advisory")
         async with owner_db.connect() as probe:
             held = (await probe.execute(_HELD, {"p": pid})).scalar_one()
-        # Items and stock movements come after the product locks.
-        assert held == ["credit_ledger", "idempotency_keys", "orders"]
+        # The bill counter comes after the product locks, and every write after it.
+        assert held is None
     finally:
         await holder.rollback()
         await holder.close()

@@ -1,4 +1,4 @@
-"""What a key-change notification names (payloads of migrations 0007 and 0009)."""
+"""What a key-change notification names (payloads of migrations 0007 and 0012)."""
 
 from __future__ import annotations
 

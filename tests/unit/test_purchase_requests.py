@@ -8,20 +8,24 @@ from strawberry.exceptions import StrawberryGraphQLError
 from app.domain.purchases import (
     CreditLimitExceeded,
     InsufficientStock,
+    PaymentMethod,
     PriceChanged,
     Purchased,
     PurchaseLine,
+    SalePayment,
     ShortLine,
     merge_lines,
 )
-from app.domain.results import KeyReused, Missing
+from app.domain.results import Invalid, KeyReused, Missing
 from app.graphql.pagination import decode_id, encode_cursor
 from app.services.purchase import outcome_from_json, purchase_hash
 
 
 def test_lines_for_one_product_are_merged_and_sorted_by_product_id() -> None:
-    lines = [PurchaseLine(9, 1), PurchaseLine(3, 2), PurchaseLine(9, 4), PurchaseLine(5, 1)]
-    assert merge_lines(lines) == (PurchaseLine(3, 2), PurchaseLine(5, 1), PurchaseLine(9, 5))
+    lines = [PurchaseLine(9, 1), PurchaseLine(3, 2), PurchaseLine(9, 4, 50), PurchaseLine(5, 1)]
+    assert merge_lines(lines) == (
+        PurchaseLine(3, 2), PurchaseLine(5, 1), PurchaseLine(9, 5, 50),
+    )  # fmt: skip
 
 
 def test_merging_no_lines_gives_no_lines() -> None:
@@ -71,6 +75,30 @@ CUSTOMER = {
 }  # fmt: skip
 
 
+def test_discounts_and_payments_change_the_hash_and_their_absence_does_not() -> None:
+    plain = _hash([PurchaseLine(3, 2)])
+    assert _hash([PurchaseLine(3, 2)], bill_discount=0, payments=()) == plain
+    assert _hash([PurchaseLine(3, 2, discount=1)]) != plain
+    assert _hash([PurchaseLine(3, 2)], bill_discount=1) != plain
+    cash = SalePayment(100, PaymentMethod.CASH, None)
+    assert _hash([PurchaseLine(3, 2)], payments=[cash]) != plain
+    upi = SalePayment(100, PaymentMethod.UPI, None)
+    assert _hash([PurchaseLine(3, 2)], payments=[upi]) != _hash(
+        [PurchaseLine(3, 2)], payments=[cash]
+    )
+
+
+def test_a_problem_with_a_merged_line_names_the_requests_first_line_for_it() -> None:
+    answer = {"result": "invalid_input", "problems": [
+        {"line": 1, "field": "discount", "message": "m"}, {"field": "payments", "message": "p"},
+    ]}  # fmt: skip
+    outcome = outcome_from_json(answer, "k", [2, 0])
+    assert isinstance(outcome, Invalid)
+    assert [(p.field, p.message) for p in outcome.problems] == [
+        ("items[0].discount", "m"), ("payments", "p"),
+    ]  # fmt: skip
+
+
 def test_a_completed_answer_becomes_an_order_and_the_customer_after_it() -> None:
     outcome = outcome_from_json(
         {"result": "completed", "order": ORDER, "customer": CUSTOMER, "replayed": True}, "k"
@@ -81,7 +109,14 @@ def test_a_completed_answer_becomes_an_order_and_the_customer_after_it() -> None
     assert outcome.order.items is not None
     assert outcome.order.items[0].product_name == "Rice"
     assert outcome.order.created_at.utcoffset() is not None
+    assert outcome.customer is not None
     assert (outcome.customer.balance, outcome.customer.available_credit) == (2500, 7500)
+    # An answer stored before sales had discounts, tax and payments: none of them.
+    order = outcome.order
+    assert (order.subtotal, order.discount_total, order.tax_total, order.paid_amount) == (
+        2500, 0, 0, 0,
+    )  # fmt: skip
+    assert (order.credit_amount, order.payment_status.value, order.payments) == (2500, "CREDIT", ())
 
 
 @pytest.mark.parametrize(
@@ -94,8 +129,8 @@ def test_a_completed_answer_becomes_an_order_and_the_customer_after_it() -> None
         ),
         (
             {"result": "credit_limit_exceeded", "creditLimit": 100, "balance": 90,
-             "orderTotal": 20},
-            CreditLimitExceeded(credit_limit=100, balance=90, order_total=20),
+             "orderTotal": 20, "creditAmount": 15},
+            CreditLimitExceeded(credit_limit=100, balance=90, order_total=20, credit_amount=15),
         ),
         (
             {"result": "price_changed", "expectedTotal": 10, "actualTotal": 12},
@@ -112,7 +147,7 @@ def test_each_refusal_answer_becomes_its_domain_result(
 
 
 def test_available_credit_in_a_refusal_is_never_negative() -> None:
-    refused = CreditLimitExceeded(credit_limit=100, balance=150, order_total=1)
+    refused = CreditLimitExceeded(credit_limit=100, balance=150, order_total=1, credit_amount=1)
     assert refused.available_credit == 0
 
 

@@ -25,16 +25,17 @@ what it cached about that user within a second.
 ``signing_keys`` (JWT secrets by ``kid``) and the two rate-limit tables belong to
 no tenant: they have no RLS, and only the service and the owner reach them.
 
-Revision ID: 0009_staff_accounts
-Revises: 0007_notify_key_changes
+Revision ID: 0012_staff_accounts
+Revises: 0011_short_bill_counter_hold
 """
 
 from collections.abc import Sequence
 
 from alembic import op
+from app.db.migrations import revision_sql
 
-revision: str = "0009_staff_accounts"
-down_revision: str | None = "0007_notify_key_changes"
+revision: str = "0012_staff_accounts"
+down_revision: str | None = "0011_short_bill_counter_hold"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
@@ -129,96 +130,16 @@ CREATE TABLE request_counts (
     requests     bigint NOT NULL CHECK (requests >= 0),
     PRIMARY KEY (subject, window_start)
 );
+"""
 
-CREATE FUNCTION user_emails_keep() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO user_emails (email, business_id, user_id)
-        VALUES (NEW.email, NEW.business_id, NEW.id);
-    ELSIF NEW.email <> OLD.email THEN
-        UPDATE user_emails SET email = NEW.email WHERE email = OLD.email;
-    END IF;
-    RETURN NULL;
-END $$;
+FUNCTIONS = (
+    "user_emails_keep", "sign_in_business", "user_identity", "sign_in_failed",
+    "notify_user_change",
+)  # fmt: skip
+"""In ``alembic/sql/0012_staff_accounts/``."""
 
-CREATE FUNCTION sign_in_business(p_email text)
-RETURNS TABLE (business_id bigint, user_id bigint)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    SELECT e.business_id, e.user_id FROM user_emails e WHERE e.email = lower(p_email)
-$$;
+TRIGGERS = """
 REVOKE ALL ON FUNCTION sign_in_business(text) FROM PUBLIC;
-
-CREATE FUNCTION user_identity(p_business_id bigint, p_user_id bigint, p_session_id bigint)
-RETURNS TABLE (role text, name text, currency text, minor_units smallint, payment_terms_days integer)
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM set_config('app.business_id', p_business_id::text, true);
-    RETURN QUERY
-        SELECT u.role, b.name, b.currency::text, b.currency_minor_units, b.payment_terms_days
-          FROM users u
-          JOIN user_sessions s ON s.business_id = u.business_id AND s.user_id = u.id
-          JOIN businesses b ON b.id = u.business_id
-         WHERE u.business_id = p_business_id AND u.id = p_user_id AND u.active
-           AND s.id = p_session_id AND s.revoked_at IS NULL AND s.expires_at > now();
-END $$;
-
--- A failed sign-in counts against each subject (lock them in the order given: the
--- caller sorts); p_limit failures within the window lock the subject for
--- p_lockout_seconds, doubling with each lockout up to p_max_lockout_seconds.  A day
--- without failures forgets past lockouts.  Returns the seconds until the latest
--- lock ends (0 when none).
-CREATE FUNCTION sign_in_failed(
-    p_subjects text[], p_limit integer, p_window_seconds double precision,
-    p_lockout_seconds double precision, p_max_lockout_seconds double precision
-) RETURNS double precision LANGUAGE plpgsql AS $$
-DECLARE
-    s text;
-    t sign_in_throttle%ROWTYPE;
-    longest timestamptz := now();
-BEGIN
-    FOREACH s IN ARRAY p_subjects LOOP
-        INSERT INTO sign_in_throttle (subject, failures, window_start)
-        VALUES (s, 0, now()) ON CONFLICT (subject) DO NOTHING;
-        SELECT * INTO t FROM sign_in_throttle WHERE subject = s FOR UPDATE;
-        IF t.window_start + interval '1 day' < now() THEN
-            t.lockouts := 0;
-        END IF;
-        IF t.window_start + make_interval(secs => p_window_seconds) <= now() THEN
-            t.failures := 0;
-            t.window_start := now();
-        END IF;
-        t.failures := t.failures + 1;
-        IF t.failures >= p_limit THEN
-            t.locked_until := now() + make_interval(
-                secs => least(p_lockout_seconds * 2 ^ least(t.lockouts, 30), p_max_lockout_seconds));
-            t.lockouts := t.lockouts + 1;
-            t.failures := 0;
-            t.window_start := now();
-        END IF;
-        UPDATE sign_in_throttle
-           SET failures = t.failures, window_start = t.window_start,
-               lockouts = t.lockouts, locked_until = t.locked_until
-         WHERE subject = s;
-        longest := greatest(longest, t.locked_until);
-    END LOOP;
-    RETURN extract(epoch FROM longest - now());
-END $$;
-
--- TG_ARGV[0] names the column that holds the user's id.
-CREATE FUNCTION notify_user_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        PERFORM pg_notify('credit_ledger_auth',
-            format('clu_%s_%s', OLD.business_id, to_jsonb(OLD) ->> TG_ARGV[0]));
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        PERFORM pg_notify('credit_ledger_auth',
-            format('clu_%s_%s', NEW.business_id, to_jsonb(NEW) ->> TG_ARGV[0]));
-    END IF;
-    RETURN NULL;
-END $$;
-
 CREATE TRIGGER users_directory AFTER INSERT OR UPDATE OF email ON users
     FOR EACH ROW EXECUTE FUNCTION user_emails_keep();
 CREATE TRIGGER users_notify AFTER UPDATE OR DELETE ON users
@@ -247,6 +168,8 @@ GRANT EXECUTE ON FUNCTION sign_in_business(text) TO {APP_ROLE};
 def upgrade() -> None:
     op.execute(RENAME_CLERK)
     op.execute(SCHEMA)
+    op.execute(revision_sql(revision, *FUNCTIONS))
+    op.execute(TRIGGERS)
     for table in TENANT_TABLES:
         op.execute(
             f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;"

@@ -1,0 +1,121 @@
+-- p_product_ids must be strictly ascending (lines for one product merged) with
+-- one positive quantity each; the service guarantees it and this re-checks it.
+CREATE FUNCTION purchase(
+    p_business_id bigint, p_customer_id bigint, p_product_ids bigint[], p_quantities bigint[],
+    p_expected_total bigint, p_note text, p_idempotency_key text, p_request_hash text
+) RETURNS jsonb LANGUAGE plpgsql SECURITY INVOKER AS $$
+DECLARE
+    n          integer := coalesce(cardinality(p_product_ids), 0);
+    v_customer record;
+    v_earlier  jsonb;
+    v_ids      bigint[];
+    v_names    text[];
+    v_prices   bigint[];
+    v_stocks   bigint[];
+    v_short    jsonb := '[]';
+    -- numeric: quantity * price may exceed bigint; such a total can never pass
+    -- the credit check, and everything written after that check fits.
+    v_total    numeric := 0;
+    v_items    jsonb := '[]';
+    v_order_id bigint;
+    v_number   text;
+    v_created  timestamptz;
+    v_response jsonb;
+BEGIN
+    PERFORM set_config('app.business_id', p_business_id::text, true);
+    IF n = 0 OR n <> coalesce(cardinality(p_quantities), 0) THEN
+        RAISE EXCEPTION 'purchase needs one quantity per product line'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR i IN 1 .. n LOOP
+        IF p_product_ids[i] IS NULL OR p_quantities[i] IS NULL OR p_quantities[i] <= 0
+           OR (i > 1 AND p_product_ids[i] <= p_product_ids[i - 1]) THEN
+            RAISE EXCEPTION 'purchase lines must be merged, sorted by product id, quantities > 0'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+
+    SELECT c.credit_limit, c.balance INTO v_customer
+      FROM customers c
+     WHERE c.business_id = p_business_id AND c.id = p_customer_id
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN jsonb_build_object('result', 'not_found', 'what', 'Customer', 'id', p_customer_id);
+    END IF;
+
+    v_earlier := earlier_answer(p_business_id, p_idempotency_key, 'purchase', p_request_hash);
+    IF v_earlier IS NOT NULL THEN
+        RETURN v_earlier;
+    END IF;
+
+    -- LockRows sits above the sort, so the rows are locked in ascending id.
+    SELECT array_agg(p.id), array_agg(p.name), array_agg(p.price), array_agg(p.stock)
+      INTO v_ids, v_names, v_prices, v_stocks
+      FROM (SELECT id, name, price, stock FROM products
+             WHERE business_id = p_business_id AND id = ANY (p_product_ids)
+             ORDER BY id FOR UPDATE) p;
+    IF coalesce(cardinality(v_ids), 0) < n THEN
+        RETURN jsonb_build_object('result', 'not_found', 'what', 'Product', 'id',
+            (SELECT min(x) FROM unnest(p_product_ids) x WHERE x <> ALL (coalesce(v_ids, '{}'))));
+    END IF;
+
+    -- Both arrays are ascending and unique, so position i is the same product.
+    FOR i IN 1 .. n LOOP
+        IF p_quantities[i] > v_stocks[i] THEN
+            v_short := v_short || jsonb_build_object(
+                'productId', v_ids[i], 'requested', p_quantities[i], 'available', v_stocks[i]);
+        END IF;
+        v_total := v_total + p_quantities[i]::numeric * v_prices[i];
+        v_items := v_items || jsonb_build_object(
+            'productId', v_ids[i], 'productName', v_names[i], 'quantity', p_quantities[i],
+            'unitPrice', v_prices[i], 'lineTotal', p_quantities[i]::numeric * v_prices[i]);
+    END LOOP;
+    IF jsonb_array_length(v_short) > 0 THEN
+        RETURN jsonb_build_object('result', 'insufficient_stock', 'lines', v_short);
+    END IF;
+    IF p_expected_total IS NOT NULL AND p_expected_total <> v_total THEN
+        RETURN jsonb_build_object('result', 'price_changed',
+            'expectedTotal', p_expected_total, 'actualTotal', v_total);
+    END IF;
+    IF v_customer.balance + v_total > v_customer.credit_limit THEN
+        RETURN jsonb_build_object('result', 'credit_limit_exceeded',
+            'creditLimit', v_customer.credit_limit, 'balance', v_customer.balance,
+            'orderTotal', v_total);
+    END IF;
+
+    -- The number comes from the order's own identity value: unique, readable, and
+    -- no counter row that every purchase of the business would queue on.
+    v_order_id := nextval('orders_id_seq');
+    v_number := 'ORD-' || lpad(v_order_id::text, greatest(6, length(v_order_id::text)), '0');
+    v_created := clock_timestamp();
+    INSERT INTO orders (business_id, id, number, customer_id, total, note, created_at)
+    VALUES (p_business_id, v_order_id, v_number, p_customer_id, v_total, p_note, v_created);
+
+    INSERT INTO order_items (business_id, order_id, line_no, product_id, product_name,
+                             quantity, unit_price, line_total)
+    SELECT p_business_id, v_order_id, l.line_no, l.product_id, l.name, l.quantity, l.price,
+           l.quantity * l.price
+      FROM unnest(v_ids, v_names, p_quantities, v_prices)
+           WITH ORDINALITY AS l (product_id, name, quantity, price, line_no);
+
+    -- The trigger applies each movement to products.stock (rows already locked).
+    INSERT INTO stock_movements (business_id, product_id, kind, quantity, order_id)
+    SELECT p_business_id, l.product_id, 'sale', -l.quantity, v_order_id
+      FROM unnest(v_ids, p_quantities) AS l (product_id, quantity);
+
+    -- The ledger refuses zero amounts: an order of free items charges nothing.
+    IF v_total > 0 THEN
+        INSERT INTO credit_ledger (business_id, customer_id, kind, amount, order_id)
+        VALUES (p_business_id, p_customer_id, 'charge', v_total, v_order_id);
+    END IF;
+
+    v_response := jsonb_build_object(
+        'result', 'completed',
+        'order', jsonb_build_object(
+            'id', v_order_id, 'number', v_number, 'customerId', p_customer_id,
+            'total', v_total, 'note', p_note, 'createdAt', v_created, 'items', v_items),
+        'customer', customer_json(p_business_id, p_customer_id));
+    INSERT INTO idempotency_keys (business_id, key, operation, request_hash, response)
+    VALUES (p_business_id, p_idempotency_key, 'purchase', p_request_hash, v_response);
+    RETURN v_response;
+END $$;

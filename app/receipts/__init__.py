@@ -1,0 +1,1 @@
+"""Printable receipts: signed links (``links``) and the page they open (``page``)."""

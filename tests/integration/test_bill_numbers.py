@@ -1,0 +1,64 @@
+"""Bill numbers follow the calendar year in the store's time zone (issue 15, point 3).
+
+The sale's instant is passed to ``purchase()`` (its ``p_sold_at``, NULL but here), so a
+year boundary can be crossed on the real function without faking any clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.conftest import Tenant
+from tests.helpers import make_product
+
+SETTINGS = "mutation($input: UpdateSettingsInput!) { updateSettings(input: $input) { __typename } }"
+SALE_AT = text(
+    "SELECT purchase(:b, NULL, ARRAY[:p]::bigint[], '{1}', '{0}', 0, '{100}', '{CASH}', '{NULL}',"
+    " NULL, NULL, :k, 'h', :at)"
+)
+
+
+async def _numbers(app_db: AsyncEngine, tenant: Tenant, product: str, *instants: str) -> list[str]:
+    numbers = []
+    async with app_db.connect() as connection:
+        for n, at in enumerate(instants):
+            answer = (
+                await connection.execute(
+                    SALE_AT,
+                    {"b": tenant.id, "p": int(product), "k": f"at-{n}",
+                     "at": datetime.fromisoformat(at)},
+                )
+            ).scalar_one()  # fmt: skip
+            await connection.commit()
+            numbers.append(answer["order"]["number"])
+    return numbers
+
+
+async def test_a_store_in_kolkata_starts_2026_at_1830_utc_on_new_years_eve(
+    tenant: Tenant, app_db: AsyncEngine
+) -> None:
+    await tenant.data(SETTINGS, {"input": {"timeZone": "Asia/Kolkata"}})
+    product = await make_product(tenant, price="1.00")
+    numbers = await _numbers(
+        app_db, tenant, product,
+        "2025-12-31T18:00:00+00:00",  # 23:30 on 31 December in Kolkata
+        "2025-12-31T18:29:59.999999+00:00",
+        "2025-12-31T18:30:00+00:00",  # midnight in Kolkata
+        "2025-12-31T19:00:00+00:00",
+    )  # fmt: skip
+    assert numbers == ["BILL-2025-000001", "BILL-2025-000002", "BILL-2026-000001",
+                       "BILL-2026-000002"]  # fmt: skip
+
+
+async def test_the_same_instants_in_a_utc_store_are_still_2025(
+    tenant: Tenant, app_db: AsyncEngine
+) -> None:
+    product = await make_product(tenant, price="1.00")
+    numbers = await _numbers(
+        app_db, tenant, product, "2025-12-31T19:00:00+00:00", "2025-12-31T23:59:59+00:00",
+        "2026-01-01T00:00:00+00:00",
+    )  # fmt: skip
+    assert numbers == ["BILL-2025-000001", "BILL-2025-000002", "BILL-2026-000001"]
