@@ -1,5 +1,5 @@
-"""``credit-ledger``: serve, migrate, export the schema, manage businesses and keys,
-verify the ledger, prune idempotency keys."""
+"""``credit-ledger``: serve, migrate, export the schema, manage businesses, keys and
+users, verify the ledger, prune idempotency keys."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def cmd_business_create(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_key_create(args: argparse.Namespace, settings: Settings) -> None:
     async def work(engine: Any) -> None:
-        key = await admin.create_key(engine, business_id=args.business, role=Role(args.role))
+        key = await admin.create_key(engine, business_id=args.business, role=_role(args.role))
         _print(
             args,
             {"id": key.ref.public_id, "businessId": str(key.ref.business_id),
@@ -82,6 +82,43 @@ def cmd_key_revoke(args: argparse.Namespace, settings: Settings) -> None:
     async def work(engine: Any) -> None:
         ref = await admin.revoke_key(engine, args.key_id)
         _print(args, {"id": ref.public_id, "revoked": True}, f"key {ref.public_id} revoked")
+
+    _run_admin(settings, work)
+
+
+def _role(raw: str) -> Role:
+    """A role by name; ``clerk``, the cashier's name before staff accounts, still works."""
+    return Role.CASHIER if raw == "clerk" else Role(raw)
+
+
+ROLE_NAMES = [role.value for role in Role]
+
+
+def _print_password(args: argparse.Namespace, new: admin.NewPassword, what: str) -> None:
+    user = new.user
+    _print(
+        args,
+        {"id": str(user.id), "businessId": str(new.business_id), "email": user.email,
+         "role": user.role.value, "oneTimePassword": new.one_time_password},
+        f"user {user.id} {user.email} ({user.role.value}) {what}; one-time password,"
+        f" shown once:\n{new.one_time_password}",
+    )  # fmt: skip
+
+
+def cmd_user_create(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(engine: Any) -> None:
+        new = await admin.create_user(
+            engine, business_id=args.business, email=args.email, role=_role(args.role),
+            full_name=args.name,
+        )  # fmt: skip
+        _print_password(args, new, "created")
+
+    _run_admin(settings, work)
+
+
+def cmd_user_reset_password(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(engine: Any) -> None:
+        _print_password(args, await admin.reset_password(engine, email=args.email), "reset")
 
     _run_admin(settings, work)
 
@@ -174,13 +211,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     key_create = key.add_parser("create", help="create an API key (its secret is shown once)")
     key_create.add_argument("--business", type=int, required=True)
-    key_create.add_argument("--role", choices=[r.value for r in Role], required=True)
+    key_create.add_argument("--role", choices=[*ROLE_NAMES, "clerk"], required=True)
     key_create.add_argument("--json", action="store_true")
     key_create.set_defaults(handler=cmd_key_create)
     key_revoke = key.add_parser("revoke", help="revoke an API key")
     key_revoke.add_argument("key_id", metavar="KEY_ID", help="e.g. cl_1_2")
     key_revoke.add_argument("--json", action="store_true")
     key_revoke.set_defaults(handler=cmd_key_revoke)
+
+    user = commands.add_parser("user", help="manage a business's users").add_subparsers(
+        dest="action", required=True
+    )
+    user_create = user.add_parser(
+        "create", help="create a user (their one-time password is shown once)"
+    )
+    user_create.add_argument("--business", type=int, required=True)
+    user_create.add_argument("--email", required=True)
+    user_create.add_argument("--role", choices=[*ROLE_NAMES, "clerk"], required=True)
+    user_create.add_argument("--name", help="full name (default: the email)")
+    user_create.add_argument("--json", action="store_true")
+    user_create.set_defaults(handler=cmd_user_create)
+    user_reset = user.add_parser(
+        "reset-password", help="give a user a new one-time password; their sessions end"
+    )
+    user_reset.add_argument("--email", required=True)
+    user_reset.add_argument("--json", action="store_true")
+    user_reset.set_defaults(handler=cmd_user_reset_password)
 
     keys = commands.add_parser("idempotency", help="manage idempotency keys").add_subparsers(
         dest="action", required=True

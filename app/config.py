@@ -78,6 +78,27 @@ class Settings:
     max_connections: int = 4096
     """Open connections per worker past which a new one is answered 503."""
     auth_cache_seconds: int = 5
+    access_token_seconds: int = 900
+    """Lifetime of an access token (a JWT): 15 minutes."""
+    session_seconds: int = 30 * 86_400
+    """How long a sign-in lasts, refreshed or not; then the user signs in again."""
+    signing_key_rotation_seconds: int = 86_400
+    """How long each token signing key signs before the next takes over
+    (``app.services.access_tokens``)."""
+    sign_in_attempts: int = 5
+    sign_in_window_seconds: float = 60.0
+    sign_in_lockout_seconds: float = 60.0
+    """The first lockout, after ``sign_in_attempts`` failures within the window; each
+    further one doubles, up to ``sign_in_max_lockout_seconds``."""
+    sign_in_max_lockout_seconds: float = 3600.0
+    rate_limit_requests: int = 300_000
+    """Requests per API key or user per ``rate_limit_window_seconds``, across every
+    worker and instance; 0 turns the limit off (``app.services.rate_limits``).  The
+    default, 5,000 a second, only stops a runaway client: no till needs more than a
+    few a second, and a benchmark's single key must not be slowed."""
+    rate_limit_window_seconds: int = 60
+    rate_limit_sync_seconds: float = 1.0
+    """How often each worker adds its request counts up in PostgreSQL."""
     max_body_bytes: int = 256 * 1024
     log_level: str = "INFO"
     seed_demo: bool = False
@@ -125,6 +146,16 @@ class Settings:
             header_timeout_seconds=float(env.get("HEADER_TIMEOUT_SECONDS") or 10.0),
             max_connections=_int("MAX_CONNECTIONS", 4096),
             auth_cache_seconds=_int("AUTH_CACHE_SECONDS", 5),
+            access_token_seconds=_int("ACCESS_TOKEN_SECONDS", 900),
+            session_seconds=_int("SESSION_SECONDS", 30 * 86_400),
+            signing_key_rotation_seconds=_int("SIGNING_KEY_ROTATION_SECONDS", 86_400),
+            sign_in_attempts=_int("SIGN_IN_ATTEMPTS", 5),
+            sign_in_window_seconds=float(env.get("SIGN_IN_WINDOW_SECONDS") or 60.0),
+            sign_in_lockout_seconds=float(env.get("SIGN_IN_LOCKOUT_SECONDS") or 60.0),
+            sign_in_max_lockout_seconds=float(env.get("SIGN_IN_MAX_LOCKOUT_SECONDS") or 3600.0),
+            rate_limit_requests=_int("RATE_LIMIT_REQUESTS", 300_000),
+            rate_limit_window_seconds=_int("RATE_LIMIT_WINDOW_SECONDS", 60),
+            rate_limit_sync_seconds=float(env.get("RATE_LIMIT_SYNC_SECONDS") or 1.0),
             max_body_bytes=_int("MAX_BODY_BYTES", 256 * 1024),
             log_level=env.get("LOG_LEVEL", "INFO"),
             seed_demo=env.get("SEED_DEMO", "").lower() in ("1", "true", "yes"),

@@ -26,8 +26,11 @@ from app.graphql.schema import build_schema
 from app.logs import configure_logging, request_id_var
 from app.receipts.links import ReceiptLinks
 from app.receipts.page import receipt_page
-from app.services.api_keys import Authenticator
+from app.services.access_tokens import SigningKeys, TokenPolicy
+from app.services.authenticator import Authenticator
 from app.services.key_changes import KeyChangeListener
+from app.services.rate_limits import RequestLimiter, SignInPolicy, SignInThrottle
+from app.services.sessions import Sessions
 
 access_log = logging.getLogger("credit_ledger.access")
 
@@ -200,7 +203,37 @@ def create_app(settings: Settings | None = None) -> RequestContext:
         engine = service_engine(settings)
         app.state.engine = engine
         app.state.driver_pool = service_driver_pool(settings, engine)
-        app.state.authenticator = Authenticator(app.state.driver_pool, settings.auth_cache_seconds)
+        pool = app.state.driver_pool
+        signing_keys = SigningKeys(
+            pool,
+            TokenPolicy(
+                access_seconds=settings.access_token_seconds,
+                rotation_seconds=settings.signing_key_rotation_seconds,
+            ),
+        )
+        await signing_keys.start()
+        app.state.authenticator = Authenticator(pool, settings.auth_cache_seconds, signing_keys)
+        throttle = SignInThrottle(
+            pool,
+            SignInPolicy(
+                attempts=settings.sign_in_attempts,
+                window_seconds=settings.sign_in_window_seconds,
+                lockout_seconds=settings.sign_in_lockout_seconds,
+                max_lockout_seconds=settings.sign_in_max_lockout_seconds,
+            ),
+        )
+        app.state.sessions = Sessions(
+            engine, pool, signing_keys, throttle, session_seconds=settings.session_seconds
+        )
+        app.state.request_limiter = None
+        if settings.rate_limit_requests > 0:
+            app.state.request_limiter = RequestLimiter(
+                pool,
+                limit=settings.rate_limit_requests,
+                window_seconds=settings.rate_limit_window_seconds,
+                sync_seconds=settings.rate_limit_sync_seconds,
+            )
+            await app.state.request_limiter.start()
         app.state.receipt_links = ReceiptLinks(settings, app.state.driver_pool)
         app.state.key_changes = None  # without a cache there is nothing to keep current
         if settings.auth_cache_seconds > 0:
@@ -217,6 +250,9 @@ def create_app(settings: Settings | None = None) -> RequestContext:
         finally:
             if app.state.key_changes is not None:
                 await app.state.key_changes.close()
+            if app.state.request_limiter is not None:
+                await app.state.request_limiter.close()
+            await signing_keys.close()
             await app.state.driver_pool.close()
             await engine.dispose()
 

@@ -135,6 +135,9 @@ TENANT_TABLES = (
     "credit_ledger",
     "stock_movements",
     "idempotency_keys",
+    "users",
+    "user_sessions",
+    "refresh_tokens",
 )
 
 

@@ -1,4 +1,16 @@
-"""Who is calling: derived from the API key, never from the request body."""
+"""Who is calling: an API key or a signed-in user, never anything in the request body.
+
+A role says what its holder may do, for keys and users alike (README "Roles"):
+
+========================================================  =====  =======  =====  ======
+                                                          owner  cashier  staff  viewer
+========================================================  =====  =======  =====  ======
+reads                                                     yes    yes      yes    yes
+sales, payments; customers (not their credit limits)      yes    yes
+products: create, update, restock                         yes    yes      yes
+credit limits, users, everything else an owner decides    yes
+========================================================  =====  =======  =====  ======
+"""
 
 from __future__ import annotations
 
@@ -8,11 +20,21 @@ from enum import Enum
 
 class Role(Enum):
     OWNER = "owner"
-    CLERK = "clerk"
+    CASHIER = "cashier"
+    STAFF = "staff"
     VIEWER = "viewer"
+    CLERK = "cashier"  # noqa: PIE796  (an alias on purpose)
+    """The cashier's name until staff accounts came (an alias: ``Role.CLERK is
+    Role.CASHIER``), so that code written against it still reads right."""
 
     @property
-    def can_write(self) -> bool:
+    def may_sell(self) -> bool:
+        """Sales, payments, customers."""
+        return self in (Role.OWNER, Role.CASHIER)
+
+    @property
+    def may_keep_stock(self) -> bool:
+        """Products: create, update, restock."""
         return self is not Role.VIEWER
 
 
@@ -26,7 +48,30 @@ class Business:
 
 
 @dataclass(frozen=True)
+class ApiKeyActor:
+    key_id: int
+
+
+@dataclass(frozen=True)
+class UserActor:
+    user_id: int
+    session_id: int
+    """The sign-in (refresh token family) the access token belongs to."""
+
+
+Actor = ApiKeyActor | UserActor
+
+
+@dataclass(frozen=True)
 class Identity:
     business: Business
     role: Role
-    key_id: int
+    actor: Actor
+
+    @property
+    def key_id(self) -> int | None:
+        return self.actor.key_id if isinstance(self.actor, ApiKeyActor) else None
+
+    @property
+    def user_id(self) -> int | None:
+        return self.actor.user_id if isinstance(self.actor, UserActor) else None

@@ -31,7 +31,7 @@ from app.graphql.pagination import (
     page_size,
     read_search,
 )
-from app.graphql.permissions import READ, WRITE
+from app.graphql.permissions import READ, STOCK
 from app.graphql.scalars import Money, Percent, money, percent
 from app.services import catalog as service
 from app.services import listing
@@ -165,7 +165,7 @@ class CatalogQueries:
 
 @strawberry.type
 class CatalogMutations:
-    @strawberry.mutation(permission_classes=WRITE)
+    @strawberry.mutation(permission_classes=STOCK)
     async def create_product(self, info: Info, input: CreateProductInput) -> CreateProductResult:
         problems = Problems()
         minor_units = info.context.minor_units
@@ -192,7 +192,7 @@ class CatalogMutations:
             return _duplicate_sku(sku)
         return ProductCreated(product=Product.of(result, minor_units))
 
-    @strawberry.mutation(permission_classes=WRITE)
+    @strawberry.mutation(permission_classes=STOCK)
     async def update_product(self, info: Info, input: UpdateProductInput) -> UpdateProductResult:
         problems = Problems()
         minor_units = info.context.minor_units
@@ -222,7 +222,7 @@ class CatalogMutations:
             return _duplicate_sku(str(result))
         return ProductUpdated(product=Product.of(result, minor_units))
 
-    @strawberry.mutation(permission_classes=WRITE)
+    @strawberry.mutation(permission_classes=STOCK)
     async def restock_product(self, info: Info, input: RestockProductInput) -> RestockProductResult:
         problems = Problems()
         product_id = read_id(input.product_id, "productId", problems)

@@ -138,7 +138,7 @@ class CreateCustomerInput:
     phone: str | None = None
     email: str | None = None
     credit_limit: Money | None = strawberry.field(
-        default=None, description="Defaults to zero; setting it needs an owner key."
+        default=None, description="Defaults to zero; setting it needs the owner role."
     )
     payment_terms_days: int | None = strawberry.field(
         default=None, description="Defaults to the business's payment terms."
@@ -152,7 +152,7 @@ class UpdateCustomerInput:
     phone: str | None = strawberry.UNSET
     email: str | None = strawberry.UNSET
     credit_limit: Money | None = strawberry.field(
-        default=strawberry.UNSET, description="Changing it needs an owner key."
+        default=strawberry.UNSET, description="Changing it needs the owner role."
     )
     payment_terms_days: int | None = strawberry.field(
         default=strawberry.UNSET, description="null returns the customer to the business's terms."
@@ -162,7 +162,7 @@ class UpdateCustomerInput:
 def _forbid_unless_owner(info: Info) -> None:
     if not IsOwner().has_permission(None, info):
         raise strawberry.exceptions.StrawberryGraphQLError(
-            "Only an owner key may set a credit limit.", extensions={"code": "FORBIDDEN"}
+            "Only an owner may set a credit limit.", extensions={"code": "FORBIDDEN"}
         )
 
 

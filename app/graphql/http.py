@@ -22,6 +22,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
+from app.domain.identity import Identity
 from app.graphql.context import Context
 from app.graphql.media_types import (
     APPLICATION_JSON,
@@ -31,10 +32,11 @@ from app.graphql.media_types import (
     negotiate,
     never_executed,
 )
+from app.services.rate_limits import retry_after
 from app.services.retry import TryAgain
 from app.services.unit_of_work import UnitsOfWork
 
-HTTP_CODES = {413: "PAYLOAD_TOO_LARGE", 503: "TRY_AGAIN"}
+HTTP_CODES = {413: "PAYLOAD_TOO_LARGE", 429: "RATE_LIMITED", 503: "TRY_AGAIN"}
 """``extensions.code`` by HTTP status; any other 4xx is the client's: BAD_USER_INPUT."""
 RETRY_AFTER_SECONDS = "1"
 BAD_OPERATION_NAME = (
@@ -42,16 +44,37 @@ BAD_OPERATION_NAME = (
 )
 
 
+class RateLimited(HTTPException):
+    """The caller's key or user is over its request limit (``app.services.rate_limits``)."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(429, f"Too many requests; retry in {retry_after_seconds} s.")
+        self.retry_after_seconds = retry_after_seconds
+
+
 def error_response(
-    status: int, message: str, media_type: str = APPLICATION_JSON, *, code: str | None = None
+    status: int,
+    message: str,
+    media_type: str = APPLICATION_JSON,
+    *,
+    code: str | None = None,
+    retry_after: str = RETRY_AFTER_SECONDS,
 ) -> JSONResponse:
     """An HTTP-level refusal as a GraphQL error answer; ``code`` defaults by ``status``."""
     code = code or HTTP_CODES.get(
         status, "BAD_USER_INPUT" if status < 500 else "INTERNAL_SERVER_ERROR"
     )
-    headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
+    headers = {"Retry-After": retry_after} if status in (429, 503) else None
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
     return JSONResponse(body, status, headers, media_type=CONTENT_TYPES[media_type])
+
+
+def rate_subject(identity: Identity) -> str:
+    """Whose requests are counted together: one API key, or one user."""
+    business = identity.business.id
+    if identity.user_id is not None:
+        return f"user:{business}:{identity.user_id}"
+    return f"key:{business}:{identity.key_id}"
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -72,6 +95,10 @@ class GraphQLApp(GraphQL[Context, None]):
         request.state.never_executed = False
         try:
             response = await self.run(request)
+        except RateLimited as exc:
+            response = error_response(
+                429, exc.reason, media_type, retry_after=str(exc.retry_after_seconds)
+            )
         except HTTPException as exc:
             response = error_response(exc.status_code, exc.reason, media_type)
         else:
@@ -133,6 +160,11 @@ class GraphQLApp(GraphQL[Context, None]):
         except TryAgain as exc:
             # The key is not cached and the database could not check it: nothing ran.
             raise HTTPException(503, str(exc)) from exc
+        limiter = state.request_limiter
+        if identity is not None and limiter is not None:
+            wait = limiter.admit(rate_subject(identity))
+            if wait is not None:
+                raise RateLimited(retry_after(wait))
         units = (
             None
             if identity is None

@@ -31,8 +31,10 @@ from app.graphql.orders import OrderMutations, OrderQueries
 from app.graphql.overdue import OverdueQueries
 from app.graphql.payments import PaymentMutations
 from app.graphql.scalars import SCALAR_MAP
+from app.graphql.sessions import SessionMutations
 from app.graphql.settings import SettingsMutations, SettingsQueries
 from app.graphql.spec import OperationSelection
+from app.graphql.users import UserMutations, UserQueries
 from app.graphql.validation import Validation
 from app.graphql.viewer import ViewerQueries
 
@@ -40,13 +42,16 @@ Query = merge_types(
     "Query",
     (
         ViewerQueries, CustomerQueries, BalanceQueries, OverdueQueries, CatalogQueries,
-        OrderQueries, SettingsQueries,
+        OrderQueries, SettingsQueries, UserQueries,
     ),
 )  # fmt: skip
 Mutation = merge_types(
     "Mutation",
-    (CustomerMutations, CatalogMutations, OrderMutations, PaymentMutations, SettingsMutations),
-)
+    (
+        CustomerMutations, CatalogMutations, OrderMutations, PaymentMutations,
+        SettingsMutations, SessionMutations, UserMutations,
+    ),
+)  # fmt: skip
 
 
 class NameConverter(strawberry.schema.name_converter.NameConverter):

@@ -1,4 +1,4 @@
-"""``viewer``: the business and role behind the API key in use."""
+"""``viewer``: the business and role behind the API key or access token in use."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from app.graphql.context import Info
 from app.graphql.permissions import READ
 
 
-@strawberry.enum
+@strawberry.enum(description='What a key or user may do (README "Roles").')
 class Role(Enum):
     OWNER = "owner"
-    CLERK = "clerk"
+    CASHIER = "cashier"
+    STAFF = "staff"
     VIEWER = "viewer"
 
 

@@ -1,4 +1,4 @@
-"""Operator commands: businesses and API keys.  They run as the database owner.
+"""Operator commands: businesses, API keys and users.  They run as the database owner.
 
 RLS is forced on the owner too, so even here each statement runs with the
 tenant bound; a new business's id is drawn from its sequence first so that the
@@ -14,7 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.domain.identity import Role
 from app.domain.money import minor_units_of
+from app.domain.results import Invalid
+from app.domain.users import MAX_NAME_LENGTH, UserRecord, email_problem, normalize_email
+from app.services import users
 from app.services.api_keys import KeyRef, hash_secret, new_secret, parse_key_ref, token_for
+from app.services.passwords import hash_password, one_time_password
+from app.services.unit_of_work import UnitOfWork
 
 
 class AdminError(Exception):
@@ -111,3 +116,56 @@ async def revoke_key(engine: AsyncEngine, key: str) -> KeyRef:
     if revoked is None:
         raise AdminError(f"key {ref.public_id} does not exist")
     return ref
+
+
+@dataclass(frozen=True)
+class NewPassword:
+    business_id: int
+    user: UserRecord
+    one_time_password: str
+
+
+async def create_user(
+    engine: AsyncEngine, *, business_id: int, email: str, role: Role, full_name: str | None = None
+) -> NewPassword:
+    email = normalize_email(email)
+    if problem := email_problem(email):
+        raise AdminError(f"email {problem}")
+    name = (full_name or email).strip()
+    if not 1 <= len(name) <= MAX_NAME_LENGTH:
+        raise AdminError(f"name must be 1 to {MAX_NAME_LENGTH} characters")
+    password = one_time_password()
+    hashed = await hash_password(password)
+    async with UnitOfWork(engine, business_id) as uow:
+        exists = await uow.execute(text("SELECT 1 FROM businesses WHERE id = :business_id"))
+        if exists.first() is None:
+            raise AdminError(f"business {business_id} does not exist")
+        created = await users.create_user(
+            uow, email=email, full_name=name, role=role, password_hash=hashed
+        )
+        if isinstance(created, Invalid):
+            raise AdminError(f"email {email} is already in use")
+        await uow.commit()
+    return NewPassword(business_id, created, password)
+
+
+async def reset_password(engine: AsyncEngine, *, email: str) -> NewPassword:
+    """A new one-time password for the user with ``email``; their sessions end."""
+    email = normalize_email(email)
+    async with engine.connect() as connection:
+        found = (
+            await connection.execute(
+                text("SELECT business_id, user_id FROM sign_in_business(:email)"), {"email": email}
+            )
+        ).first()
+    if found is None:
+        raise AdminError(f"no user has the email {email}")
+    password = one_time_password()
+    hashed = await hash_password(password)
+    async with UnitOfWork(engine, found.business_id) as uow:
+        user = await users.set_password(
+            uow, user_id=found.user_id, password_hash=hashed, reason="reset"
+        )
+        assert isinstance(user, UserRecord)
+        await uow.commit()
+    return NewPassword(found.business_id, user, password)

@@ -1,8 +1,9 @@
-"""Key changes reach every worker's cache within a second: each worker listens.
+"""Key and user changes reach every worker's cache within a second: each worker listens.
 
-PostgreSQL announces every change to a key or a business on ``credit_ledger_auth``
-as it commits (migration 0007).  Each worker keeps one connection of its own
-listening there and tells its ``Authenticator`` what to forget.
+PostgreSQL announces every change to a key, a business, a user or a session on
+``credit_ledger_auth`` as it commits (migrations 0007 and 0012).  Each worker keeps
+one connection of its own listening there and tells its ``Authenticator`` what to
+forget.
 
 A notification sent while nobody listens is lost, so the cache is trusted only on a
 lease: the listener pings PostgreSQL every quarter second, and each answer lets the
@@ -22,12 +23,14 @@ import asyncio
 import logging
 import time
 from contextlib import suppress
+from typing import NamedTuple
 
 import asyncpg
 from sqlalchemy.engine import make_url
 
 from app.domain.ids import parse_id
-from app.services.api_keys import PREFIX, Authenticator, parse_key_ref
+from app.services.api_keys import PREFIX, parse_key_ref
+from app.services.authenticator import Authenticator
 
 CHANNEL = "credit_ledger_auth"
 APPLICATION_NAME = "credit-ledger-listener"
@@ -41,14 +44,33 @@ RETRY_SECONDS = (0.1, 2.0)
 logger = logging.getLogger("credit_ledger.key_changes")
 
 
-def scope(payload: str) -> tuple[int | None, int | None]:
-    """What a notification names: a key (business, key), a business (business,
-    ``None``), or, for anything else, everything (``None``, ``None``)."""
+USER_PREFIX = "clu"
+
+
+class Scope(NamedTuple):
+    """What to forget: everything without a business; a business with neither a key
+    nor a user; else that key or user of the business."""
+
+    business_id: int | None
+    key_id: int | None = None
+    user_id: int | None = None
+
+
+def scope(payload: str) -> Scope:
+    """What a notification names: a key (``cl_<business>_<key>``), a user and their
+    sessions (``clu_<business>_<user>``), a business (``cl_<business>``), or, for
+    anything else, everything."""
     ref = parse_key_ref(payload)
     if ref is not None:
-        return ref.business_id, ref.key_id
-    prefix, _, business = payload.partition("_")
-    return (parse_id(business) if prefix == PREFIX else None), None
+        return Scope(ref.business_id, key_id=ref.key_id)
+    prefix, _, rest = payload.partition("_")
+    if prefix == USER_PREFIX:
+        business, _, user = rest.partition("_")
+        business_id, user_id = parse_id(business), parse_id(user)
+        if business_id is None or user_id is None:
+            return Scope(None)
+        return Scope(business_id, user_id=user_id)
+    return Scope(parse_id(rest) if prefix == PREFIX else None)
 
 
 class KeyChangeListener:
@@ -136,8 +158,8 @@ class KeyChangeListener:
         connection.terminate()
 
     def _notified(self, _connection: object, _pid: int, _channel: str, payload: object) -> None:
-        business_id, key_id = scope(str(payload))
-        self._authenticator.forget(business_id, key_id)
+        named = scope(str(payload))
+        self._authenticator.forget(named.business_id, key_id=named.key_id, user_id=named.user_id)
 
     def _outage(self, exc: Exception) -> None:
         if not self._outage_logged:

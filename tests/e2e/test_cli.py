@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import APP_ROLE
+from tests.accounts import ME, login, signed_in
 from tests.conftest import post_graphql
+from tests.e2e.test_sign_in import serving
 
 CLI = Path(sys.executable).parent / "credit-ledger"
 VIEWER = "{ viewer { business { id name } role } }"
@@ -52,13 +55,13 @@ async def test_a_key_created_by_the_cli_works_until_it_is_revoked(
     )
     key = json_of(created)
     assert key["businessId"] == business_id
-    assert key["role"] == "clerk"
+    assert key["role"] == "cashier", "clerk, the role's old name, still works"
     assert key["key"].startswith(key["id"] + "_"), "the secret follows the key's id"
 
     answer = await post_graphql(http, VIEWER, token=key["key"])
     assert answer["data"]["viewer"] == {
         "business": {"id": business_id, "name": "CLI Shop"},
-        "role": "CLERK",
+        "role": "CASHIER",
     }
 
     revoked = json_of(run_cli(database_url, "key", "revoke", key["id"], "--json"))
@@ -163,3 +166,40 @@ def test_serve_without_a_database_exits_with_one_clear_line(answers: bool) -> No
     assert len(lines) == 1, result.stderr
     assert f"cannot reach PostgreSQL at 127.0.0.1:{port}/nowhere" in lines[0]
     assert "DATABASE_URL" in lines[0]
+
+
+async def test_a_user_created_by_the_cli_signs_in_until_the_cli_resets_their_password(
+    database_url: str, business_id: str
+) -> None:
+    email = f"cli-{uuid.uuid4().hex[:8]}@Example.com"
+    created = json_of(
+        run_cli(database_url, "user", "create", "--business", business_id, "--email", email,
+                "--role", "clerk", "--json")
+    )  # fmt: skip
+    assert created == {
+        "id": created["id"], "businessId": business_id, "email": email.lower(),
+        "role": "cashier", "oneTimePassword": created["oneTimePassword"],
+    }  # fmt: skip
+    taken = run_cli(database_url, "user", "create", "--business", business_id, "--email",
+                    email.upper(), "--role", "owner")  # fmt: skip
+    assert taken.returncode == 1
+    assert taken.stderr.strip() == f"error: email {email.lower()} is already in use"
+
+    async with serving(database_url) as make:
+        client = make()
+        session = await signed_in(client, email, created["oneTimePassword"])
+        assert session["user"]["role"] == "CASHIER"
+
+        reset = json_of(run_cli(database_url, "user", "reset-password", "--email", email, "--json"))
+
+        assert reset["id"] == created["id"]
+        assert reset["oneTimePassword"] != created["oneTimePassword"]
+        assert (await login(client, email, created["oneTimePassword"]))["__typename"] == (
+            "LoginFailed"
+        )
+        ended = await post_graphql(client, ME, token=session["accessToken"])
+        assert ended["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        await signed_in(client, email, reset["oneTimePassword"])
+    unknown = run_cli(database_url, "user", "reset-password", "--email", "nobody@example.com")
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == "error: no user has the email nobody@example.com"

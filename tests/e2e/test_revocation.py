@@ -1,4 +1,5 @@
-"""Revocation is immediate: a revoked key is refused within a second, on every worker.
+"""Revocation is immediate: a revoked key or a deactivated user is refused within a
+second, on every worker.
 
 The services here cache checked keys for a minute (``AUTH_CACHE_SECONDS=60``), so
 only the notification PostgreSQL sends at commit (migration 0007) can explain a
@@ -30,6 +31,7 @@ from app.services import admin
 from app.services.api_keys import parse_key_ref
 from app.services.key_changes import APPLICATION_NAME, KeyChangeListener
 from bench.service import Service, free_port
+from tests.accounts import UPDATE_USER, new_user, refresh, signed_in
 from tests.conftest import Tenant, new_tenant, pooled_settings, post_graphql
 from tests.e2e.test_cli import json_of, run_cli
 from tests.helpers import CREATE_CUSTOMER, VIEWER, error_codes
@@ -113,7 +115,7 @@ def read_and_write(http: httpx.AsyncClient, token: str, rounds: int = 1) -> Answ
     return answers
 
 
-async def served(http: httpx.AsyncClient, token: str, role: Role = Role.CLERK) -> None:
+async def served(http: httpx.AsyncClient, token: str, role: Role = Role.CASHIER) -> None:
     """A read and a write with ``token`` succeed (and so the key is cached)."""
     answer = await post_graphql(http, VIEWER, token=token)
     assert answer["data"]["viewer"]["role"] == role.name, answer
@@ -158,7 +160,7 @@ async def test_a_revoked_key_is_refused_within_a_second_for_reads_and_writes(
     cached: Cached, owner_db: AsyncEngine
 ) -> None:
     tenant = await new_tenant(owner_db, cached.http)
-    token = tenant.keys[Role.CLERK]
+    token = tenant.keys[Role.CASHIER]
     await served(cached.http, token)
 
     await admin.revoke_key(owner_db, token)
@@ -172,7 +174,7 @@ async def test_a_key_given_a_weaker_role_is_held_to_it_within_a_second(
     cached: Cached, owner_db: AsyncEngine
 ) -> None:
     tenant = await new_tenant(owner_db, cached.http)
-    token = tenant.keys[Role.CLERK]
+    token = tenant.keys[Role.CASHIER]
     await served(cached.http, token)
     ref = parse_key_ref(token)
     assert ref is not None
@@ -221,7 +223,7 @@ async def test_a_revocation_without_its_notification_goes_unnoticed_until_one_co
 ) -> None:
     """The control: the cache does serve keys, and the notification is what ends that."""
     tenant = await new_tenant(owner_db, cached.http)
-    token = tenant.keys[Role.CLERK]
+    token = tenant.keys[Role.CASHIER]
     await served(cached.http, token)
 
     await revoke_silently(owner_db, token)
@@ -239,7 +241,7 @@ async def test_with_the_listener_lost_a_revocation_is_not_late_and_the_listener_
     assert cached.listener is not None
     listener = cached.listener
     tenant = await new_tenant(owner_db, cached.http)
-    first, second = tenant.keys[Role.CLERK], tenant.keys[Role.VIEWER]
+    first, second = tenant.keys[Role.CASHIER], tenant.keys[Role.VIEWER]
     await served(cached.http, first)
     lost = listener.backend_pid
     assert await listener_pids(owner_db) == [lost]
@@ -284,7 +286,7 @@ async def test_a_listener_that_cannot_connect_leaves_every_key_checked_in_the_da
         assert service.listener is not None
         assert service.listener.backend_pid is None
         tenant = await new_tenant(owner_db, service.http)
-        token = tenant.keys[Role.CLERK]
+        token = tenant.keys[Role.CASHIER]
         await served(service.http, token)
 
         await revoke_silently(owner_db, token)  # not even a notification
@@ -321,7 +323,7 @@ async def test_two_workers_refuse_a_key_revoked_by_the_cli_within_a_second(
     base = f"http://{two_workers.host}:{two_workers.port}"
     async with httpx.AsyncClient(base_url=base, limits=fresh, timeout=10) as client:
         tenant: Tenant = await new_tenant(owner_db, client)
-        token = tenant.keys[Role.CLERK]
+        token = tenant.keys[Role.CASHIER]
         for _ in range(10):  # five of each on each worker
             await served(client, token)
 
@@ -335,4 +337,62 @@ async def test_two_workers_refuse_a_key_revoked_by_the_cli_within_a_second(
         every_worker = read_and_write(client, token, rounds=10)  # 20 requests in a row
         assert await refused_within(every_worker) < WITHIN_SECONDS
         assert all(refused(answer) for answer in await every_worker())
+        await served(client, tenant.keys[Role.OWNER], Role.OWNER)
+
+
+# --- Users --------------------------------------------------------------------------
+
+
+async def test_a_user_given_a_weaker_role_then_deactivated_is_held_to_it_within_a_second(
+    cached: Cached, owner_db: AsyncEngine
+) -> None:
+    tenant = await new_tenant(owner_db, cached.http)
+    user_id, email, password = await new_user(owner_db, tenant.id, Role.CASHIER)
+    session = await signed_in(cached.http, email, password)
+    token = session["accessToken"]
+    await served(cached.http, token)
+
+    demoted = await tenant.data(UPDATE_USER, {"input": {"userId": user_id, "role": "VIEWER"}})
+    assert demoted["updateUser"]["user"]["role"] == "VIEWER"
+
+    async def forbidden_write() -> bool:
+        answer = await post_graphql(
+            cached.http, CREATE_CUSTOMER, {"input": {"name": "No"}}, token=token
+        )
+        return error_codes(answer) == ["FORBIDDEN"]
+
+    await until(forbidden_write, WITHIN_SECONDS)
+
+    await tenant.data(UPDATE_USER, {"input": {"userId": user_id, "active": False}})
+
+    assert await refused_within(read_and_write(cached.http, token)) < WITHIN_SECONDS
+    assert refused(await refresh(cached.http, session["refreshToken"]))
+
+
+async def test_two_workers_refuse_a_deactivated_users_access_token_within_a_second(
+    two_workers: Service, owner_db: AsyncEngine
+) -> None:
+    async def both_listening() -> bool:
+        return len(await listener_pids(owner_db)) == 2
+
+    await until(both_listening)
+    fresh = httpx.Limits(max_keepalive_connections=0)
+    base = f"http://{two_workers.host}:{two_workers.port}"
+    async with httpx.AsyncClient(base_url=base, limits=fresh, timeout=10) as client:
+        tenant: Tenant = await new_tenant(owner_db, client)
+        user_id, email, password = await new_user(owner_db, tenant.id, Role.CASHIER)
+        session = await signed_in(client, email, password)
+        token = session["accessToken"]
+        for _ in range(10):  # five of each on each worker: cached on both
+            await served(client, token)
+
+        deactivated = await tenant.data(
+            UPDATE_USER, {"input": {"userId": user_id, "active": False}}
+        )
+        assert deactivated["updateUser"]["user"]["active"] is False
+
+        every_worker = read_and_write(client, token, rounds=10)
+        assert await refused_within(every_worker) < WITHIN_SECONDS
+        assert all(refused(answer) for answer in await every_worker())
+        assert refused(await refresh(client, session["refreshToken"]))
         await served(client, tenant.keys[Role.OWNER], Role.OWNER)

@@ -102,8 +102,25 @@ async def charge(
 async def seed_business(owner_db: AsyncEngine) -> Seeded:
     business_id = await admin.create_business(owner_db, name="Rules test")
     await admin.create_key(owner_db, business_id=business_id, role=Role.OWNER)
+    user = await admin.create_user(
+        owner_db, business_id=business_id, email=f"rules-{business_id}@example.com",
+        role=Role.CASHIER,
+    )  # fmt: skip
     async with owner_db.begin() as connection:
         await bind(connection, business_id)
+        session_id = await scalar(
+            connection,
+            "INSERT INTO user_sessions (business_id, user_id, expires_at)"
+            " VALUES (:b, :u, now() + interval '1 day') RETURNING id",
+            b=business_id, u=user.user.id,
+        )  # fmt: skip
+        await connection.execute(
+            text(
+                "INSERT INTO refresh_tokens (business_id, session_id, secret_hash)"
+                " VALUES (:b, :s, sha256('x'))"
+            ),
+            {"b": business_id, "s": session_id},
+        )
         customer_id = await scalar(
             connection,
             "INSERT INTO customers (business_id, name, credit_limit)"
@@ -240,6 +257,26 @@ async def test_the_service_role_cannot_switch_row_level_security_off(
     # With row_security off a query that RLS would filter fails instead of seeing all.
     assert sqlstate(error) == INSUFFICIENT_PRIVILEGE
     assert "row-level security" in str(error)
+
+
+async def test_the_service_role_learns_which_business_an_email_signs_in_to_and_nothing_more(
+    app_db: AsyncEngine, business_a: Seeded
+) -> None:
+    email = f"RULES-{business_a.business_id}@Example.com"
+    async with app_db.connect() as connection:
+        found = await connection.execute(
+            text("SELECT * FROM sign_in_business(:email)"), {"email": email}
+        )
+        rows = found.all()
+        assert len(rows) == 1
+        assert rows[0]._fields == ("business_id", "user_id")
+        assert rows[0].business_id == business_a.business_id
+        error = await refusal(connection, "SELECT * FROM user_emails")
+        assert sqlstate(error) == INSUFFICIENT_PRIVILEGE
+        await connection.rollback()
+        # Without a tenant bound, the user behind the email stays hidden.
+        assert await scalar(connection, "SELECT count(*) FROM users") == 0
+        await connection.rollback()
 
 
 async def test_the_service_role_cannot_bypass_row_level_security(app_db: AsyncEngine) -> None:
@@ -420,6 +457,8 @@ async def test_a_row_can_never_point_at_another_tenants_row(
         " VALUES (:b, :b_customer, 'payment', -100, :b_payment)",
         "INSERT INTO stock_movements (business_id, product_id, kind, quantity)"
         " VALUES (:b, :b_product, 'restock', 5)",
+        "INSERT INTO users (business_id, email, full_name, role, password_hash)"
+        " VALUES (:b, 'mallory@example.com', 'Mallory', 'owner', '$argon2id$x')",
         "UPDATE customers SET name = 'Moved' WHERE business_id = :b",
     ],
     ids=[
@@ -430,6 +469,7 @@ async def test_a_row_can_never_point_at_another_tenants_row(
         "payment",
         "ledger entry",
         "stock movement",
+        "user",
         "update",
     ],
 )
