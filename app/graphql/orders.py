@@ -207,6 +207,18 @@ class PriceChanged:
     actual_total: Money = strawberry.field(description="The total at current prices.")
 
 
+def insufficient_stock(short: domain.InsufficientStock) -> InsufficientStock:
+    return InsufficientStock(
+        message=short.message,
+        lines=[
+            InsufficientStockLine(
+                product_id=gid(line.product_id), requested=line.requested, available=line.available
+            )
+            for line in short.lines
+        ],
+    )
+
+
 PurchaseResult = Annotated[
     PurchaseCompleted
     | InsufficientStock
@@ -320,18 +332,8 @@ def _refusal(
     minor_units: int,
 ) -> PurchaseResult:
     match outcome:
-        case domain.InsufficientStock(lines=lines):
-            return InsufficientStock(
-                message=outcome.message,
-                lines=[
-                    InsufficientStockLine(
-                        product_id=gid(line.product_id),
-                        requested=line.requested,
-                        available=line.available,
-                    )
-                    for line in lines
-                ],
-            )
+        case domain.InsufficientStock():
+            return insufficient_stock(outcome)
         case domain.CreditLimitExceeded():
             return CreditLimitExceeded(
                 message=outcome.message,

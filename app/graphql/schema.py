@@ -33,6 +33,7 @@ from app.graphql.payments import PaymentMutations
 from app.graphql.scalars import SCALAR_MAP
 from app.graphql.settings import SettingsMutations, SettingsQueries
 from app.graphql.spec import OperationSelection
+from app.graphql.stock import StockMutations
 from app.graphql.validation import Validation
 from app.graphql.viewer import ViewerQueries
 
@@ -45,8 +46,11 @@ Query = merge_types(
 )  # fmt: skip
 Mutation = merge_types(
     "Mutation",
-    (CustomerMutations, CatalogMutations, OrderMutations, PaymentMutations, SettingsMutations),
-)
+    (
+        CustomerMutations, CatalogMutations, OrderMutations, PaymentMutations, SettingsMutations,
+        StockMutations,
+    ),
+)  # fmt: skip
 
 
 class NameConverter(strawberry.schema.name_converter.NameConverter):

@@ -1,0 +1,63 @@
+"""GraphQL snippets and helpers for the corrections: voids, returns, reversals,
+adjustments and archiving."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.domain.identity import Role
+from tests.conftest import Tenant
+from tests.purchases import new_key
+
+ADJUST_STOCK = """
+mutation($input: AdjustStockInput!) {
+  adjustStock(input: $input) {
+    __typename
+    ... on StockAdjusted {
+      product { id stock }
+      movement { id kind quantity stockBefore stockAfter reason note createdAt }
+    }
+    ... on InsufficientStock { message lines { productId requested available } }
+    ... on NotFound { message id }
+    ... on InvalidInput { message fields { field message } }
+    ... on IdempotencyKeyReused { message idempotencyKey }
+  }
+}
+"""
+
+
+async def adjust_stock(
+    tenant: Tenant,
+    product_id: str,
+    change: int,
+    *,
+    reason: str = "DAMAGE",
+    note: str | None = None,
+    key: str | None = None,
+    role: Role = Role.CLERK,
+) -> dict[str, Any]:
+    request = {
+        "productId": product_id,
+        "change": change,
+        "reason": reason,
+        "note": note,
+        "idempotencyKey": key or new_key(),
+    }
+    data = await tenant.data(ADJUST_STOCK, {"input": request}, role=role)
+    return data["adjustStock"]  # type: ignore[no-any-return]
+
+
+async def count_rows(owner_db: AsyncEngine, business_id: int, table: str, where: str = "") -> int:
+    """Rows of ``table`` (a name from the test itself) of a business, as the owner."""
+    condition = f" AND {where}" if where else ""
+    async with owner_db.connect() as connection:
+        count = (
+            await connection.execute(
+                text(f"SELECT count(*) FROM {table} WHERE business_id = :b{condition}"),
+                {"b": business_id},
+            )
+        ).scalar_one()
+    return int(count)
