@@ -61,3 +61,30 @@ async def count_rows(owner_db: AsyncEngine, business_id: int, table: str, where:
             )
         ).scalar_one()
     return int(count)
+
+
+def _archive_mutation(name: str, what: str, done: str) -> str:
+    fields = "id archivedAt" + (" balance" if what == "customer" else " stock")
+    return f"""
+mutation($input: Archive{what.capitalize()}Input!) {{
+  {name}(input: $input) {{
+    __typename
+    ... on {done} {{ {what} {{ {fields} }} }}
+    ... on NotFound {{ message id }}
+    ... on InvalidInput {{ message fields {{ field message }} }}
+  }}
+}}
+"""
+
+
+async def set_archived(
+    tenant: Tenant, what: str, row_id: str, *, archived: bool = True, role: Role = Role.CLERK
+) -> dict[str, Any]:
+    """``archiveCustomer`` and friends; ``what`` is ``customer`` or ``product``."""
+    verb = "archive" if archived else "unarchive"
+    name = f"{verb}{what.capitalize()}"
+    done = f"{what.capitalize()}{'Archived' if archived else 'Unarchived'}"
+    data = await tenant.data(
+        _archive_mutation(name, what, done), {"input": {f"{what}Id": row_id}}, role=role
+    )
+    return data[name]  # type: ignore[no-any-return]
