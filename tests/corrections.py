@@ -88,3 +88,74 @@ async def set_archived(
         _archive_mutation(name, what, done), {"input": {f"{what}Id": row_id}}, role=role
     )
     return data[name]  # type: ignore[no-any-return]
+
+
+REVERSE_PAYMENT = """
+mutation($input: ReversePaymentInput!) {
+  reversePayment(input: $input) {
+    __typename
+    ... on PaymentReversed {
+      payment { id amount reversedAt reversalReason }
+      customer { id balance creditLimit availableCredit overLimit }
+    }
+    ... on AlreadyReversed { message paymentId reversedAt }
+    ... on NotFound { message id }
+    ... on InvalidInput { message fields { field message } }
+    ... on IdempotencyKeyReused { message idempotencyKey }
+  }
+}
+"""
+
+
+async def reverse_payment(
+    tenant: Tenant,
+    payment_id: str,
+    *,
+    reason: str = "Cheque bounced",
+    key: str | None = None,
+    role: Role = Role.OWNER,
+) -> dict[str, Any]:
+    request = {"paymentId": payment_id, "reason": reason, "idempotencyKey": key or new_key()}
+    data = await tenant.data(REVERSE_PAYMENT, {"input": request}, role=role)
+    return data["reversePayment"]  # type: ignore[no-any-return]
+
+
+async def sell(
+    tenant: Tenant,
+    customer_id: str | None,
+    items: list[tuple[str, int]],
+    *,
+    paid: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    discount: str | None = None,
+    line_discounts: dict[str, str] | None = None,
+    role: Role = Role.CLERK,
+) -> dict[str, Any]:
+    """A sale with counter payments ``(amount, method)`` and discounts; the result object."""
+    request: dict[str, Any] = {
+        "customerId": customer_id,
+        "items": [
+            {"productId": p, "quantity": q, "discount": (line_discounts or {}).get(p)}
+            for p, q in items
+        ],
+        "payments": [{"amount": a, "method": m} for a, m in paid],
+        "discount": discount,
+        "idempotencyKey": new_key(),
+    }
+    data = await tenant.data(SELL, {"input": request}, role=role)
+    return data["purchase"]  # type: ignore[no-any-return]
+
+
+SELL = """
+mutation($input: PurchaseInput!) {
+  purchase(input: $input) {
+    __typename
+    ... on PurchaseCompleted {
+      order { id total paidAmount creditAmount taxTotal payments { id amount method } }
+      customer { id balance }
+    }
+    ... on CreditLimitExceeded { message balance creditAmount }
+    ... on NotFound { message id }
+    ... on InvalidInput { message fields { field message } }
+  }
+}
+"""
