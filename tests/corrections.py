@@ -159,3 +159,38 @@ mutation($input: PurchaseInput!) {
   }
 }
 """
+
+
+ADJUST_BALANCE = """
+mutation($input: AdjustBalanceInput!) {
+  adjustBalance(input: $input) {
+    __typename
+    ... on BalanceAdjusted {
+      adjustment { id kind amount reason createdAt }
+      customer { id balance }
+    }
+    ... on WriteOffExceedsBalance { message balance amount }
+    ... on NotFound { message id }
+    ... on InvalidInput { message fields { field message } }
+    ... on IdempotencyKeyReused { message idempotencyKey }
+  }
+}
+"""
+
+
+async def adjust_balance(
+    tenant: Tenant,
+    customer_id: str,
+    amount: str,
+    *,
+    kind: str = "WRITE_OFF",
+    reason: str = "Goodwill",
+    key: str | None = None,
+    role: Role = Role.OWNER,
+) -> dict[str, Any]:
+    request = {
+        "customerId": customer_id, "amount": amount, "kind": kind, "reason": reason,
+        "idempotencyKey": key or new_key(),
+    }  # fmt: skip
+    data = await tenant.data(ADJUST_BALANCE, {"input": request}, role=role)
+    return data["adjustBalance"]  # type: ignore[no-any-return]

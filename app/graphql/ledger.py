@@ -35,6 +35,7 @@ class LedgerEntryKind(Enum):
     CHARGE = "charge"
     PAYMENT = "payment"
     REVERSAL = "reversal"
+    ADJUSTMENT = "adjustment"
 
 
 @strawberry.type(

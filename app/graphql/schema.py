@@ -20,6 +20,7 @@ from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCa
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from app.graphql.adjustments import AdjustmentMutations
 from app.graphql.balances import BalanceQueries
 from app.graphql.catalog import CatalogMutations, CatalogQueries
 from app.graphql.customers import CustomerMutations, CustomerQueries
@@ -48,7 +49,7 @@ Mutation = merge_types(
     "Mutation",
     (
         CustomerMutations, CatalogMutations, OrderMutations, PaymentMutations, SettingsMutations,
-        StockMutations,
+        StockMutations, AdjustmentMutations,
     ),
 )  # fmt: skip
 
