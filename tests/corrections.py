@@ -194,3 +194,55 @@ async def adjust_balance(
     }  # fmt: skip
     data = await tenant.data(ADJUST_BALANCE, {"input": request}, role=role)
     return data["adjustBalance"]  # type: ignore[no-any-return]
+
+
+ORDER_STATE = """
+status voidedAt voidReason total
+refunds { amount method }
+returns { creditAmount credited refunded refundMethod reason items { productId quantity amount } }
+"""
+
+VOID_ORDER = f"""
+mutation($input: VoidOrderInput!) {{
+  voidOrder(input: $input) {{
+    __typename
+    ... on OrderVoided {{ order {{ id {ORDER_STATE} }} customer {{ id balance }} }}
+    ... on AlreadyVoided {{ message orderId voidedAt }}
+    ... on NotFound {{ message id }}
+    ... on InvalidInput {{ message fields {{ field message }} }}
+    ... on IdempotencyKeyReused {{ message idempotencyKey }}
+  }}
+}}
+"""
+
+
+async def void_order(
+    tenant: Tenant,
+    order_id: str,
+    *,
+    reason: str = "Rung up twice",
+    key: str | None = None,
+    role: Role = Role.OWNER,
+) -> dict[str, Any]:
+    request = {"orderId": order_id, "reason": reason, "idempotencyKey": key or new_key()}
+    data = await tenant.data(VOID_ORDER, {"input": request}, role=role)
+    return data["voidOrder"]  # type: ignore[no-any-return]
+
+
+async def order_state(tenant: Tenant, order_id: str) -> dict[str, Any]:
+    data = await tenant.data(f"query($id: ID!) {{ order(id: $id) {{ {ORDER_STATE} }} }}",
+                             {"id": order_id})  # fmt: skip
+    return data["order"]  # type: ignore[no-any-return]
+
+
+async def movements(owner_db: AsyncEngine, business_id: int, kind: str) -> list[tuple[int, int]]:
+    """(product id, quantity) of every stock movement of ``kind``, in order."""
+    async with owner_db.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT product_id, quantity FROM stock_movements"
+                " WHERE business_id = :b AND kind = :kind ORDER BY id"
+            ),
+            {"b": business_id, "kind": kind},
+        )
+        return [(row.product_id, row.quantity) for row in rows]

@@ -32,11 +32,13 @@ from app.graphql.common import (
 )
 from app.graphql.context import Info
 from app.graphql.customers import Customer
+from app.graphql.order_corrections import OrderReturn, Refund, corrections
 from app.graphql.pagination import Connection, connection, decode_id, encode_cursor, page_size
 from app.graphql.payments import Payment
 from app.graphql.permissions import READ, WRITE
 from app.graphql.scalars import Money, Percent, money, percent
 from app.services import purchase as service
+from app.services.order_corrections import OrderStatus
 from app.services.orders import PageRequest
 
 # The domain's enum, registered as is: one list of statuses for both layers.
@@ -149,6 +151,28 @@ class Order:
             items = await loaders.items_by_order(info).load(self.record.id)
         minor_units = info.context.minor_units
         return [OrderItem.of(item, minor_units) for item in items or ()]
+
+    @strawberry.field(description="COMPLETED, PARTIALLY_RETURNED, RETURNED or VOIDED.")
+    async def status(self, info: Info) -> OrderStatus:
+        return (await corrections(info, self.record.id)).status
+
+    @strawberry.field
+    async def voided_at(self, info: Info) -> datetime | None:
+        return (await corrections(info, self.record.id)).voided_at
+
+    @strawberry.field
+    async def void_reason(self, info: Info) -> str | None:
+        return (await corrections(info, self.record.id)).void_reason
+
+    @strawberry.field(description="Returns of this order's items, oldest first.")
+    async def returns(self, info: Info) -> list[OrderReturn]:
+        found = (await corrections(info, self.record.id)).returns
+        return [OrderReturn.of(record, info.context.minor_units) for record in found]
+
+    @strawberry.field(description="Money paid back: by voids and returns, oldest first.")
+    async def refunds(self, info: Info) -> list[Refund]:
+        found = (await corrections(info, self.record.id)).refunds
+        return [Refund.of(record, info.context.minor_units) for record in found]
 
 
 async def customer_orders(

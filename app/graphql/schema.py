@@ -37,6 +37,7 @@ from app.graphql.spec import OperationSelection
 from app.graphql.stock import StockMutations
 from app.graphql.validation import Validation
 from app.graphql.viewer import ViewerQueries
+from app.graphql.voids import VoidMutations
 
 Query = merge_types(
     "Query",
@@ -49,7 +50,7 @@ Mutation = merge_types(
     "Mutation",
     (
         CustomerMutations, CatalogMutations, OrderMutations, PaymentMutations, SettingsMutations,
-        StockMutations, AdjustmentMutations,
+        StockMutations, AdjustmentMutations, VoidMutations,
     ),
 )  # fmt: skip
 
