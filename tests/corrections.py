@@ -246,3 +246,43 @@ async def movements(owner_db: AsyncEngine, business_id: int, kind: str) -> list[
             {"b": business_id, "kind": kind},
         )
         return [(row.product_id, row.quantity) for row in rows]
+
+
+RETURN_ITEMS = f"""
+mutation($input: ReturnItemsInput!) {{
+  returnItems(input: $input) {{
+    __typename
+    ... on ItemsReturned {{
+      orderReturn {{ id creditAmount credited refunded refundMethod reason
+                     items {{ productId quantity amount }} }}
+      order {{ id {ORDER_STATE} }}
+      customer {{ id balance }}
+    }}
+    ... on ReturnExceedsSold {{ message lines {{ productId sold alreadyReturned requested }} }}
+    ... on NotFound {{ message id }}
+    ... on InvalidInput {{ message fields {{ field message }} }}
+    ... on IdempotencyKeyReused {{ message idempotencyKey }}
+  }}
+}}
+"""
+
+
+async def return_items(
+    tenant: Tenant,
+    order_id: str,
+    items: list[tuple[str, int]],
+    *,
+    refund_method: str | None = None,
+    reason: str | None = None,
+    key: str | None = None,
+    role: Role = Role.CLERK,
+) -> dict[str, Any]:
+    request = {
+        "orderId": order_id,
+        "items": [{"productId": p, "quantity": q} for p, q in items],
+        "refundMethod": refund_method,
+        "reason": reason,
+        "idempotencyKey": key or new_key(),
+    }
+    data = await tenant.data(RETURN_ITEMS, {"input": request}, role=role)
+    return data["returnItems"]  # type: ignore[no-any-return]

@@ -31,6 +31,7 @@ from app.graphql.limits import LIMIT_RULES, MAX_TOKENS
 from app.graphql.orders import OrderMutations, OrderQueries
 from app.graphql.overdue import OverdueQueries
 from app.graphql.payments import PaymentMutations
+from app.graphql.returns import ReturnMutations
 from app.graphql.scalars import SCALAR_MAP
 from app.graphql.settings import SettingsMutations, SettingsQueries
 from app.graphql.spec import OperationSelection
@@ -50,7 +51,7 @@ Mutation = merge_types(
     "Mutation",
     (
         CustomerMutations, CatalogMutations, OrderMutations, PaymentMutations, SettingsMutations,
-        StockMutations, AdjustmentMutations, VoidMutations,
+        StockMutations, AdjustmentMutations, VoidMutations, ReturnMutations,
     ),
 )  # fmt: skip
 
