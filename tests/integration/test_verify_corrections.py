@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.services.verify import verify_business
 from tests.conftest import Tenant
-from tests.corrections import adjust_balance, return_items, reverse_payment, void_order
+from tests.corrections import adjust_balance, return_items, reverse_payment, sell, void_order
 from tests.helpers import make_customer, make_product
 from tests.purchases import buy, pay
 
@@ -43,6 +43,8 @@ async def _corrected(tenant: Tenant) -> tuple[str, str, str]:
     assert (await return_items(tenant, returned, [(product, 1)]))["__typename"] == "ItemsReturned"
     assert (await reverse_payment(tenant, payment))["__typename"] == "PaymentReversed"
     assert (await adjust_balance(tenant, customer, "1.00"))["__typename"] == "BalanceAdjusted"
+    walk_in = await sell(tenant, None, [(product, 1)], paid=[("2.00", "CASH")])
+    assert (await void_order(tenant, walk_in["order"]["id"]))["__typename"] == "OrderVoided"
     return customer, product, returned
 
 
