@@ -36,6 +36,7 @@ class LedgerEntryKind(Enum):
     PAYMENT = "payment"
     REVERSAL = "reversal"
     ADJUSTMENT = "adjustment"
+    RETURN = "return"
 
 
 @strawberry.type(

@@ -9,21 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
-from strawberry.dataloader import DataLoader
 
 from app.domain.purchases import PaymentMethod
 from app.graphql.common import gid
 from app.graphql.context import Info
-from app.graphql.loaders import _by_id_loader
+from app.graphql.loaders import corrections_by_order
 from app.graphql.scalars import Money, money
 from app.services import order_corrections as service
 
 # The service's enum, registered as is: one list of statuses for both layers.
 strawberry.enum(service.OrderStatus, name="OrderStatus")
-
-
-def corrections_of(info: Info) -> DataLoader[int, service.OrderCorrections | None]:
-    return _by_id_loader(info, "order_corrections", service.order_corrections)
 
 
 @strawberry.type
@@ -86,5 +81,5 @@ class OrderReturn:
 
 
 async def corrections(info: Info, order_id: int) -> service.OrderCorrections:
-    found = await corrections_of(info).load(order_id)
+    found = await corrections_by_order(info).load(order_id)
     return found or service.OrderCorrections()

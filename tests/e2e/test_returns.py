@@ -12,6 +12,7 @@ from app.services.verify import verify_business
 from tests.conftest import Tenant
 from tests.corrections import (
     RETURN_ITEMS,
+    adjust_balance,
     count_rows,
     movements,
     order_state,
@@ -192,3 +193,23 @@ async def test_a_void_racing_a_return_exactly_one_wins(
         status = (await order_state(tenant, order))["status"]
         assert status == ("VOIDED" if won == ["OrderVoided"] else "PARTIALLY_RETURNED")
     assert await verify_business(owner_db, tenant.id) == []
+
+
+async def test_the_ledger_shows_every_kind_of_correction(tenant: Tenant) -> None:
+    customer = await make_customer(tenant)
+    product = await make_product(tenant, price="10.00", stock=20)
+    order = (await buy(tenant, customer, [(product, 3)]))["order"]["id"]
+    await return_items(tenant, order, [(product, 1)])
+    await adjust_balance(tenant, customer, "5.00")
+    await void_order(tenant, (await buy(tenant, customer, [(product, 1)]))["order"]["id"])
+    data = await tenant.data(
+        "query($id: ID!) { customer(id: $id) { ledger(first: 10) {"
+        " edges { node { kind amount balanceAfter } } } } }",
+        {"id": customer},
+    )
+    entries = [edge["node"] for edge in data["customer"]["ledger"]["edges"]]
+    assert [(e["kind"], e["amount"]) for e in entries] == [
+        ("REVERSAL", "-10.00"), ("CHARGE", "10.00"), ("ADJUSTMENT", "-5.00"),
+        ("RETURN", "-10.00"), ("CHARGE", "30.00"),
+    ]  # fmt: skip
+    assert entries[0]["balanceAfter"] == "15.00"
