@@ -13,7 +13,8 @@ triggers on the financial tables stay as they are.
   ``not_found`` marked ``archived`` for an archived customer or product (checked on
   the locked rows, so an archive racing a sale is either before or after it);
   ``record_payment()`` answers with ``archivedAt`` (an archived customer may still
-  pay what they owe).
+  pay what they owe).  ``purchase.sql`` here is 0009's with only those checks added
+  (the lines marked ``0012``, and ``archived_at`` read with the locked rows).
 * **A payment reversed** (a bounced cheque) is a ``payment_reversals`` row (why,
   when) and a ledger entry of kind ``reversal`` pointing at the payment's entry, for
   the same amount the other way.  The ledger's unique ``reverses_entry_id`` already

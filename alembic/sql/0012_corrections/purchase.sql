@@ -96,6 +96,7 @@ BEGIN
         IF NOT FOUND THEN
             RETURN jsonb_build_object('result', 'not_found', 'what', 'Customer', 'id', p_customer_id);
         END IF;
+        -- 0012: an archived customer cannot buy.
         IF v_archived IS NOT NULL THEN
             RETURN jsonb_build_object('result', 'not_found', 'what', 'Customer', 'id', p_customer_id,
                 'archived', true);
@@ -135,6 +136,7 @@ BEGIN
             (SELECT min(x) FROM unnest(p_product_ids) x
               WHERE x <> ALL (coalesce(v_products.ids, '{}'))));
     END IF;
+    -- 0012: nor can an archived product be sold.
     IF v_products.archived IS NOT NULL THEN
         RETURN jsonb_build_object('result', 'not_found', 'what', 'Product',
             'id', v_products.archived, 'archived', true);
