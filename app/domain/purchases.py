@@ -86,6 +86,9 @@ class PaymentRecord:
     method: PaymentMethod
     reference: str | None
     created_at: datetime
+    reversed_at: datetime | None = None
+    """Set once the payment was reversed (a bounced cheque)."""
+    reversal_reason: str | None = None
 
 
 @dataclass(frozen=True)

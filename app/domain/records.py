@@ -24,11 +24,18 @@ class CustomerRecord(NamedTuple):
     balance: int
     oldest_unpaid_at: datetime | None
     created_at: datetime
+    archived_at: datetime | None = None
+    """Set while archived: left out of lists, cannot buy."""
 
     @property
     def available_credit(self) -> int:
         """Never below zero, even when the limit was lowered under the balance."""
         return max(self.credit_limit - self.balance, 0)
+
+    @property
+    def over_limit(self) -> bool:
+        """Owes more than the limit (a payment reversed, a lower limit): no new credit."""
+        return self.balance > self.credit_limit
 
 
 class ProductRecord(NamedTuple):
@@ -40,3 +47,5 @@ class ProductRecord(NamedTuple):
     created_at: datetime
     tax_rate: int | None = None
     """Hundredths of a percent; ``None``: the store's default rate."""
+    archived_at: datetime | None = None
+    """Set while archived: left out of lists, cannot be sold."""

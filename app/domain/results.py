@@ -29,9 +29,13 @@ class Invalid:
 class Missing:
     what: str
     id: str
+    archived: bool = False
+    """It exists but is archived, so it cannot take part (a purchase)."""
 
     @property
     def message(self) -> str:
+        if self.archived:
+            return f"{self.what} {self.id} is archived."
         return f"{self.what} {self.id} not found."
 
 

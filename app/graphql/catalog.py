@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -33,8 +34,8 @@ from app.graphql.pagination import (
 )
 from app.graphql.permissions import READ, STOCK
 from app.graphql.scalars import Money, Percent, money, percent
+from app.services import archive, listing
 from app.services import catalog as service
-from app.services import listing
 from app.services.catalog import MAX_STOCK
 from app.services.retry import with_retries
 
@@ -51,6 +52,9 @@ class Product:
     tax_rate: Percent | None = strawberry.field(
         description="The product's own tax rate; null: the store's default rate."
     )
+    archived_at: datetime | None = strawberry.field(
+        description="When archived: left out of lists unless asked, cannot be sold."
+    )
     record: strawberry.Private[ProductRecord]
 
     @classmethod
@@ -62,6 +66,7 @@ class Product:
             price=money(record.price, minor_units),
             stock=record.stock,
             tax_rate=None if record.tax_rate is None else percent(record.tax_rate),
+            archived_at=record.archived_at,
             record=record,
         )
 
@@ -91,6 +96,29 @@ RestockProductResult = Annotated[
     ProductRestocked | NotFound | InvalidInput | IdempotencyKeyReused,
     strawberry.union("RestockProductResult"),
 ]
+
+
+@strawberry.type
+class ProductArchived:
+    product: Product
+
+
+@strawberry.type
+class ProductUnarchived:
+    product: Product
+
+
+ArchiveProductResult = Annotated[
+    ProductArchived | NotFound | InvalidInput, strawberry.union("ArchiveProductResult")
+]
+UnarchiveProductResult = Annotated[
+    ProductUnarchived | NotFound | InvalidInput, strawberry.union("UnarchiveProductResult")
+]
+
+
+@strawberry.input
+class ArchiveProductInput:
+    product_id: strawberry.ID
 
 
 @strawberry.input
@@ -138,7 +166,7 @@ class CatalogQueries:
         permission_classes=READ,
         description=(
             "Products ordered by name, then id; `search` matches a case-insensitive part "
-            "of the name or SKU."
+            "of the name or SKU; archived products only with `includeArchived`."
         ),
     )
     async def products(
@@ -147,12 +175,17 @@ class CatalogQueries:
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         search: str | None = None,
+        include_archived: bool = False,
     ) -> Connection[Product]:
         limit = page_size(first)
         key = decode_name_id(after, CURSOR_KIND)
         search = read_search(search)
         records = await listing.products_page(
-            info.context.uow, limit=limit + 1, after=key, search=search
+            info.context.uow,
+            limit=limit + 1,
+            after=key,
+            search=search,
+            include_archived=include_archived,
         )
         minor_units = info.context.minor_units
         return connection(
@@ -246,3 +279,33 @@ class CatalogMutations:
         if isinstance(result, Invalid):
             return InvalidInput.of(result)
         return ProductRestocked(product=Product.of(result, info.context.minor_units))
+
+    @strawberry.mutation(permission_classes=STOCK)
+    async def archive_product(self, info: Info, input: ArchiveProductInput) -> ArchiveProductResult:
+        result = await _set_archived(info, input, archived=True)
+        if isinstance(result, Product):
+            return ProductArchived(product=result)
+        return result
+
+    @strawberry.mutation(permission_classes=STOCK)
+    async def unarchive_product(
+        self, info: Info, input: ArchiveProductInput
+    ) -> UnarchiveProductResult:
+        result = await _set_archived(info, input, archived=False)
+        if isinstance(result, Product):
+            return ProductUnarchived(product=result)
+        return result
+
+
+async def _set_archived(
+    info: Info, input: ArchiveProductInput, *, archived: bool
+) -> Product | NotFound | InvalidInput:
+    problems = Problems()
+    product_id = read_id(input.product_id, "productId", problems)
+    if invalid := problems.result():
+        return InvalidInput.of(invalid)
+    async with info.context.uow() as uow:
+        result = await archive.set_product_archived(uow, product_id=product_id, archived=archived)
+    if isinstance(result, Missing):
+        return NotFound.of(result)
+    return Product.of(result, info.context.minor_units)

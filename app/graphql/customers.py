@@ -34,8 +34,8 @@ from app.graphql.pagination import (
 )
 from app.graphql.permissions import READ, WRITE, IsOwner
 from app.graphql.scalars import Money, money
+from app.services import archive, listing
 from app.services import customers as service
-from app.services import listing
 
 CURSOR_KIND = "customers"
 
@@ -57,7 +57,16 @@ class Customer:
     available_credit: Money = strawberry.field(
         description="Credit limit minus balance, never below zero."
     )
+    over_limit: bool = strawberry.field(
+        description=(
+            "Owes more than the credit limit (a payment reversed, a limit lowered):"
+            " new credit purchases are refused until the balance is back under it."
+        )
+    )
     created_at: datetime
+    archived_at: datetime | None = strawberry.field(
+        description="When archived: left out of lists unless asked, cannot buy."
+    )
     record: strawberry.Private[CustomerRecord]
     overdue_now: strawberry.Private[OverdueStatus | None] = None
     """Read with the page this customer came in, when the query asked for it."""
@@ -108,7 +117,9 @@ class Customer:
             payment_terms_days=record.payment_terms_days,
             balance=money(record.balance, minor_units),
             available_credit=money(record.available_credit, minor_units),
+            over_limit=record.over_limit,
             created_at=record.created_at,
+            archived_at=record.archived_at,
             record=record,
             overdue_now=overdue_now,
         )
@@ -130,6 +141,29 @@ CreateCustomerResult = Annotated[
 UpdateCustomerResult = Annotated[
     CustomerUpdated | NotFound | InvalidInput, strawberry.union("UpdateCustomerResult")
 ]
+
+
+@strawberry.type
+class CustomerArchived:
+    customer: Customer
+
+
+@strawberry.type
+class CustomerUnarchived:
+    customer: Customer
+
+
+ArchiveCustomerResult = Annotated[
+    CustomerArchived | NotFound | InvalidInput, strawberry.union("ArchiveCustomerResult")
+]
+UnarchiveCustomerResult = Annotated[
+    CustomerUnarchived | NotFound | InvalidInput, strawberry.union("UnarchiveCustomerResult")
+]
+
+
+@strawberry.input
+class ArchiveCustomerInput:
+    customer_id: strawberry.ID
 
 
 @strawberry.input
@@ -188,16 +222,17 @@ class CustomerQueries:
         description=(
             "Customers ordered by name, then id.  `search` matches a case-insensitive part "
             "of the name or phone; `owing: true` keeps customers with a positive balance, "
-            "`owing: false` those without."
+            "`owing: false` those without; archived customers only with `includeArchived`."
         ),
     )
-    async def customers(
+    async def customers(  # noqa: PLR0917 - GraphQL arguments, passed by name
         self,
         info: Info,
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         search: str | None = None,
         owing: bool | None = None,
+        include_archived: bool = False,
     ) -> Connection[Customer]:
         limit = page_size(first)
         key = decode_name_id(after, CURSOR_KIND)
@@ -210,6 +245,7 @@ class CustomerQueries:
             search=search,
             owing=owing,
             overdue=overdue,
+            include_archived=include_archived,
         )
         minor_units = info.context.minor_units
         return connection(
@@ -290,3 +326,37 @@ class CustomerMutations:
         if isinstance(result, CustomerRecord):
             return CustomerUpdated(customer=Customer.of(result, minor_units))
         return InvalidInput.of(result)
+
+    @strawberry.mutation(permission_classes=WRITE)
+    async def archive_customer(
+        self, info: Info, input: ArchiveCustomerInput
+    ) -> ArchiveCustomerResult:
+        result = await _set_archived(info, input, archived=True)
+        if isinstance(result, Customer):
+            return CustomerArchived(customer=result)
+        return result
+
+    @strawberry.mutation(permission_classes=WRITE)
+    async def unarchive_customer(
+        self, info: Info, input: ArchiveCustomerInput
+    ) -> UnarchiveCustomerResult:
+        result = await _set_archived(info, input, archived=False)
+        if isinstance(result, Customer):
+            return CustomerUnarchived(customer=result)
+        return result
+
+
+async def _set_archived(
+    info: Info, input: ArchiveCustomerInput, *, archived: bool
+) -> Customer | NotFound | InvalidInput:
+    problems = Problems()
+    customer_id = read_id(input.customer_id, "customerId", problems)
+    if invalid := problems.result():
+        return InvalidInput.of(invalid)
+    async with info.context.uow() as uow:
+        result = await archive.set_customer_archived(
+            uow, customer_id=customer_id, archived=archived
+        )
+    if isinstance(result, Missing):
+        return NotFound.of(result)
+    return Customer.of(result, info.context.minor_units)

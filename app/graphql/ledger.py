@@ -35,6 +35,8 @@ class LedgerEntryKind(Enum):
     CHARGE = "charge"
     PAYMENT = "payment"
     REVERSAL = "reversal"
+    ADJUSTMENT = "adjustment"
+    RETURN = "return"
 
 
 @strawberry.type(

@@ -20,7 +20,7 @@ from app.domain.ids import parse_id
 from app.domain.purchases import OrderItemRecord, OrderRecord, PaymentRecord
 from app.domain.records import CustomerRecord, ProductRecord
 from app.graphql.context import Context, Info
-from app.services import catalog, customers, orders, payments
+from app.services import catalog, customers, order_corrections, orders, payments
 from app.services.unit_of_work import UnitOfWork
 
 K = TypeVar("K", bound=Hashable)
@@ -89,6 +89,13 @@ def payment_by_id(info: Info) -> DataLoader[int, PaymentRecord | None]:
 
 def payments_by_order(info: Info) -> DataLoader[int, tuple[PaymentRecord, ...] | None]:
     return _by_id_loader(info, "payments_by_order", payments.order_payments)
+
+
+def corrections_by_order(
+    info: Info,
+) -> DataLoader[int, order_corrections.OrderCorrections | None]:
+    """What became of each order: its void, returns and refunds."""
+    return _by_id_loader(info, "order_corrections", order_corrections.order_corrections)
 
 
 def customer_totals(info: Info) -> DataLoader[int, tuple[int, int] | None]:

@@ -32,12 +32,14 @@ from app.graphql.common import (
 )
 from app.graphql.context import Info
 from app.graphql.customers import Customer
+from app.graphql.order_corrections import OrderReturn, Refund, corrections
 from app.graphql.pagination import Connection, connection, decode_id, encode_cursor, page_size
 from app.graphql.payments import Payment
 from app.graphql.permissions import READ, WRITE
 from app.graphql.scalars import Money, Percent, money, percent
 from app.receipts.links import ReceiptLinks
 from app.services import purchase as service
+from app.services.order_corrections import OrderStatus
 from app.services.orders import PageRequest
 
 # The domain's enum, registered as is: one list of statuses for both layers.
@@ -165,6 +167,28 @@ class Order:
         minor_units = info.context.minor_units
         return [OrderItem.of(item, minor_units) for item in items or ()]
 
+    @strawberry.field(description="COMPLETED, PARTIALLY_RETURNED, RETURNED or VOIDED.")
+    async def status(self, info: Info) -> OrderStatus:
+        return (await corrections(info, self.record.id)).status
+
+    @strawberry.field
+    async def voided_at(self, info: Info) -> datetime | None:
+        return (await corrections(info, self.record.id)).voided_at
+
+    @strawberry.field
+    async def void_reason(self, info: Info) -> str | None:
+        return (await corrections(info, self.record.id)).void_reason
+
+    @strawberry.field(description="Returns of this order's items, oldest first.")
+    async def returns(self, info: Info) -> list[OrderReturn]:
+        found = (await corrections(info, self.record.id)).returns
+        return [OrderReturn.of(record, info.context.minor_units) for record in found]
+
+    @strawberry.field(description="Money paid back: by voids and returns, oldest first.")
+    async def refunds(self, info: Info) -> list[Refund]:
+        found = (await corrections(info, self.record.id)).refunds
+        return [Refund.of(record, info.context.minor_units) for record in found]
+
 
 async def customer_orders(
     info: Info, customer: CustomerRecord, first: int, after: str | None
@@ -220,6 +244,18 @@ class PriceChanged:
     message: str
     expected_total: Money
     actual_total: Money = strawberry.field(description="The total at current prices.")
+
+
+def insufficient_stock(short: domain.InsufficientStock) -> InsufficientStock:
+    return InsufficientStock(
+        message=short.message,
+        lines=[
+            InsufficientStockLine(
+                product_id=gid(line.product_id), requested=line.requested, available=line.available
+            )
+            for line in short.lines
+        ],
+    )
 
 
 PurchaseResult = Annotated[
@@ -335,18 +371,8 @@ def _refusal(
     minor_units: int,
 ) -> PurchaseResult:
     match outcome:
-        case domain.InsufficientStock(lines=lines):
-            return InsufficientStock(
-                message=outcome.message,
-                lines=[
-                    InsufficientStockLine(
-                        product_id=gid(line.product_id),
-                        requested=line.requested,
-                        available=line.available,
-                    )
-                    for line in lines
-                ],
-            )
+        case domain.InsufficientStock():
+            return insufficient_stock(outcome)
         case domain.CreditLimitExceeded():
             return CreditLimitExceeded(
                 message=outcome.message,

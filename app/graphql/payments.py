@@ -1,4 +1,5 @@
-"""The ``recordPayment`` mutation: one database round trip, answered from its result."""
+"""``recordPayment`` (one database round trip, answered from its result) and
+``reversePayment`` (a bounced cheque: a reversal entry, the payment kept)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Annotated
 import strawberry
 
 from app.domain import purchases as domain
-from app.domain.results import KeyReused, Missing, Problems
+from app.domain.results import Invalid, KeyReused, Missing, Problems
 from app.graphql.common import (
     IdempotencyKeyReused,
     InvalidInput,
@@ -21,9 +22,11 @@ from app.graphql.common import (
 )
 from app.graphql.context import Info
 from app.graphql.customers import Customer
-from app.graphql.permissions import WRITE
+from app.graphql.permissions import OWNER, WRITE
 from app.graphql.scalars import Money, money
 from app.services import payments as service
+from app.services import reversals
+from app.services.retry import with_retries
 
 # The domain's enum, registered as is: one list of methods for both layers.
 strawberry.enum(domain.PaymentMethod, name="PaymentMethod")
@@ -36,6 +39,10 @@ class Payment:
     method: domain.PaymentMethod
     reference: str | None
     created_at: datetime
+    reversed_at: datetime | None = strawberry.field(
+        description="When the payment was reversed (a bounced cheque); null if it stands."
+    )
+    reversal_reason: str | None
 
     @classmethod
     def of(cls, record: domain.PaymentRecord, minor_units: int) -> Payment:
@@ -45,6 +52,8 @@ class Payment:
             method=record.method,
             reference=record.reference,
             created_at=record.created_at,
+            reversed_at=record.reversed_at,
+            reversal_reason=record.reversal_reason,
         )
 
 
@@ -65,6 +74,32 @@ RecordPaymentResult = Annotated[
     PaymentRecorded | PaymentExceedsBalance | NotFound | InvalidInput | IdempotencyKeyReused,
     strawberry.union("RecordPaymentResult"),
 ]
+
+
+@strawberry.type
+class PaymentReversed:
+    payment: Payment
+    customer: Customer = strawberry.field(description="The customer just after the reversal.")
+
+
+@strawberry.type
+class AlreadyReversed:
+    message: str
+    payment_id: strawberry.ID
+    reversed_at: datetime
+
+
+ReversePaymentResult = Annotated[
+    PaymentReversed | NotFound | AlreadyReversed | InvalidInput | IdempotencyKeyReused,
+    strawberry.union("ReversePaymentResult"),
+]
+
+
+@strawberry.input
+class ReversePaymentInput:
+    payment_id: strawberry.ID
+    reason: str = strawberry.field(description="Why, 1 to 500 characters.")
+    idempotency_key: str
 
 
 @strawberry.input
@@ -120,3 +155,40 @@ class PaymentMutations:
             idempotency_key=key,
         )
         return _result(outcome, minor_units)
+
+    @strawberry.mutation(permission_classes=OWNER)
+    async def reverse_payment(self, info: Info, input: ReversePaymentInput) -> ReversePaymentResult:
+        problems = Problems()
+        payment_id = read_id(input.payment_id, "paymentId", problems)
+        reason = read_text(input.reason, "reason", problems, max_length=500, required=True)
+        key = read_idempotency_key(input.idempotency_key, problems)
+        if invalid := problems.result():
+            return InvalidInput.of(invalid)
+        assert reason is not None
+
+        async def attempt() -> reversals.ReverseOutcome:
+            async with info.context.uow() as uow:
+                return await reversals.reverse_payment(
+                    uow, payment_id=payment_id, reason=reason, idempotency_key=key
+                )
+
+        outcome = await with_retries(attempt)
+        minor_units = info.context.minor_units
+        match outcome:
+            case reversals.PaymentReversed():
+                return PaymentReversed(
+                    payment=Payment.of(outcome.payment, minor_units),
+                    customer=Customer.of(outcome.customer, minor_units),
+                )
+            case reversals.AlreadyReversed():
+                return AlreadyReversed(
+                    message=outcome.message,
+                    payment_id=gid(outcome.payment_id),
+                    reversed_at=outcome.reversed_at,
+                )
+            case Missing():
+                return NotFound.of(outcome)
+            case Invalid():
+                return InvalidInput.of(outcome)
+            case KeyReused():
+                return IdempotencyKeyReused.of(outcome)

@@ -20,6 +20,7 @@ from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCa
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from app.graphql.adjustments import AdjustmentMutations
 from app.graphql.balances import BalanceQueries
 from app.graphql.catalog import CatalogMutations, CatalogQueries
 from app.graphql.customers import CustomerMutations, CustomerQueries
@@ -30,13 +31,16 @@ from app.graphql.limits import LIMIT_RULES, MAX_TOKENS
 from app.graphql.orders import OrderMutations, OrderQueries
 from app.graphql.overdue import OverdueQueries
 from app.graphql.payments import PaymentMutations
+from app.graphql.returns import ReturnMutations
 from app.graphql.scalars import SCALAR_MAP
 from app.graphql.sessions import SessionMutations
 from app.graphql.settings import SettingsMutations, SettingsQueries
 from app.graphql.spec import OperationSelection
+from app.graphql.stock import StockMutations
 from app.graphql.users import UserMutations, UserQueries
 from app.graphql.validation import Validation
 from app.graphql.viewer import ViewerQueries
+from app.graphql.voids import VoidMutations
 
 Query = merge_types(
     "Query",
@@ -49,7 +53,8 @@ Mutation = merge_types(
     "Mutation",
     (
         CustomerMutations, CatalogMutations, OrderMutations, PaymentMutations,
-        SettingsMutations, SessionMutations, UserMutations,
+        SettingsMutations, SessionMutations, UserMutations, StockMutations,
+        AdjustmentMutations, VoidMutations, ReturnMutations,
     ),
 )  # fmt: skip
 

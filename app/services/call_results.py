@@ -33,8 +33,9 @@ def customer_from_json(raw: dict[str, Any]) -> CustomerRecord:
         balance=int(raw["balance"]),
         oldest_unpaid_at=timestamp(raw["oldestUnpaidAt"]),
         created_at=instant(raw["createdAt"]),
+        archived_at=timestamp(raw.get("archivedAt")),
     )
 
 
 def missing_from_json(raw: dict[str, Any]) -> Missing:
-    return Missing(raw["what"], str(raw["id"]))
+    return Missing(raw["what"], str(raw["id"]), archived=bool(raw.get("archived")))

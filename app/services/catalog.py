@@ -24,14 +24,14 @@ MAX_STOCK = 2**31 - 1
 
 PRODUCT_COLUMNS = (
     "p.id, p.name, p.sku, p.price, p.stock, p.created_at,"
-    " CAST(p.tax_rate * 100 AS integer) AS tax_rate"
+    " CAST(p.tax_rate * 100 AS integer) AS tax_rate, p.archived_at"
 )
 
 
 def product_from_row(row: Any) -> ProductRecord:
     return ProductRecord(
         id=row["id"], name=row["name"], sku=row["sku"], price=row["price"], stock=row["stock"],
-        created_at=row["created_at"], tax_rate=row["tax_rate"],
+        created_at=row["created_at"], tax_rate=row["tax_rate"], archived_at=row["archived_at"],
     )  # fmt: skip
 
 

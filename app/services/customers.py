@@ -16,7 +16,7 @@ CUSTOMER_COLUMNS = """
     c.id, c.name, c.phone, c.email, c.credit_limit,
     coalesce(c.payment_terms_days, b.payment_terms_days) AS payment_terms_days,
     c.payment_terms_days AS own_payment_terms_days,
-    c.balance, c.oldest_unpaid_at, c.created_at
+    c.balance, c.oldest_unpaid_at, c.created_at, c.archived_at
 """
 CUSTOMER_FROM = "customers c JOIN businesses b ON b.id = c.business_id"
 
@@ -33,6 +33,7 @@ def customer_from_row(row: Any) -> CustomerRecord:
         balance=row["balance"],
         oldest_unpaid_at=row["oldest_unpaid_at"],
         created_at=row["created_at"],
+        archived_at=row["archived_at"],
     )
 
 

@@ -37,10 +37,13 @@ def like_pattern(search: str) -> str:
 
 @cache
 def _customers_statement(
-    *, search: bool, owing: bool | None, after: bool, overdue: bool = False
+    *, search: bool, owing: bool | None, after: bool, overdue: bool = False, archived: bool = False
 ) -> ReadQuery:
-    """With ``overdue``, each row also carries its overdue status now (``STATUS_COLUMNS``)."""
+    """With ``overdue``, each row also carries its overdue status now (``STATUS_COLUMNS``);
+    with ``archived``, archived customers are listed too."""
     conditions = [f"c.business_id = {TENANT}"]
+    if not archived:
+        conditions.append("c.archived_at IS NULL")
     if search:
         conditions.append("c.search_text LIKE lower(:pattern)")
     if owing is not None:
@@ -76,6 +79,7 @@ async def customers_page(
     search: str | None,
     owing: bool | None,
     overdue: bool = False,
+    include_archived: bool = False,
 ) -> list[ListedCustomer]:
     """Up to ``limit`` customers after the (name, id) ``after``, ordered by name then id.
 
@@ -83,8 +87,9 @@ async def customers_page(
     With ``overdue``, each customer's overdue status now is read in the same statement.
     """
     statement = _customers_statement(
-        search=bool(search), owing=owing, after=after is not None, overdue=overdue
-    )
+        search=bool(search), owing=owing, after=after is not None, overdue=overdue,
+        archived=include_archived,
+    )  # fmt: skip
     params: dict[str, Any] = {"limit": limit}
     if search:
         params["pattern"] = like_pattern(search)
@@ -100,8 +105,10 @@ async def customers_page(
 
 
 @cache
-def _products_statement(*, search: bool, after: bool) -> ReadQuery:
+def _products_statement(*, search: bool, after: bool, archived: bool = False) -> ReadQuery:
     conditions = [f"p.business_id = {TENANT}"]
+    if not archived:
+        conditions.append("p.archived_at IS NULL")
     if search:
         conditions.append("(p.name ILIKE :pattern OR p.sku ILIKE :pattern)")
     if after:
@@ -113,9 +120,16 @@ def _products_statement(*, search: bool, after: bool) -> ReadQuery:
 
 
 async def products_page(
-    units: UnitsOfWork, *, limit: int, after: tuple[str, int] | None, search: str | None
+    units: UnitsOfWork,
+    *,
+    limit: int,
+    after: tuple[str, int] | None,
+    search: str | None,
+    include_archived: bool = False,
 ) -> list[ProductRecord]:
-    statement = _products_statement(search=bool(search), after=after is not None)
+    statement = _products_statement(
+        search=bool(search), after=after is not None, archived=include_archived
+    )
     params: dict[str, Any] = {"limit": limit}
     if search:
         params["pattern"] = like_pattern(search)

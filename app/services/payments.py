@@ -89,11 +89,14 @@ def outcome_from_json(answer: dict[str, Any], idempotency_key: str) -> PaymentOu
     raise ValueError(f"unexpected payment result {result!r}")
 
 
-_COLUMNS = "id, customer_id, order_id, amount, method, reference, created_at"
-_BY_IDS = text(f"SELECT {_COLUMNS} FROM payments WHERE business_id = {TENANT} AND id = ANY(:ids)")
+_FROM = (
+    "SELECT p.id, p.customer_id, p.order_id, p.amount, p.method, p.reference, p.created_at,"
+    " r.created_at AS reversed_at, r.reason AS reversal_reason FROM payments p"
+    f" LEFT JOIN payment_reversals r ON r.business_id = {TENANT} AND r.payment_id = p.id"
+)
+_BY_IDS = text(f"{_FROM} WHERE p.business_id = {TENANT} AND p.id = ANY(:ids)")
 _BY_ORDERS = text(
-    f"SELECT {_COLUMNS} FROM payments"
-    f" WHERE business_id = {TENANT} AND order_id = ANY(:ids) ORDER BY id"
+    f"{_FROM} WHERE p.business_id = {TENANT} AND p.order_id = ANY(:ids) ORDER BY p.id"
 )
 
 
@@ -105,6 +108,8 @@ def _payment(row: Any) -> PaymentRecord:
         method=PaymentMethod(row.method),
         reference=row.reference,
         created_at=row.created_at,
+        reversed_at=row.reversed_at,
+        reversal_reason=row.reversal_reason,
     )
 
 

@@ -10,14 +10,22 @@ For every business, in one REPEATABLE READ snapshot with the tenant bound:
   prices included it) and its ledger charge (none for a walk-in sale); its tax,
   discounts and bill discount equal its items'; what it says was paid at the
   counter equals its payments; and each item was taken out of stock by a sale
-  movement of the same quantity.
+  movement of the same quantity;
+- corrections (migration 0013): each reversal entry points at an entry of the same
+  customer that is not itself a reversal, for the same amount the other way; no
+  order has more units returned than it sold; each return's credit note equals
+  its items' credits, what went to the balance equals its ledger entry and the rest
+  its refund; and every unit returned or voided went back to stock through a
+  ``return`` movement of its order.
 
 Every check is one set-based statement; each reports at most ``LIMIT`` problems.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -115,6 +123,59 @@ SELECT i.order_id, i.product_id, i.quantity, coalesce(-m.moved, 0) AS taken
  ORDER BY i.order_id, i.product_id LIMIT {LIMIT}
 """)
 
+_REVERSALS = text(f"""
+SELECT r.id, r.customer_id, r.amount, t.id AS target, t.customer_id AS target_customer,
+       t.amount AS target_amount, t.kind AS target_kind
+  FROM credit_ledger r
+  JOIN credit_ledger t ON t.business_id = r.business_id AND t.id = r.reverses_entry_id
+ WHERE r.business_id = {TENANT} AND r.kind = 'reversal'
+   AND (t.customer_id <> r.customer_id OR t.amount <> -r.amount OR t.kind = 'reversal')
+ ORDER BY r.id LIMIT {LIMIT}
+""")
+
+_RETURNED_WITHIN_SOLD = text(f"""
+SELECT i.order_id, i.product_id, i.quantity, r.returned
+  FROM order_items i
+  JOIN (SELECT order_id, product_id, sum(quantity) AS returned FROM order_return_items
+         WHERE business_id = {TENANT} GROUP BY order_id, product_id) r
+    ON r.order_id = i.order_id AND r.product_id = i.product_id
+ WHERE i.business_id = {TENANT} AND r.returned > i.quantity
+ ORDER BY i.order_id, i.product_id LIMIT {LIMIT}
+""")
+
+_RETURN_MONEY = text(f"""
+SELECT r.id, r.credit_amount, r.credited, r.refunded, i.credits,
+       coalesce(-l.amount, 0) AS ledger, coalesce(f.amount, 0) AS refund
+  FROM order_returns r
+  JOIN (SELECT return_id, sum(amount) AS credits FROM order_return_items
+         WHERE business_id = {TENANT} GROUP BY return_id) i ON i.return_id = r.id
+  LEFT JOIN credit_ledger l ON l.business_id = r.business_id AND l.return_id = r.id
+  LEFT JOIN refunds f ON f.business_id = r.business_id AND f.return_id = r.id
+ WHERE r.business_id = {TENANT}
+   AND (i.credits <> r.credit_amount OR coalesce(-l.amount, 0) <> r.credited
+        OR coalesce(f.amount, 0) <> r.refunded)
+ ORDER BY r.id LIMIT {LIMIT}
+""")
+
+_RETURNED_TO_STOCK = text(f"""
+SELECT i.order_id, i.product_id,
+       coalesce(r.returned, 0) + CASE WHEN v.order_id IS NULL THEN 0 ELSE i.quantity END
+           AS expected,
+       coalesce(m.moved, 0) AS moved
+  FROM order_items i
+  LEFT JOIN order_voids v ON v.business_id = i.business_id AND v.order_id = i.order_id
+  LEFT JOIN (SELECT order_id, product_id, sum(quantity) AS returned FROM order_return_items
+              WHERE business_id = {TENANT} GROUP BY order_id, product_id) r
+    ON r.order_id = i.order_id AND r.product_id = i.product_id
+  LEFT JOIN (SELECT order_id, product_id, sum(quantity) AS moved FROM stock_movements
+              WHERE business_id = {TENANT} AND kind = 'return' GROUP BY order_id, product_id) m
+    ON m.order_id = i.order_id AND m.product_id = i.product_id
+ WHERE i.business_id = {TENANT}
+   AND coalesce(m.moved, 0)
+       <> coalesce(r.returned, 0) + CASE WHEN v.order_id IS NULL THEN 0 ELSE i.quantity END
+ ORDER BY i.order_id, i.product_id LIMIT {LIMIT}
+""")
+
 _BIND = text("SELECT set_config('app.business_id', :business_id, true)")
 _BUSINESSES = text("SELECT id FROM businesses ORDER BY id")
 
@@ -156,7 +217,48 @@ async def _check(connection: AsyncConnection, business_id: int) -> list[Problem]
             f"order {row.order_id} product {row.product_id}",
             f"ordered {row.quantity}, taken from stock {row.taken}",
         )
+    _check_corrections(await _rows(connection, tenant), add)
     return problems
+
+
+async def _rows(connection: AsyncConnection, tenant: dict[str, int]) -> dict[str, list[Any]]:
+    statements = {
+        "reversals": _REVERSALS, "returned": _RETURNED_WITHIN_SOLD, "money": _RETURN_MONEY,
+        "stock": _RETURNED_TO_STOCK,
+    }  # fmt: skip
+    return {
+        name: list(await connection.execute(statement, tenant))
+        for name, statement in statements.items()
+    }
+
+
+def _check_corrections(rows: dict[str, list[Any]], add: Callable[[str, str, str], None]) -> None:
+    for row in rows["reversals"]:
+        add(
+            "reversal",
+            f"entry {row.id} of customer {row.customer_id}",
+            f"amount {row.amount} reverses entry {row.target} ({row.target_kind},"
+            f" customer {row.target_customer}, amount {row.target_amount})",
+        )
+    for row in rows["returned"]:
+        add(
+            "returns within sales",
+            f"order {row.order_id} product {row.product_id}",
+            f"sold {row.quantity}, returned {row.returned}",
+        )
+    for row in rows["money"]:
+        add(
+            "return credit",
+            f"return {row.id}",
+            f"credit {row.credit_amount}, items' {row.credits}; credited {row.credited},"
+            f" ledger {row.ledger}; refunded {row.refunded}, refund {row.refund}",
+        )
+    for row in rows["stock"]:
+        add(
+            "returned stock",
+            f"order {row.order_id} product {row.product_id}",
+            f"returned or voided {row.expected}, back in stock {row.moved}",
+        )
 
 
 async def verify_business(engine: AsyncEngine, business_id: int) -> list[Problem]:

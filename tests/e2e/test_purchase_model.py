@@ -1,5 +1,7 @@
 """Random sequences of purchases, payments, restocks, price and limit changes, replays
-and reused keys, sent through the GraphQL API and mirrored in a small in-memory model.
+and reused keys, and the corrections (voids, returns, payment reversals, write-offs and
+corrections of balances, stock adjustments), sent through the GraphQL API and mirrored
+in a small in-memory model.
 After every step the service and the model must agree on every balance, limit and
 stock level, and every answer (including which operations were refused, and why)
 must be the one the model predicts.
@@ -39,6 +41,13 @@ from app.domain.purchases import PurchaseLine, merge_lines
 from app.main import create_app
 from app.services.verify import verify_business
 from tests.conftest import Tenant, new_tenant
+from tests.corrections import (
+    ADJUST_BALANCE,
+    ADJUST_STOCK,
+    RETURN_ITEMS,
+    REVERSE_PAYMENT,
+    VOID_ORDER,
+)
 from tests.helpers import make_customer, make_product
 from tests.purchases import RECORD_PAYMENT, RESTOCK, new_key, purchase_input
 
@@ -120,12 +129,42 @@ class Remembered:
 
 
 @dataclass
+class Sold:
+    """An order as the model knows it: units and prices per product index."""
+
+    customer: int
+    lines: dict[int, tuple[int, int]]
+    total: int
+    voided: bool = False
+    returned: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass
+class Paid:
+    customer: int
+    amount: int
+    reversed: bool = False
+
+
+@dataclass
+class Correction:
+    """A correction's request; its replay must succeed again and change nothing."""
+
+    mutation: str
+    request: dict[str, Any]
+    typename: str
+
+
+@dataclass
 class Model:
     limits: list[int]
     balances: list[int]
     prices: list[int]
     stocks: list[int]
     keys: dict[str, Remembered] = field(default_factory=dict)
+    orders: dict[str, Sold] = field(default_factory=dict)
+    payments: dict[str, Paid] = field(default_factory=dict)
+    corrections: dict[str, Correction] = field(default_factory=dict)
 
 
 class PurchaseMachine(RuleBasedStateMachine):
@@ -205,6 +244,14 @@ class PurchaseMachine(RuleBasedStateMachine):
                 assert answer["order"]["total"] == predicted["total"]
                 assert answer["customer"]["balance"] == predicted["balance"]
                 self.model.keys[key] = Remembered(request, answer)
+                units: dict[int, int] = {}
+                for product, quantity in lines:
+                    units[product] = units.get(product, 0) + quantity
+                self.model.orders[answer["order"]["id"]] = Sold(
+                    customer,
+                    {p: (q, self.model.prices[p]) for p, q in units.items()},
+                    sum(q * self.model.prices[p] for p, q in units.items()),
+                )
             case "InsufficientStock":
                 assert answer["lines"] == predicted["lines"]
             case "CreditLimitExceeded":
@@ -243,6 +290,122 @@ class PurchaseMachine(RuleBasedStateMachine):
         assert answer["__typename"] == "PaymentRecorded"
         assert answer["customer"]["balance"] == money(self.model.balances[customer])
         self.model.keys[key] = Remembered(request, answer)
+        self.model.payments[answer["payment"]["id"]] = Paid(customer, cents)
+
+    def correct(self, mutation: str, request: dict[str, Any], role: Role) -> Any:
+        """Send a correction; remember it for a replay when it succeeded."""
+        answer = self.gql(mutation, request, role=role)
+        if answer["__typename"] in {"OrderVoided", "ItemsReturned", "PaymentReversed",
+                                    "BalanceAdjusted", "StockAdjusted"}:  # fmt: skip
+            key = request["input"]["idempotencyKey"]
+            self.model.corrections[key] = Correction(mutation, request, answer["__typename"])
+        return answer
+
+    @precondition(lambda self: bool(self.model.orders))
+    @rule(data=st.data())
+    def void_order(self, data: st.DataObject) -> None:
+        order_id = data.draw(st.sampled_from(sorted(self.model.orders)))
+        sold = self.model.orders[order_id]
+        request = {"input": {"orderId": order_id, "reason": "Model", "idempotencyKey": new_key()}}
+        answer = self.correct(VOID_ORDER, request, Role.OWNER)
+        if sold.voided:
+            assert answer["__typename"] == "AlreadyVoided"
+        elif any(sold.returned.values()):
+            assert answer["__typename"] == "InvalidInput"
+        else:
+            assert answer["__typename"] == "OrderVoided", answer
+            sold.voided = True
+            for product, (quantity, _) in sold.lines.items():
+                self.model.stocks[product] += quantity
+            self.model.balances[sold.customer] -= sold.total
+            assert answer["customer"]["balance"] == money(self.model.balances[sold.customer])
+
+    @precondition(lambda self: bool(self.model.orders))
+    @rule(data=st.data(), lines=st.lists(LINE, min_size=1, max_size=3))
+    def return_items(self, data: st.DataObject, lines: list[tuple[int, int]]) -> None:
+        order_id = data.draw(st.sampled_from(sorted(self.model.orders)))
+        sold, m = self.model.orders[order_id], self.model
+        wanted: dict[int, int] = {}
+        for product, quantity in lines:
+            wanted[product] = wanted.get(product, 0) + quantity
+        request = {"input": {
+            "orderId": order_id, "refundMethod": "CASH", "idempotencyKey": new_key(),
+            "items": [{"productId": self.products[p], "quantity": q} for p, q in lines],
+        }}  # fmt: skip
+        answer = self.correct(RETURN_ITEMS, request, Role.CLERK)
+        over = [p for p, q in wanted.items()
+                if p in sold.lines and sold.returned.get(p, 0) + q > sold.lines[p][0]]  # fmt: skip
+        if sold.voided or any(p not in sold.lines for p in wanted):
+            assert answer["__typename"] == "InvalidInput", answer
+        elif over:
+            assert answer["__typename"] == "ReturnExceedsSold", answer
+            assert sorted(int(line["productId"]) for line in answer["lines"]) == sorted(
+                int(self.products[p]) for p in over
+            )
+        else:
+            assert answer["__typename"] == "ItemsReturned", answer
+            credit = sum(q * sold.lines[p][1] for p, q in wanted.items())
+            credited = min(credit, max(m.balances[sold.customer], 0))
+            for product, quantity in wanted.items():
+                sold.returned[product] = sold.returned.get(product, 0) + quantity
+                m.stocks[product] += quantity
+            m.balances[sold.customer] -= credited
+            assert answer["orderReturn"]["creditAmount"] == money(credit)
+            assert answer["orderReturn"]["refunded"] == money(credit - credited)
+
+    @precondition(lambda self: bool(self.model.payments))
+    @rule(data=st.data())
+    def reverse_payment(self, data: st.DataObject) -> None:
+        payment_id = data.draw(st.sampled_from(sorted(self.model.payments)))
+        paid = self.model.payments[payment_id]
+        request = {"input": {"paymentId": payment_id, "reason": "Bounced",
+                             "idempotencyKey": new_key()}}  # fmt: skip
+        answer = self.correct(REVERSE_PAYMENT, request, Role.OWNER)
+        if paid.reversed:
+            assert answer["__typename"] == "AlreadyReversed"
+            return
+        assert answer["__typename"] == "PaymentReversed"
+        paid.reversed = True
+        self.model.balances[paid.customer] += paid.amount
+        balance, limit = self.model.balances[paid.customer], self.model.limits[paid.customer]
+        assert answer["customer"]["overLimit"] is (balance > limit)
+
+    @rule(
+        customer=st.integers(0, CUSTOMERS - 1),
+        cents=st.integers(-3_000, 3_000).filter(bool),
+        kind=st.sampled_from(["WRITE_OFF", "CORRECTION"]),
+    )
+    def adjust_balance(self, customer: int, cents: int, kind: str) -> None:
+        if kind == "WRITE_OFF":
+            cents = abs(cents)
+        adjustment = {"amount": money(cents), "kind": kind, "reason": "Model"}
+        request = {"input": {"customerId": self.customers[customer], **adjustment,
+                             "idempotencyKey": new_key()}}  # fmt: skip
+        answer = self.correct(ADJUST_BALANCE, request, Role.OWNER)
+        if kind == "WRITE_OFF" and cents > self.model.balances[customer]:
+            assert answer["__typename"] == "WriteOffExceedsBalance"
+            return
+        self.model.balances[customer] += -cents if kind == "WRITE_OFF" else cents
+        assert answer["customer"]["balance"] == money(self.model.balances[customer])
+
+    @rule(product=st.integers(0, PRODUCTS - 1), change=st.integers(-5, 5).filter(bool))
+    def adjust_stock(self, product: int, change: int) -> None:
+        request = {"input": {"productId": self.products[product], "change": change,
+                             "reason": "COUNT", "idempotencyKey": new_key()}}  # fmt: skip
+        answer = self.correct(ADJUST_STOCK, request, Role.CLERK)
+        if self.model.stocks[product] + change < 0:
+            assert answer["__typename"] == "InsufficientStock"
+            return
+        self.model.stocks[product] += change
+        assert answer["product"]["stock"] == self.model.stocks[product]
+
+    @precondition(lambda self: bool(self.model.corrections))
+    @rule(data=st.data())
+    def replay_correction(self, data: st.DataObject) -> None:
+        key = data.draw(st.sampled_from(sorted(self.model.corrections)))
+        done = self.model.corrections[key]
+        role = Role.CLERK if done.mutation in {RETURN_ITEMS, ADJUST_STOCK} else Role.OWNER
+        assert self.gql(done.mutation, done.request, role=role)["__typename"] == done.typename
 
     @rule(product=st.integers(0, PRODUCTS - 1), quantity=st.integers(1, 5))
     def restock(self, product: int, quantity: int) -> None:

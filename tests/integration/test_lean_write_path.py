@@ -171,11 +171,15 @@ async def test_a_purchase_answers_with_the_balance_the_ledger_trigger_wrote(
             await connection.commit()
             assert stored == answer, operation
             oldest = answer["customer"]["oldestUnpaidAt"]
+            # A payment's answer also says whether the customer is archived (0013): an
+            # archived customer may pay, but never buy.
+            archived = {"archivedAt": None} if operation.startswith("payment") else {}
             assert answer["customer"] == {
                 "id": row.id, "name": row.name, "phone": row.phone, "email": row.email,
                 "creditLimit": row.credit_limit, "balance": row.balance,
                 "paymentTermsDays": row.business_terms, "ownPaymentTermsDays": None,
                 "createdAt": answer["customer"]["createdAt"], "oldestUnpaidAt": oldest,
+                **archived,
             }, operation  # fmt: skip
             assert datetime.fromisoformat(answer["customer"]["createdAt"]) == row.created_at
             assert (oldest and datetime.fromisoformat(oldest)) == row.oldest_unpaid_at, operation
