@@ -6,6 +6,8 @@ comes last, so nothing is written before them.)"""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -62,13 +64,14 @@ async def test_a_sale_queued_for_its_products_has_written_nothing_and_has_no_bil
 
 
 async def _while_queued(
-    owner_db: AsyncEngine, tenant: Tenant, product: str, buying: asyncio.Task[dict[str, object]],
-    change: str,
-) -> None:  # fmt: skip
-    """Run ``change`` on the product while ``buying`` waits in its queue, after it has
-    read the product, then let the purchase go on."""
+    owner_db: AsyncEngine, tenant: Tenant, product: str,
+    buy_it: Callable[[], Awaitable[dict[str, Any]]], change: str,
+) -> asyncio.Task[dict[str, Any]]:  # fmt: skip
+    """Start ``buy_it`` with the product's queue held (so it must wait there, after it
+    has read the product), run ``change`` on the product, then let the purchase go on."""
     holder = await _queue_held(owner_db, tenant, product)
     try:
+        buying = asyncio.create_task(buy_it())
         await _blocked_purchase(owner_db, "advisory")
         async with owner_db.begin() as other:
             await _bind(other, tenant.id)
@@ -76,6 +79,7 @@ async def _while_queued(
     finally:
         await holder.rollback()
         await holder.close()
+    return buying
 
 
 async def test_a_price_changed_before_the_lock_is_retried_at_the_new_price(
@@ -83,10 +87,10 @@ async def test_a_price_changed_before_the_lock_is_retried_at_the_new_price(
 ) -> None:
     customer = await make_customer(tenant)
     product = await make_product(tenant, price="2.00", stock=5)
-    buying = asyncio.create_task(buy(tenant, customer, [(product, 2)]))
-    await _while_queued(
-        owner_db, tenant, product, buying, "UPDATE products SET price = 300 WHERE id = :p"
-    )
+    buying = await _while_queued(
+        owner_db, tenant, product, lambda: buy(tenant, customer, [(product, 2)]),
+        "UPDATE products SET price = 300 WHERE id = :p",
+    )  # fmt: skip
     result = await asyncio.wait_for(buying, timeout=5)
     assert result["__typename"] == "PurchaseCompleted"
     assert [item["unitPrice"] for item in result["order"]["items"]] == ["3.00"]
@@ -101,10 +105,9 @@ async def test_stock_gone_before_the_lock_is_refused_with_the_locked_stock(
 ) -> None:
     customer = await make_customer(tenant)
     product = await make_product(tenant, stock=5)
-    buying = asyncio.create_task(buy(tenant, customer, [(product, 4)]))
     # A correction taking 3 units away, committed while the purchase waits.
-    await _while_queued(
-        owner_db, tenant, product, buying,
+    buying = await _while_queued(
+        owner_db, tenant, product, lambda: buy(tenant, customer, [(product, 4)]),
         f"INSERT INTO stock_movements (business_id, product_id, kind, quantity)"
         f" VALUES ({tenant.id}, :p, 'reversal', -3)",
     )  # fmt: skip
