@@ -65,6 +65,15 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
     )  # fmt: skip
 
 
+GOING_AWAY = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+)
+"""Errors after which the server closes the connection (SQLSTATE class 08, 57P01-03)."""
+
+
 class DriverPool:
     def __init__(
         self,
@@ -126,6 +135,11 @@ class DriverPool:
         connection = await self.acquire()
         try:
             yield connection
+        except GOING_AWAY:
+            # The server said it is closing the connection (shut down, crashed, a
+            # connection fault): it may still look open for a moment; never lend it again.
+            self._discard(connection)
+            raise
         except asyncpg.PostgresError:
             # The server answered: the connection is idle again, or inside a failed
             # transaction, which release notices.

@@ -25,7 +25,7 @@ import random
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
-from asyncpg import PostgresError
+from asyncpg import InternalClientError, PostgresError
 from sqlalchemy.exc import DBAPIError
 
 RETRYABLE = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
@@ -90,6 +90,9 @@ def _unreachable(exc: BaseException) -> bool:
         # Refused, reset, no such socket, connect timed out: asyncpg raises these as
         # they come, from the pool's connect or mid-statement.
         if isinstance(candidate, OSError):
+            return True
+        # A connection left mid-operation by a fault (asyncpg refuses to go on with it).
+        if isinstance(candidate, InternalClientError):
             return True
     return False
 
