@@ -23,8 +23,8 @@ import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.config import Settings
-
-RETRY_AFTER_SECONDS = 1
+from app.graphql.http import RETRY_AFTER_SECONDS
+from app.services.retry import BUSY
 
 
 def _raw_answer(status: str, message: str, code: str) -> bytes:
@@ -50,7 +50,7 @@ def _bounds() -> tuple[float, int, bytes, bytes]:
             f"The request's headers did not arrive within {settings.header_timeout_seconds:g} s.",
             "BAD_USER_INPUT",
         ),
-        _raw_answer("503 Service Unavailable", "The service is busy; retry.", "TRY_AGAIN"),
+        _raw_answer("503 Service Unavailable", BUSY, "TRY_AGAIN"),
     )
 
 
