@@ -12,15 +12,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create the virtual environment and install the project
+install: $(STAMP) graphiql ## Create the virtual environment and install the project
 
-run: $(STAMP) ## Run the service for development (embedded PostgreSQL unless DATABASE_URL is set)
-	INTROSPECTION=$${INTROSPECTION:-public} GRAPHIQL=$${GRAPHIQL:-on} $(VENV)/bin/credit-ledger serve
+graphiql: $(STAMP) ## Fetch GraphiQL's pinned files into .graphiql/ if missing (npm pack, integrity checked)
+	@$(PY) -m app.graphiql.fetch
+
+run: $(STAMP) graphiql ## Run the service for development (embedded PostgreSQL unless DATABASE_URL is set)
+	INTROSPECTION=$${INTROSPECTION:-public} GRAPHIQL=$${GRAPHIQL:-on} \
+		CORS_ORIGINS=$${CORS_ORIGINS-http://localhost:*} $(VENV)/bin/credit-ledger serve
 
 stop-db: $(STAMP) ## Stop the embedded PostgreSQL that `make run` left running
 	$(PY) -m app.db.embedded stop
 
-test: $(STAMP) pgbouncer chromium http-audit ## Run the whole test suite against a real PostgreSQL
+test: $(STAMP) graphiql pgbouncer chromium http-audit ## Run the whole test suite against a real PostgreSQL
 	$(PY) -m pytest
 	@echo "The end-to-end tests again on Strawberry's stock pipeline (FAST_EXECUTION=0):"
 	FAST_EXECUTION=0 $(PY) -m pytest -q tests/e2e
@@ -59,4 +63,4 @@ schema: $(STAMP) ## Rewrite schema.graphql from the code
 bench: $(STAMP) ## Load the service over HTTP vs pgbench (BENCH_WORKLOADS, BENCH_SECONDS; bench/README.md)
 	$(PY) -m bench.run
 
-.PHONY: help install run stop-db test pgbouncer chromium http-audit lint format schema bench
+.PHONY: help install graphiql run stop-db test pgbouncer chromium http-audit lint format schema bench

@@ -120,6 +120,10 @@ class Settings:
     (migration ``0010_service_secrets``), the same for every worker and instance."""
     receipt_link_days: int = 30
     """How long a receipt link (``Order.receiptUrl``) works."""
+    cors_origins: tuple[str, ...] = ()
+    """Origins whose pages may call the API from a browser (``app.cors``); none unless
+    listed (``CORS_ORIGINS``, comma-separated; ``make run`` allows
+    ``http://localhost:*``)."""
     trust_forwarded_headers: bool = False
     """Build absolute URLs (receipt links) from ``X-Forwarded-Proto`` and
     ``X-Forwarded-Host``: only behind a proxy that sets them, else a client could."""
@@ -163,6 +167,9 @@ class Settings:
             graphiql=_choice("GRAPHIQL", ("off", "on")) == "on",
             secret_key=env.get("SECRET_KEY") or None,
             receipt_link_days=_int("RECEIPT_LINK_DAYS", 30),
+            cors_origins=tuple(
+                o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()
+            ),
             trust_forwarded_headers=_choice("TRUST_FORWARDED_HEADERS", ("off", "on")) == "on",
         )
 
