@@ -21,7 +21,7 @@ EXPOSED_HEADERS = ("X-Request-Id", "Retry-After")
 PREFLIGHT_SECONDS = 600
 
 
-ORIGIN = re.compile(r"(?P<base>https?://[A-Za-z0-9.-]+)(?::(?P<port>\*|[0-9]{1,5}))?")
+ORIGIN = re.compile(r"(?P<base>https?://[a-z0-9.-]+)(?::(?P<port>\*|[0-9]{1,5}))?", re.IGNORECASE)
 
 
 def origin_pattern(origin: str) -> str:
