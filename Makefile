@@ -24,7 +24,7 @@ run: $(STAMP) graphiql ## Run the service for development (embedded PostgreSQL u
 stop-db: $(STAMP) ## Stop the embedded PostgreSQL that `make run` left running
 	$(PY) -m app.db.embedded stop
 
-test: $(STAMP) graphiql pgbouncer chromium http-audit ## Run the whole test suite against a real PostgreSQL
+test: $(STAMP) graphiql pgbouncer chromium http-audit clients ## Run the whole test suite against a real PostgreSQL
 	$(PY) -m pytest
 	@echo "The end-to-end tests again on Strawberry's stock pipeline (FAST_EXECUTION=0):"
 	FAST_EXECUTION=0 $(PY) -m pytest -q tests/e2e
@@ -48,6 +48,18 @@ http-audit: ## Install graphql-http's GraphQL-over-HTTP audit (npm ci) if missin
 	elif command -v npm >/dev/null; then npm ci --prefix tests/http_audit --no-audit --no-fund; \
 	else echo "npm is not installed: the GraphQL-over-HTTP audit will be skipped"; fi
 
+CLIENT_VENV := clients/python/.venv
+
+$(CLIENT_VENV)/.installed: clients/python/requirements.txt
+	@test -x $(CLIENT_VENV)/bin/python || python3 -m venv $(CLIENT_VENV)
+	$(CLIENT_VENV)/bin/pip install --quiet -r clients/python/requirements.txt
+	@touch $@
+
+clients: $(CLIENT_VENV)/.installed ## Install the client recipes' generators (docs/clients.md): ariadne-codegen, graphql-codegen (npm ci)
+	@if [ -d clients/typescript/node_modules/@graphql-codegen/cli ]; then :; \
+	elif command -v npm >/dev/null; then npm ci --prefix clients/typescript --no-audit --no-fund --loglevel=error; \
+	else echo "npm is not installed: the TypeScript client recipe's test will be skipped"; fi
+
 lint: $(STAMP) ## ruff and mypy (strict on app/)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -63,4 +75,4 @@ schema: $(STAMP) ## Rewrite schema.graphql from the code
 bench: $(STAMP) ## Load the service over HTTP vs pgbench (BENCH_WORKLOADS, BENCH_SECONDS; bench/README.md)
 	$(PY) -m bench.run
 
-.PHONY: help install graphiql run stop-db test pgbouncer chromium http-audit lint format schema bench
+.PHONY: help install graphiql run stop-db test pgbouncer chromium http-audit clients lint format schema bench
