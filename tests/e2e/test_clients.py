@@ -24,6 +24,7 @@ from app.config import PROJECT_ROOT
 from app.domain.identity import Role
 from app.services import admin
 from bench.service import Service
+from tests.conftest import Tenant
 
 CLIENTS = PROJECT_ROOT / "clients"
 GENERATOR_VENV = CLIENTS / "python" / ".venv" / "bin"
@@ -107,3 +108,10 @@ def test_the_typescript_types_generated_from_the_schema_compile_with_money_as_st
 
     assert "export type RecordPaymentInput = {\n  amount: string;" in generated
     assert "unknown" not in generated.split("export type RecordPaymentInput")[1].split("};")[0]
+
+
+async def test_a_client_reads_where_each_scalar_is_specified(tenant: Tenant) -> None:
+    query = "query($n: String!) { __type(name: $n) { name specifiedByURL } }"
+    for name in ("Money", "Percent", "DateTime"):
+        data = await tenant.data(query, {"n": name})
+        assert data["__type"] == {"name": name, "specifiedByURL": f"docs/scalars.md#{name.lower()}"}
