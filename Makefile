@@ -36,7 +36,7 @@ pgbouncer: ## Install Debian's PgBouncer if missing (part of the suite runs thro
 		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbouncer >/dev/null; }; \
 	else echo "PgBouncer is not installed (apt-get install pgbouncer): its tests will be skipped"; fi
 
-chromium: ## Install Debian's Chromium and poppler-utils if missing (a test prints a receipt)
+chromium: ## Install Debian's Chromium and poppler-utils if missing (receipts, GraphiQL offline, CORS tests)
 	@if command -v chromium >/dev/null && command -v pdftotext >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium poppler-utils >/dev/null || \
