@@ -112,9 +112,9 @@ class Settings:
     or ``off`` (``app.graphql.introspection``).  Error messages suggest names ("Did
     you mean …?") only when it is ``public``: they spell the schema out as well."""
     graphiql: bool = False
-    """Serve GraphiQL to a browser on GET /graphql.  Off unless asked for (``make run``
-    asks): a deployment then offers a scanner no IDE, and no page that loads scripts
-    from a CDN."""
+    """Serve GraphiQL to a browser on GET /graphql, its files from ``.graphiql/``
+    (``app.graphiql``).  Off unless asked for (``make run`` asks): a deployment then
+    offers a scanner no IDE."""
     secret_key: str | None = field(default=None, repr=False)
     """Signs receipt links; unset, the key generated in the database is used
     (migration ``0010_service_secrets``), the same for every worker and instance."""
