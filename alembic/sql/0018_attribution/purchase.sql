@@ -5,6 +5,8 @@
 -- merged) with one positive quantity and one discount each, and one method and
 -- reference per payment amount; the service guarantees it and this re-checks it.
 -- p_sold_at is NULL but in tests: the sale's instant, which picks its bill year.
+-- 0018: p_actor_user_id or p_actor_key_id (at most one) is who sells: every row the
+-- sale writes records it (the lines marked 0018), and so does its answer.
 -- An archived customer cannot buy and an archived product cannot be sold (0013):
 -- not_found, marked archived.
 --
@@ -18,7 +20,8 @@ CREATE OR REPLACE FUNCTION purchase(
     p_business_id bigint, p_customer_id bigint, p_product_ids bigint[], p_quantities bigint[],
     p_discounts bigint[], p_bill_discount bigint, p_payment_amounts bigint[],
     p_payment_methods text[], p_payment_references text[], p_expected_total bigint,
-    p_note text, p_idempotency_key text, p_request_hash text, p_sold_at timestamptz
+    p_note text, p_idempotency_key text, p_request_hash text, p_sold_at timestamptz,
+    p_actor_user_id bigint DEFAULT NULL, p_actor_key_id bigint DEFAULT NULL  -- 0018
 ) RETURNS jsonb LANGUAGE plpgsql SECURITY INVOKER
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
@@ -254,25 +257,31 @@ BEGIN
 
     -- The ledger refuses zero amounts: an order of free items charges nothing.
     IF p_customer_id IS NOT NULL AND v_total > 0 THEN
-        INSERT INTO credit_ledger (business_id, customer_id, kind, amount, order_id)
-        VALUES (p_business_id, p_customer_id, 'charge', v_total, v_order_id);
+        INSERT INTO credit_ledger (business_id, customer_id, kind, amount, order_id,
+                                   created_by_user_id, created_by_key_id)  -- 0018
+        VALUES (p_business_id, p_customer_id, 'charge', v_total, v_order_id,
+                p_actor_user_id, p_actor_key_id);
     END IF;
     -- Money paid at the counter: payments of this order, and of the customer's
     -- ledger when there is a customer, so the statement shows charge and payment.
     FOR j IN 1 .. m LOOP
         INSERT INTO payments (business_id, customer_id, order_id, amount, method, reference,
-                              created_at)
+                              created_at, created_by_user_id, created_by_key_id)  -- 0018
         VALUES (p_business_id, p_customer_id, v_order_id, p_payment_amounts[j],
-                p_payment_methods[j], p_payment_references[j], v_created)
+                p_payment_methods[j], p_payment_references[j], v_created,
+                p_actor_user_id, p_actor_key_id)
         RETURNING id, created_at INTO v_payment;
         IF p_customer_id IS NOT NULL THEN
-            INSERT INTO credit_ledger (business_id, customer_id, kind, amount, payment_id)
-            VALUES (p_business_id, p_customer_id, 'payment', -p_payment_amounts[j], v_payment.id);
+            INSERT INTO credit_ledger (business_id, customer_id, kind, amount, payment_id,
+                                       created_by_user_id, created_by_key_id)  -- 0018
+            VALUES (p_business_id, p_customer_id, 'payment', -p_payment_amounts[j], v_payment.id,
+                    p_actor_user_id, p_actor_key_id);
         END IF;
         v_payments := v_payments || jsonb_build_object(
             'id', v_payment.id, 'customerId', p_customer_id, 'amount', p_payment_amounts[j],
             'method', p_payment_methods[j], 'reference', p_payment_references[j],
-            'createdAt', v_payment.created_at);
+            'createdAt', v_payment.created_at,
+            'createdByUserId', p_actor_user_id, 'createdByKeyId', p_actor_key_id);  -- 0018
     END LOOP;
 
     INSERT INTO order_items (business_id, order_id, line_no, product_id, product_name,
@@ -286,8 +295,10 @@ BEGIN
                                  line_no);
 
     -- The trigger applies each movement to products.stock (rows already locked).
-    INSERT INTO stock_movements (business_id, product_id, kind, quantity, order_id)
-    SELECT p_business_id, l.product_id, 'sale', -l.quantity, v_order_id
+    INSERT INTO stock_movements (business_id, product_id, kind, quantity, order_id,
+                                 created_by_user_id, created_by_key_id)  -- 0018
+    SELECT p_business_id, l.product_id, 'sale', -l.quantity, v_order_id,
+           p_actor_user_id, p_actor_key_id
       FROM unnest(v_products.ids, p_quantities) AS l (product_id, quantity);
 
     -- The bill number, consecutive per business and year in the store's time zone.
@@ -300,16 +311,19 @@ BEGIN
     v_number := format('BILL-%s-%s', v_year, lpad(v_last::text, greatest(6, length(v_last::text)), '0'));
 
     INSERT INTO orders (business_id, id, number, customer_id, total, note, created_at,
-                        discount_total, bill_discount, tax_total, prices_include_tax, paid_amount)
+                        discount_total, bill_discount, tax_total, prices_include_tax, paid_amount,
+                        created_by_user_id, created_by_key_id)  -- 0018
     VALUES (p_business_id, v_order_id, v_number, p_customer_id, v_total, p_note, v_created,
-            v_discounts, p_bill_discount, v_tax, v_store.prices_include_tax, v_paid);
+            v_discounts, p_bill_discount, v_tax, v_store.prices_include_tax, v_paid,
+            p_actor_user_id, p_actor_key_id);
 
     v_order := jsonb_build_object(
         'id', v_order_id, 'number', v_number, 'customerId', p_customer_id,
         'subtotal', v_subtotal, 'discountTotal', v_discounts, 'billDiscount', p_bill_discount,
         'taxTotal', v_tax, 'total', v_total, 'paidAmount', v_paid,
         'pricesIncludeTax', v_store.prices_include_tax, 'note', p_note,
-        'createdAt', v_created, 'items', v_items, 'payments', v_payments);
+        'createdAt', v_created, 'items', v_items, 'payments', v_payments,
+        'createdByUserId', p_actor_user_id, 'createdByKeyId', p_actor_key_id);  -- 0018
     -- The balance and oldest unpaid charge as the ledger trigger left them are read
     -- by the statement that stores the answer.
     INSERT INTO idempotency_keys (business_id, key, operation, request_hash, response)

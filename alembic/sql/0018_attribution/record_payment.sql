@@ -1,8 +1,10 @@
 -- As 0005's, with the customer's archivedAt in its answer (0013): an archived customer
--- may still pay what they owe.
+-- may still pay what they owe.  0018: p_actor_user_id or p_actor_key_id (at most one) is
+-- who takes the payment; the payment, its entry and the answer record it (lines marked 0018).
 CREATE OR REPLACE FUNCTION record_payment(
     p_business_id bigint, p_customer_id bigint, p_amount bigint, p_method text,
-    p_reference text, p_idempotency_key text, p_request_hash text
+    p_reference text, p_idempotency_key text, p_request_hash text,
+    p_actor_user_id bigint DEFAULT NULL, p_actor_key_id bigint DEFAULT NULL  -- 0018
 ) RETURNS jsonb LANGUAGE plpgsql SECURITY INVOKER
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
@@ -48,11 +50,15 @@ BEGIN
             'balance', v_customer.balance, 'amount', p_amount);
     END IF;
 
-    INSERT INTO payments (business_id, customer_id, amount, method, reference)
-    VALUES (p_business_id, p_customer_id, p_amount, p_method, p_reference)
+    INSERT INTO payments (business_id, customer_id, amount, method, reference,
+                          created_by_user_id, created_by_key_id)  -- 0018
+    VALUES (p_business_id, p_customer_id, p_amount, p_method, p_reference,
+            p_actor_user_id, p_actor_key_id)
     RETURNING id, created_at INTO v_payment;
-    INSERT INTO credit_ledger (business_id, customer_id, kind, amount, payment_id)
-    VALUES (p_business_id, p_customer_id, 'payment', -p_amount, v_payment.id);
+    INSERT INTO credit_ledger (business_id, customer_id, kind, amount, payment_id,
+                               created_by_user_id, created_by_key_id)  -- 0018
+    VALUES (p_business_id, p_customer_id, 'payment', -p_amount, v_payment.id,
+            p_actor_user_id, p_actor_key_id);
 
     INSERT INTO idempotency_keys (business_id, key, operation, request_hash, response)
     SELECT p_business_id, p_idempotency_key, 'recordPayment', p_request_hash,
@@ -60,7 +66,8 @@ BEGIN
                'payment', jsonb_build_object(
                    'id', v_payment.id, 'customerId', p_customer_id, 'amount', p_amount,
                    'method', p_method, 'reference', p_reference,
-                   'createdAt', v_payment.created_at),
+                   'createdAt', v_payment.created_at,
+                   'createdByUserId', p_actor_user_id, 'createdByKeyId', p_actor_key_id),  -- 0018
                'customer', v_customer.fixed_json || jsonb_build_object(
                    'balance', c.balance, 'oldestUnpaidAt', c.oldest_unpaid_at))
       FROM customers c
