@@ -15,6 +15,13 @@ arguments (NULL by default) and record it on every row they write and in their
 answer, so a replay answers who made the original.  Their files here are 0013's with
 only those lines added (marked ``0018``).
 
+Also from issue 17: ``sessions prune`` (the operator's CLI, as the owner) deletes
+sessions that ended (expired or revoked) at least a day ago, with their refresh
+tokens.  Both tables force RLS, so, as 0002 does for expired idempotency keys,
+policies for the owner alone let it see and delete those rows and no others.  Stale
+``sign_in_throttle`` rows (no RLS) go too; ``request_counts`` are pruned by the
+service itself every minute (``app.services.rate_limits``).
+
 Revision ID: 0018_attribution
 Revises: 0013_corrections
 """
@@ -61,14 +68,41 @@ ALTER TABLE {table}
 """
 
 
+SESSION_ENDED = "least({s}revoked_at, {s}expires_at) < now() - interval '1 day'"
+"""A session that ended (expired or revoked) over a day ago: its tokens work no more."""
+ENDED_SESSION = SESSION_ENDED.format(s="")
+ENDED_SESSIONS_TOKEN = (
+    "EXISTS (SELECT FROM user_sessions s WHERE s.business_id = refresh_tokens.business_id"
+    f" AND s.id = refresh_tokens.session_id AND {SESSION_ENDED.format(s='s.')})"
+)
+PRUNING_POLICIES = f"""
+CREATE POLICY owner_sees_ended_sessions ON user_sessions FOR SELECT TO CURRENT_USER
+    USING ({ENDED_SESSION});
+CREATE POLICY owner_prunes_ended_sessions ON user_sessions FOR DELETE TO CURRENT_USER
+    USING ({ENDED_SESSION});
+CREATE POLICY owner_sees_ended_sessions_tokens ON refresh_tokens FOR SELECT TO CURRENT_USER
+    USING ({ENDED_SESSIONS_TOKEN});
+CREATE POLICY owner_prunes_ended_sessions_tokens ON refresh_tokens FOR DELETE TO CURRENT_USER
+    USING ({ENDED_SESSIONS_TOKEN});
+"""
+DROP_PRUNING_POLICIES = """
+DROP POLICY owner_prunes_ended_sessions_tokens ON refresh_tokens;
+DROP POLICY owner_sees_ended_sessions_tokens ON refresh_tokens;
+DROP POLICY owner_prunes_ended_sessions ON user_sessions;
+DROP POLICY owner_sees_ended_sessions ON user_sessions;
+"""
+
+
 def upgrade() -> None:
     for table in ATTRIBUTED_TABLES:
         op.execute(_attributed(table))
+    op.execute(PRUNING_POLICIES)
     op.execute(OLD_SIGNATURES)
     op.execute(revision_sql(revision, *FUNCTIONS))
 
 
 def downgrade() -> None:
+    op.execute(DROP_PRUNING_POLICIES)
     op.execute(NEW_SIGNATURES)
     op.execute(revision_sql("0013_corrections", *FUNCTIONS))
     for table in ATTRIBUTED_TABLES:
