@@ -42,16 +42,27 @@ ATTRIBUTED_TABLES = (
 )  # fmt: skip
 FUNCTIONS = ("purchase", "record_payment")
 
-OLD_SIGNATURES = """
-DROP FUNCTION purchase(bigint, bigint, bigint[], bigint[], bigint[], bigint, bigint[], text[],
-    text[], bigint, text, text, text, timestamptz);
-DROP FUNCTION record_payment(bigint, bigint, bigint, text, text, text, text);
-"""
-NEW_SIGNATURES = """
-DROP FUNCTION purchase(bigint, bigint, bigint[], bigint[], bigint[], bigint, bigint[], text[],
-    text[], bigint, text, text, text, timestamptz, bigint, bigint);
-DROP FUNCTION record_payment(bigint, bigint, bigint, text, text, text, text, bigint, bigint);
-"""
+APP_ROLE = "credit_ledger_app"
+OLD_PURCHASE = (
+    "purchase(bigint, bigint, bigint[], bigint[], bigint[], bigint, bigint[], text[], text[],"
+    " bigint, text, text, text, timestamptz)"
+)
+OLD_RECORD_PAYMENT = "record_payment(bigint, bigint, bigint, text, text, text, text)"
+NEW_PURCHASE = OLD_PURCHASE.replace("timestamptz)", "timestamptz, bigint, bigint)")
+NEW_RECORD_PAYMENT = OLD_RECORD_PAYMENT.replace("text)", "text, bigint, bigint)")
+
+
+def _drop(*functions: str) -> str:
+    return "".join(f"DROP FUNCTION {function};" for function in functions)
+
+
+def _service_only(*functions: str) -> str:
+    """As 0002: only the service role may call the use-case functions."""
+    return "".join(
+        f"REVOKE EXECUTE ON FUNCTION {function} FROM PUBLIC;"
+        f" GRANT EXECUTE ON FUNCTION {function} TO {APP_ROLE};"
+        for function in functions
+    )
 
 
 def _attributed(table: str) -> str:
@@ -97,14 +108,16 @@ def upgrade() -> None:
     for table in ATTRIBUTED_TABLES:
         op.execute(_attributed(table))
     op.execute(PRUNING_POLICIES)
-    op.execute(OLD_SIGNATURES)
+    op.execute(_drop(OLD_PURCHASE, OLD_RECORD_PAYMENT))
     op.execute(revision_sql(revision, *FUNCTIONS))
+    op.execute(_service_only(NEW_PURCHASE, NEW_RECORD_PAYMENT))
 
 
 def downgrade() -> None:
     op.execute(DROP_PRUNING_POLICIES)
-    op.execute(NEW_SIGNATURES)
+    op.execute(_drop(NEW_PURCHASE, NEW_RECORD_PAYMENT))
     op.execute(revision_sql("0013_corrections", *FUNCTIONS))
+    op.execute(_service_only(OLD_PURCHASE, OLD_RECORD_PAYMENT))
     for table in ATTRIBUTED_TABLES:
         op.execute(
             f"ALTER TABLE {table} DROP COLUMN created_by_user_id, DROP COLUMN created_by_key_id"

@@ -102,3 +102,21 @@ async def test_every_attributed_table_has_both_columns_the_check_and_both_keys(
         assert "REFERENCES users(business_id, id)" in user_key
         assert key_key.startswith("FOREIGN KEY (business_id, created_by_key_id)"), key_key
         assert "REFERENCES api_keys(business_id, id)" in key_key
+
+
+async def test_only_the_service_role_may_call_the_new_purchase_and_payment_functions(
+    owner_db: AsyncEngine,
+) -> None:
+    async with owner_db.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT proname, pronargs, proacl::text AS acl FROM pg_proc"
+                " WHERE proname IN ('purchase', 'record_payment')"
+            )
+        )
+        found = {(row.proname, row.pronargs): row.acl for row in rows}
+    assert set(found) == {("purchase", 16), ("record_payment", 9)}
+    for acl in found.values():
+        entries = acl.strip("{}").split(",")
+        assert not any(entry.startswith("=") for entry in entries), acl  # not PUBLIC
+        assert any(entry.startswith("credit_ledger_app=X/") for entry in entries), acl
