@@ -15,7 +15,7 @@ from app.config import Settings
 from app.db.embedded import embedded_url
 from app.db.engine import owner_engine
 from app.domain.identity import Role
-from app.services import admin, idempotency, verify
+from app.services import admin, auth_pruning, idempotency, verify
 
 
 def _print(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
@@ -123,6 +123,30 @@ def cmd_user_reset_password(args: argparse.Namespace, settings: Settings) -> Non
     _run_admin(settings, work)
 
 
+def cmd_sessions_prune(args: argparse.Namespace, settings: Settings) -> None:
+    if args.older_than_days < auth_pruning.MIN_RETENTION_DAYS:
+        sys.exit(f"error: ended sessions are kept at least {auth_pruning.MIN_RETENTION_DAYS} day")
+
+    async def work(engine: Any) -> None:
+        pruned = await auth_pruning.prune_sign_in_leftovers(
+            engine, older_than_days=args.older_than_days
+        )
+        _print(
+            args,
+            {
+                "sessions": pruned.sessions,
+                "refreshTokens": pruned.refresh_tokens,
+                "throttleRows": pruned.throttle_rows,
+                "olderThanDays": args.older_than_days,
+            },
+            f"deleted {pruned.sessions} sessions ended over {args.older_than_days} days ago"
+            f" ({pruned.refresh_tokens} refresh tokens) and {pruned.throttle_rows} stale"
+            " sign-in throttle rows",
+        )
+
+    _run_admin(settings, work)
+
+
 def cmd_idempotency_prune(args: argparse.Namespace, settings: Settings) -> None:
     if args.older_than_hours < idempotency.MIN_RETENTION_HOURS:
         sys.exit(f"error: keys are kept at least {idempotency.MIN_RETENTION_HOURS} hours")
@@ -177,6 +201,37 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     except KeyboardInterrupt:
         # Ctrl-C before uvicorn took over the signals (e.g. while migrating).
         sys.exit(130)
+
+
+def _add_pruning_commands(commands: Any) -> None:
+    """``idempotency prune`` and ``sessions prune``."""
+    keys = commands.add_parser("idempotency", help="manage idempotency keys").add_subparsers(
+        dest="action", required=True
+    )
+    prune = keys.add_parser("prune", help="delete idempotency keys older than a given age")
+    prune.add_argument(
+        "--older-than-hours",
+        type=int,
+        default=idempotency.MIN_RETENTION_HOURS,
+        help=f"at least {idempotency.MIN_RETENTION_HOURS} (the default)",
+    )
+    prune.add_argument("--json", action="store_true")
+    prune.set_defaults(handler=cmd_idempotency_prune)
+
+    sessions = commands.add_parser("sessions", help="manage sign-in sessions").add_subparsers(
+        dest="action", required=True
+    )
+    sessions_prune = sessions.add_parser(
+        "prune", help="delete ended sessions, their refresh tokens and stale sign-in throttling"
+    )
+    sessions_prune.add_argument(
+        "--older-than-days",
+        type=int,
+        default=30,
+        help=f"sessions ended this long ago (at least {auth_pruning.MIN_RETENTION_DAYS})",
+    )
+    sessions_prune.add_argument("--json", action="store_true")
+    sessions_prune.set_defaults(handler=cmd_sessions_prune)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -238,18 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     user_reset.add_argument("--json", action="store_true")
     user_reset.set_defaults(handler=cmd_user_reset_password)
 
-    keys = commands.add_parser("idempotency", help="manage idempotency keys").add_subparsers(
-        dest="action", required=True
-    )
-    prune = keys.add_parser("prune", help="delete idempotency keys older than a given age")
-    prune.add_argument(
-        "--older-than-hours",
-        type=int,
-        default=idempotency.MIN_RETENTION_HOURS,
-        help=f"at least {idempotency.MIN_RETENTION_HOURS} (the default)",
-    )
-    prune.add_argument("--json", action="store_true")
-    prune.set_defaults(handler=cmd_idempotency_prune)
+    _add_pruning_commands(commands)
 
     check = commands.add_parser(
         "verify", help="prove balances equal the ledger and stock equals its movements"

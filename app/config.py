@@ -125,8 +125,10 @@ class Settings:
     listed (``CORS_ORIGINS``, comma-separated; ``make run`` allows
     ``http://localhost:*``)."""
     trust_forwarded_headers: bool = False
-    """Build absolute URLs (receipt links) from ``X-Forwarded-Proto`` and
-    ``X-Forwarded-Host``: only behind a proxy that sets them, else a client could."""
+    """Believe the proxy's ``X-Forwarded-*`` headers: receipt links are built from
+    ``X-Forwarded-Proto`` and ``X-Forwarded-Host``, and sign-in throttling counts the
+    address the proxy appended to ``X-Forwarded-For`` (``app.client_address``).  Only
+    behind a proxy that sets them, else a client could."""
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -250,6 +250,7 @@ def create_app(settings: Settings | None = None) -> RequestContext:
             )
             await app.state.request_limiter.start()
         app.state.receipt_links = ReceiptLinks(settings, app.state.driver_pool)
+        app.state.trust_forwarded_headers = settings.trust_forwarded_headers
         app.state.key_changes = None  # without a cache there is nothing to keep current
         if settings.auth_cache_seconds > 0:
             app.state.key_changes = KeyChangeListener(

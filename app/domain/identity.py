@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 
 class Role(Enum):
@@ -62,6 +63,18 @@ class UserActor:
 Actor = ApiKeyActor | UserActor
 
 
+class CreatedBy(NamedTuple):
+    """Who wrote a row, as the row stores it (migration 0018): a user or an API key,
+    never both; neither (``NOBODY``) for rows written before attribution existed or
+    by the operator's CLI."""
+
+    user_id: int | None = None
+    key_id: int | None = None
+
+
+NOBODY = CreatedBy()
+
+
 @dataclass(frozen=True)
 class Identity:
     business: Business
@@ -75,3 +88,8 @@ class Identity:
     @property
     def user_id(self) -> int | None:
         return self.actor.user_id if isinstance(self.actor, UserActor) else None
+
+    @property
+    def created_by(self) -> CreatedBy:
+        """What the rows this caller writes record as their author."""
+        return CreatedBy(self.user_id, self.key_id)

@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import Enum
 
 from app.domain.checkout import PaymentStatus, payment_status
+from app.domain.identity import NOBODY, CreatedBy
 from app.domain.records import CustomerRecord
 
 MAX_LINES = 100
@@ -89,6 +90,8 @@ class PaymentRecord:
     reversed_at: datetime | None = None
     """Set once the payment was reversed (a bounced cheque)."""
     reversal_reason: str | None = None
+    created_by: CreatedBy = NOBODY
+    reversed_by: CreatedBy = NOBODY
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ class OrderRecord:
     """Paid at the counter."""
     payments: tuple[PaymentRecord, ...] | None = None
     """``None`` when not loaded with the order."""
+    created_by: CreatedBy = NOBODY
 
     @property
     def subtotal(self) -> int:

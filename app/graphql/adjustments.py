@@ -7,8 +7,10 @@ from typing import Annotated
 
 import strawberry
 
+from app.domain.identity import CreatedBy
 from app.domain.money import MoneyError, to_minor
 from app.domain.results import KeyReused, Missing, Problems
+from app.graphql.actors import Actor, actor_field
 from app.graphql.common import (
     IdempotencyKeyReused,
     InvalidInput,
@@ -37,6 +39,8 @@ class BalanceAdjustment:
     )
     reason: str
     created_at: datetime
+    created_by_ref: strawberry.Private[CreatedBy]
+    created_by: Actor | None = actor_field(lambda adjustment: adjustment.created_by_ref)
 
 
 @strawberry.type
@@ -105,7 +109,7 @@ class AdjustmentMutations:
             case service.BalanceAdjusted(adjustment=done):
                 adjustment = BalanceAdjustment(
                     id=gid(done.id), kind=done.kind, amount=money(done.amount, minor_units),
-                    reason=done.reason, created_at=done.created_at,
+                    reason=done.reason, created_at=done.created_at, created_by_ref=done.created_by,
                 )  # fmt: skip
                 customer = Customer.of(outcome.customer, minor_units)
                 return BalanceAdjusted(adjustment=adjustment, customer=customer)

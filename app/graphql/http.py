@@ -175,6 +175,8 @@ class GraphQLApp(GraphQL[Context, None]):
         units = (
             None
             if identity is None
-            else UnitsOfWork(state.engine, state.driver_pool, identity.business.id)
+            else UnitsOfWork(
+                state.engine, state.driver_pool, identity.business.id, identity.created_by
+            )
         )
         return Context(request=request, response=response, identity=identity, units_of_work=units)

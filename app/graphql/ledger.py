@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.dataloader import DataLoader
 
+from app.domain.identity import CreatedBy
+from app.graphql.actors import Actor, actor_field
 from app.graphql.common import gid
 from app.graphql.context import Context, Info
 from app.graphql.loaders import order_by_id, payment_by_id, request_loader
@@ -50,6 +52,8 @@ class LedgerEntry:
     created_at: datetime
     order_id: strawberry.Private[int | None]
     payment_id: strawberry.Private[int | None]
+    created_by_ref: strawberry.Private[CreatedBy]
+    created_by: Actor | None = actor_field(lambda entry: entry.created_by_ref)
 
     @strawberry.field(description="The order this charge is for; null for other entries.")
     async def order(
@@ -83,6 +87,7 @@ class LedgerEntry:
             created_at=record.created_at,
             order_id=record.order_id,
             payment_id=record.payment_id,
+            created_by_ref=record.created_by,
         )
 
 

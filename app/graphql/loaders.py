@@ -16,11 +16,22 @@ from typing import TypeVar, cast
 
 from strawberry.dataloader import DataLoader
 
+from app.domain.identity import CreatedBy
 from app.domain.ids import parse_id
 from app.domain.purchases import OrderItemRecord, OrderRecord, PaymentRecord
 from app.domain.records import CustomerRecord, ProductRecord
+from app.domain.users import UserRecord
 from app.graphql.context import Context, Info
-from app.services import catalog, customers, order_corrections, orders, payments
+from app.services import (
+    catalog,
+    customers,
+    key_records,
+    order_corrections,
+    orders,
+    payments,
+    users,
+)
+from app.services.key_records import ApiKeyRecord
 from app.services.unit_of_work import UnitOfWork
 
 K = TypeVar("K", bound=Hashable)
@@ -111,3 +122,24 @@ def customer_orders(info: Info) -> DataLoader[orders.PageRequest, list[OrderReco
             return list(await orders.customer_order_pages(uow, keys))
 
     return request_loader(info, "customer_orders", batch)
+
+
+def actor_by_ref(info: Info) -> DataLoader[CreatedBy, UserRecord | ApiKeyRecord | None]:
+    """Who wrote rows (``createdBy``): users and API keys of a batch in one unit of work,
+    one statement for the users and one for the keys."""
+
+    async def batch(
+        context: Context, keys: list[CreatedBy]
+    ) -> list[UserRecord | ApiKeyRecord | None]:
+        user_ids = {key.user_id for key in keys if key.user_id is not None}
+        key_ids = {key.key_id for key in keys if key.key_id is not None}
+        async with context.uow() as uow:
+            found_users = await users.get_users(uow, sorted(user_ids)) if user_ids else {}
+            found_keys = await key_records.get_api_keys(uow, sorted(key_ids)) if key_ids else {}
+        return [
+            found_users.get(key.user_id) if key.user_id is not None
+            else None if key.key_id is None else found_keys.get(key.key_id)
+            for key in keys
+        ]  # fmt: skip
+
+    return request_loader(info, "actor_by_ref", batch)

@@ -11,6 +11,7 @@ from datetime import datetime
 import strawberry
 
 from app.domain.purchases import PaymentMethod
+from app.graphql.actors import Actor, actor_field
 from app.graphql.common import gid
 from app.graphql.context import Info
 from app.graphql.loaders import corrections_by_order
@@ -27,6 +28,8 @@ class Refund:
     amount: Money
     method: PaymentMethod
     created_at: datetime
+    record: strawberry.Private[service.RefundRecord]
+    created_by: Actor | None = actor_field(lambda refund: refund.record.created_by)
 
     @classmethod
     def of(cls, record: service.RefundRecord, minor_units: int) -> Refund:
@@ -35,6 +38,7 @@ class Refund:
             amount=money(record.amount, minor_units),
             method=record.method,
             created_at=record.created_at,
+            record=record,
         )
 
 
@@ -58,6 +62,8 @@ class OrderReturn:
     reason: str | None
     created_at: datetime
     items: list[ReturnedItem]
+    record: strawberry.Private[service.OrderReturnRecord]
+    created_by: Actor | None = actor_field(lambda returned: returned.record.created_by)
 
     @classmethod
     def of(cls, record: service.OrderReturnRecord, minor_units: int) -> OrderReturn:
@@ -77,6 +83,7 @@ class OrderReturn:
                 )
                 for item in record.items
             ],
+            record=record,
         )
 
 

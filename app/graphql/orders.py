@@ -19,6 +19,7 @@ from app.domain.checkout import PaymentStatus
 from app.domain.records import CustomerRecord
 from app.domain.results import Invalid, KeyReused, Missing, Problems
 from app.graphql import loaders
+from app.graphql.actors import Actor, actor_field, load_actor
 from app.graphql.catalog import Product
 from app.graphql.common import (
     IdempotencyKeyReused,
@@ -99,6 +100,7 @@ class Order:
     created_at: datetime
     record: strawberry.Private[domain.OrderRecord]
     customer_record: strawberry.Private[CustomerRecord | None]
+    created_by: Actor | None = actor_field(lambda order: order.record.created_by)
 
     @classmethod
     def of(
@@ -186,6 +188,10 @@ class Order:
     @strawberry.field
     async def void_reason(self, info: Info) -> str | None:
         return (await corrections(info, self.record.id)).void_reason
+
+    @strawberry.field(description="Who voided it; null if it stands.")
+    async def voided_by(self, info: Info) -> Actor | None:
+        return await load_actor(info, *(await corrections(info, self.record.id)).voided_by)
 
     @strawberry.field(description="Returns of this order's items, oldest first.")
     async def returns(self, info: Info) -> list[OrderReturn]:

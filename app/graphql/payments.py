@@ -10,6 +10,7 @@ import strawberry
 
 from app.domain import purchases as domain
 from app.domain.results import Invalid, KeyReused, Missing, Problems
+from app.graphql.actors import Actor, actor_field
 from app.graphql.common import (
     IdempotencyKeyReused,
     InvalidInput,
@@ -43,6 +44,12 @@ class Payment:
         description="When the payment was reversed (a bounced cheque); null if it stands."
     )
     reversal_reason: str | None
+    record: strawberry.Private[domain.PaymentRecord]
+    created_by: Actor | None = actor_field(lambda payment: payment.record.created_by)
+    reversed_by: Actor | None = actor_field(
+        lambda payment: payment.record.reversed_by,
+        "Who reversed it; null if it stands (or was reversed before attribution).",
+    )
 
     @classmethod
     def of(cls, record: domain.PaymentRecord, minor_units: int) -> Payment:
@@ -54,6 +61,7 @@ class Payment:
             created_at=record.created_at,
             reversed_at=record.reversed_at,
             reversal_reason=record.reversal_reason,
+            record=record,
         )
 
 

@@ -11,6 +11,7 @@ from typing import Annotated
 import strawberry
 from strawberry.exceptions import StrawberryGraphQLError
 
+from app.client_address import client_address
 from app.domain.identity import UserActor
 from app.domain.results import Invalid
 from app.domain.users import UserRecord
@@ -89,8 +90,8 @@ def _sessions(info: Info) -> service.Sessions:
 
 
 def _address(info: Info) -> str | None:
-    client = info.context.request.client
-    return None if client is None else client.host
+    request = info.context.request
+    return client_address(request, trust_forwarded=request.app.state.trust_forwarded_headers)
 
 
 def _signed_in(info: Info) -> tuple[UnitOfWork, UserActor]:

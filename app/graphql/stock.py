@@ -9,6 +9,7 @@ import strawberry
 
 from app.domain.purchases import InsufficientStock as Short
 from app.domain.results import Invalid, KeyReused, Missing, Problems
+from app.graphql.actors import Actor, actor_field
 from app.graphql.catalog import Product
 from app.graphql.common import (
     IdempotencyKeyReused,
@@ -43,13 +44,15 @@ class StockMovement:
     )
     note: str | None
     created_at: datetime
+    record: strawberry.Private[service.StockMovementRecord]
+    created_by: Actor | None = actor_field(lambda movement: movement.record.created_by)
 
     @classmethod
     def of(cls, record: service.StockMovementRecord) -> StockMovement:
         return cls(
             id=gid(record.id), kind=record.kind, quantity=record.quantity,
             stock_before=record.stock_before, stock_after=record.stock_after,
-            reason=record.reason, note=record.note, created_at=record.created_at,
+            reason=record.reason, note=record.note, created_at=record.created_at, record=record,
         )  # fmt: skip
 
 

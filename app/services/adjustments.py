@@ -15,11 +15,12 @@ from enum import Enum
 
 from sqlalchemy import text
 
+from app.domain.identity import NOBODY, CreatedBy
 from app.domain.records import CustomerRecord
 from app.domain.results import KeyReused, Missing
 from app.services import idempotency
 from app.services.customers import get_customer
-from app.services.unit_of_work import TENANT, UnitOfWork
+from app.services.unit_of_work import ACTOR, CREATED_BY, TENANT, UnitOfWork
 
 OPERATION = "adjustBalance"
 
@@ -37,6 +38,7 @@ class AdjustmentRecord:
     """What it did to the balance: negative lowered it."""
     reason: str
     created_at: datetime
+    created_by: CreatedBy = NOBODY
 
 
 @dataclass(frozen=True)
@@ -56,15 +58,18 @@ AdjustOutcome = BalanceAdjusted | WriteOffExceedsBalance | Missing | KeyReused
 
 _LOCK = text(f"SELECT balance FROM customers WHERE business_id = {TENANT} AND id = :id FOR UPDATE")
 _INSERT = text(
-    f"INSERT INTO balance_adjustments (business_id, customer_id, kind, amount, reason)"
-    f" VALUES ({TENANT}, :customer_id, :kind, :amount, :reason) RETURNING id"
+    f"INSERT INTO balance_adjustments (business_id, customer_id, kind, amount, reason,"
+    f" {CREATED_BY}) VALUES ({TENANT}, :customer_id, :kind, :amount, :reason, {ACTOR})"
+    f" RETURNING id"
 )
 _ENTRY = text(
-    f"INSERT INTO credit_ledger (business_id, customer_id, kind, amount, adjustment_id)"
-    f" VALUES ({TENANT}, :customer_id, 'adjustment', :amount, :adjustment_id)"
+    f"INSERT INTO credit_ledger (business_id, customer_id, kind, amount, adjustment_id,"
+    f" {CREATED_BY}) VALUES ({TENANT}, :customer_id, 'adjustment', :amount, :adjustment_id,"
+    f" {ACTOR})"
 )
 _READ = text(
-    f"SELECT id, kind, amount, reason, created_at FROM balance_adjustments"
+    f"SELECT id, kind, amount, reason, created_at, created_by_user_id, created_by_key_id"
+    f" FROM balance_adjustments"
     f" WHERE business_id = {TENANT} AND id = :id"
 )
 
@@ -108,6 +113,7 @@ async def adjust_balance(
     assert customer is not None
     await uow.commit()
     adjustment = AdjustmentRecord(
-        row.id, AdjustmentKind(row.kind), row.amount, row.reason, row.created_at
-    )
+        row.id, AdjustmentKind(row.kind), row.amount, row.reason, row.created_at,
+        CreatedBy(row.created_by_user_id, row.created_by_key_id),
+    )  # fmt: skip
     return BalanceAdjusted(adjustment, customer)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from app.domain.identity import CreatedBy
 from app.domain.records import CustomerRecord
 from app.domain.results import Missing
 
@@ -35,6 +36,11 @@ def customer_from_json(raw: dict[str, Any]) -> CustomerRecord:
         created_at=instant(raw["createdAt"]),
         archived_at=timestamp(raw.get("archivedAt")),
     )
+
+
+def created_by_from_json(raw: dict[str, Any]) -> CreatedBy:
+    """Who made it; answers stored before attribution (0018) name nobody."""
+    return CreatedBy(raw.get("createdByUserId"), raw.get("createdByKeyId"))
 
 
 def missing_from_json(raw: dict[str, Any]) -> Missing:

@@ -17,7 +17,7 @@ from app.domain.records import ProductRecord
 from app.domain.results import Invalid, KeyReused, Missing
 from app.services import idempotency
 from app.services.retry import constraint_name
-from app.services.unit_of_work import TENANT, UnitOfWork
+from app.services.unit_of_work import ACTOR, CREATED_BY, TENANT, UnitOfWork
 
 MAX_STOCK = 2**31 - 1
 """Product.stock is a GraphQL Int (32-bit): more stock than this could not be shown."""
@@ -79,8 +79,8 @@ _INSERT = text(
     f" ON CONFLICT (business_id, sku) DO NOTHING RETURNING id"
 )
 _MOVE = text(
-    f"INSERT INTO stock_movements (business_id, product_id, kind, quantity, note)"
-    f" VALUES ({TENANT}, :product_id, :kind, :quantity, :note)"
+    f"INSERT INTO stock_movements (business_id, product_id, kind, quantity, note, {CREATED_BY})"
+    f" VALUES ({TENANT}, :product_id, :kind, :quantity, :note, {ACTOR})"
 )
 
 

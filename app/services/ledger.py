@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
+from app.domain.identity import NOBODY, CreatedBy
 from app.services.reads import ReadQuery
 from app.services.unit_of_work import TENANT, UnitsOfWork
 
@@ -24,12 +25,13 @@ class LedgerEntryRecord(NamedTuple):
     created_at: datetime
     order_id: int | None
     payment_id: int | None
+    created_by: CreatedBy = NOBODY
 
 
 _PAGES = ReadQuery(
     f"""
     SELECT l.id, l.customer_id, l.kind, l.amount, l.balance_after, l.created_at,
-           l.order_id, l.payment_id
+           l.order_id, l.payment_id, l.created_by_user_id, l.created_by_key_id
       FROM unnest(CAST(:ids AS bigint[])) AS k(customer_id)
      CROSS JOIN LATERAL (
            SELECT * FROM credit_ledger l
@@ -62,6 +64,7 @@ async def ledger_pages(
                 created_at=row["created_at"],
                 order_id=row["order_id"],
                 payment_id=row["payment_id"],
+                created_by=CreatedBy(row["created_by_user_id"], row["created_by_key_id"]),
             )
         )
     return pages

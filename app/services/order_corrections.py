@@ -14,6 +14,7 @@ from enum import Enum
 
 from sqlalchemy import text
 
+from app.domain.identity import NOBODY, CreatedBy
 from app.domain.purchases import PaymentMethod
 from app.services.unit_of_work import TENANT, UnitOfWork
 
@@ -47,6 +48,7 @@ class OrderReturnRecord:
     """The part paid back by ``refund_method``."""
     created_at: datetime
     items: tuple[ReturnItemRecord, ...]
+    created_by: CreatedBy = NOBODY
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class RefundRecord:
     """``None``: a void's refund of a counter payment."""
     payment_id: int | None
     created_at: datetime
+    created_by: CreatedBy = NOBODY
 
 
 @dataclass
@@ -65,12 +68,14 @@ class OrderCorrections:
     status: OrderStatus = OrderStatus.COMPLETED
     voided_at: datetime | None = None
     void_reason: str | None = None
+    voided_by: CreatedBy = NOBODY
     returns: list[OrderReturnRecord] = field(default_factory=list)
     refunds: list[RefundRecord] = field(default_factory=list)
 
 
 _STATE = text(
-    f"SELECT o.id, v.created_at AS voided_at, v.reason,"
+    f"SELECT o.id, v.created_at AS voided_at, v.reason, v.created_by_user_id,"
+    f" v.created_by_key_id,"
     f" (SELECT sum(i.quantity) FROM order_items i"
     f"   WHERE i.business_id = {TENANT} AND i.order_id = o.id) AS sold,"
     f" (SELECT coalesce(sum(r.quantity), 0) FROM order_return_items r"
@@ -80,13 +85,15 @@ _STATE = text(
 )
 _RETURNS = text(
     f"SELECT r.id, r.order_id, r.reason, r.refund_method, r.credit_amount, r.credited,"
-    f" r.refunded, r.created_at, i.product_id, i.quantity, i.amount"
+    f" r.refunded, r.created_at, r.created_by_user_id, r.created_by_key_id, i.product_id,"
+    f" i.quantity, i.amount"
     f" FROM order_returns r JOIN order_return_items i"
     f"   ON i.business_id = {TENANT} AND i.return_id = r.id"
     f" WHERE r.business_id = {TENANT} AND r.order_id = ANY(:ids) ORDER BY r.id, i.product_id"
 )
 _REFUNDS = text(
-    f"SELECT id, order_id, return_id, payment_id, amount, method, created_at FROM refunds"
+    f"SELECT id, order_id, return_id, payment_id, amount, method, created_at,"
+    f" created_by_user_id, created_by_key_id FROM refunds"
     f" WHERE business_id = {TENANT} AND order_id = ANY(:ids) ORDER BY id"
 )
 
@@ -108,6 +115,7 @@ async def order_corrections(
         state = found[row.id]
         state.status = _status(row.voided_at is not None, int(row.sold or 0), int(row.returned))
         state.voided_at, state.void_reason = row.voided_at, row.reason
+        state.voided_by = CreatedBy(row.created_by_user_id, row.created_by_key_id)
     items: dict[int, list[ReturnItemRecord]] = {}
     heads = {}
     for row in await uow.execute(_RETURNS, ids):
@@ -129,6 +137,7 @@ async def order_corrections(
                 refunded=row.refunded,
                 created_at=row.created_at,
                 items=tuple(items[return_id]),
+                created_by=CreatedBy(row.created_by_user_id, row.created_by_key_id),
             )
         )
     for row in await uow.execute(_REFUNDS, ids):
@@ -140,6 +149,7 @@ async def order_corrections(
                 return_id=row.return_id,
                 payment_id=row.payment_id,
                 created_at=row.created_at,
+                created_by=CreatedBy(row.created_by_user_id, row.created_by_key_id),
             )
         )
     return found

@@ -13,12 +13,14 @@ from typing import Any
 
 from sqlalchemy import text
 
+from app.domain.identity import CreatedBy
 from app.domain.purchases import OrderItemRecord, OrderRecord
 from app.services.unit_of_work import TENANT, UnitOfWork
 
 _COLUMNS = (
     "o.id, n.number, o.customer_id, o.total, o.note, o.created_at, o.discount_total,"
-    " o.bill_discount, o.tax_total, o.prices_include_tax, o.paid_amount"
+    " o.bill_discount, o.tax_total, o.prices_include_tax, o.paid_amount,"
+    " o.created_by_user_id, o.created_by_key_id"
 )
 
 
@@ -32,6 +34,7 @@ def _order(row: Any) -> OrderRecord:
         note=row.note, created_at=row.created_at, discount_total=row.discount_total,
         bill_discount=row.bill_discount, tax_total=row.tax_total,
         prices_include_tax=row.prices_include_tax, paid_amount=row.paid_amount,
+        created_by=CreatedBy(row.created_by_user_id, row.created_by_key_id),
     )  # fmt: skip
 
 

@@ -13,9 +13,15 @@ from typing import Any
 
 from sqlalchemy import text
 
+from app.domain.identity import CreatedBy
 from app.domain.purchases import PaymentExceedsBalance, PaymentMethod, PaymentRecord, PaymentTaken
 from app.domain.results import KeyReused, Missing
-from app.services.call_results import customer_from_json, instant, missing_from_json
+from app.services.call_results import (
+    created_by_from_json,
+    customer_from_json,
+    instant,
+    missing_from_json,
+)
 from app.services.idempotency import request_hash
 from app.services.unit_of_work import TENANT, DriverStatement, UnitOfWork, UnitsOfWork
 
@@ -24,7 +30,8 @@ OPERATION = "recordPayment"
 PaymentOutcome = PaymentTaken | PaymentExceedsBalance | Missing | KeyReused
 
 _RECORD = DriverStatement(
-    "SELECT record_payment(:business_id, :customer_id, :amount, :method, :reference, :key, :hash)"
+    "SELECT record_payment(:business_id, :customer_id, :amount, :method, :reference, :key, :hash,"
+    " :actor_user_id, :actor_key_id)"
 )
 
 
@@ -69,6 +76,7 @@ def payment_from_json(raw: dict[str, Any]) -> PaymentRecord:
         method=PaymentMethod(raw["method"]),
         reference=raw["reference"],
         created_at=instant(raw["createdAt"]),
+        created_by=created_by_from_json(raw),
     )
 
 
@@ -91,7 +99,9 @@ def outcome_from_json(answer: dict[str, Any], idempotency_key: str) -> PaymentOu
 
 _FROM = (
     "SELECT p.id, p.customer_id, p.order_id, p.amount, p.method, p.reference, p.created_at,"
-    " r.created_at AS reversed_at, r.reason AS reversal_reason FROM payments p"
+    " p.created_by_user_id, p.created_by_key_id, r.created_at AS reversed_at,"
+    " r.reason AS reversal_reason, r.created_by_user_id AS reversed_by_user_id,"
+    " r.created_by_key_id AS reversed_by_key_id FROM payments p"
     f" LEFT JOIN payment_reversals r ON r.business_id = {TENANT} AND r.payment_id = p.id"
 )
 _BY_IDS = text(f"{_FROM} WHERE p.business_id = {TENANT} AND p.id = ANY(:ids)")
@@ -110,6 +120,8 @@ def _payment(row: Any) -> PaymentRecord:
         created_at=row.created_at,
         reversed_at=row.reversed_at,
         reversal_reason=row.reversal_reason,
+        created_by=CreatedBy(row.created_by_user_id, row.created_by_key_id),
+        reversed_by=CreatedBy(row.reversed_by_user_id, row.reversed_by_key_id),
     )
 
 

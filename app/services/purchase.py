@@ -40,7 +40,12 @@ from app.domain.purchases import (
 )
 from app.domain.results import FieldProblem, Invalid, KeyReused, Missing
 from app.services import bills
-from app.services.call_results import customer_from_json, instant, missing_from_json
+from app.services.call_results import (
+    created_by_from_json,
+    customer_from_json,
+    instant,
+    missing_from_json,
+)
 from app.services.idempotency import request_hash
 from app.services.payments import payment_from_json
 from app.services.unit_of_work import DriverStatement, UnitsOfWork
@@ -56,7 +61,7 @@ _PURCHASE = DriverStatement(
     "SELECT purchase(:business_id, :customer_id, CAST(:product_ids AS bigint[]),"
     " CAST(:quantities AS bigint[]), CAST(:discounts AS bigint[]), :bill_discount,"
     " CAST(:amounts AS bigint[]), CAST(:methods AS text[]), CAST(:references AS text[]),"
-    " :expected_total, :note, :key, :hash, NULL)"
+    " :expected_total, :note, :key, :hash, NULL, :actor_user_id, :actor_key_id)"
 )
 
 
@@ -159,6 +164,7 @@ def order_from_json(raw: dict[str, Any]) -> OrderRecord:
         prices_include_tax=bool(raw.get("pricesIncludeTax", False)),
         paid_amount=int(raw.get("paidAmount", 0)),
         payments=tuple(payment_from_json(p) for p in raw.get("payments", ())),
+        created_by=created_by_from_json(raw),
     )
 
 

@@ -24,7 +24,7 @@ from app.services.customers import get_customer
 from app.services.locked_orders import LockedOrder, lock_order
 from app.services.order_corrections import OrderReturnRecord, order_corrections
 from app.services.orders import get_orders
-from app.services.unit_of_work import TENANT, UnitOfWork
+from app.services.unit_of_work import ACTOR, CREATED_BY, TENANT, UnitOfWork
 
 OPERATION = "returnItems"
 
@@ -46,8 +46,8 @@ ReturnOutcome = ItemsReturned | Missing | ReturnExceedsSold | Invalid | KeyReuse
 
 _RETURN = text(
     f"INSERT INTO order_returns (business_id, order_id, reason, refund_method, credit_amount,"
-    f" credited, refunded) VALUES ({TENANT}, :order_id, :reason, :method, :credit, :credited,"
-    f" :refunded) RETURNING id"
+    f" credited, refunded, {CREATED_BY}) VALUES ({TENANT}, :order_id, :reason, :method,"
+    f" :credit, :credited, :refunded, {ACTOR}) RETURNING id"
 )
 _ITEMS = text(
     f"INSERT INTO order_return_items (business_id, return_id, order_id, product_id, quantity,"
@@ -56,18 +56,19 @@ _ITEMS = text(
     f" CAST(:amounts AS bigint[])) AS l (product_id, quantity, amount)"
 )
 _RESTOCK = text(
-    f"INSERT INTO stock_movements (business_id, product_id, kind, quantity, order_id, return_id)"
-    f" SELECT business_id, product_id, 'return', quantity, order_id, return_id"
+    f"INSERT INTO stock_movements (business_id, product_id, kind, quantity, order_id, return_id,"
+    f" {CREATED_BY}) SELECT business_id, product_id, 'return', quantity, order_id, return_id,"
+    f" {ACTOR}"
     f" FROM order_return_items WHERE business_id = {TENANT} AND return_id = :return_id"
     f" ORDER BY product_id"
 )
 _CREDIT = text(
-    f"INSERT INTO credit_ledger (business_id, customer_id, kind, amount, return_id)"
-    f" VALUES ({TENANT}, :customer_id, 'return', :amount, :return_id)"
+    f"INSERT INTO credit_ledger (business_id, customer_id, kind, amount, return_id, {CREATED_BY})"
+    f" VALUES ({TENANT}, :customer_id, 'return', :amount, :return_id, {ACTOR})"
 )
 _REFUND = text(
-    f"INSERT INTO refunds (business_id, order_id, return_id, amount, method)"
-    f" VALUES ({TENANT}, :order_id, :return_id, :amount, :method)"
+    f"INSERT INTO refunds (business_id, order_id, return_id, amount, method, {CREATED_BY})"
+    f" VALUES ({TENANT}, :order_id, :return_id, :amount, :method, {ACTOR})"
 )
 
 

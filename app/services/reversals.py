@@ -22,7 +22,7 @@ from app.domain.results import Invalid, KeyReused, Missing
 from app.services import idempotency
 from app.services.customers import get_customer
 from app.services.payments import get_payments
-from app.services.unit_of_work import TENANT, UnitOfWork
+from app.services.unit_of_work import ACTOR, CREATED_BY, TENANT, UnitOfWork
 
 OPERATION = "reversePayment"
 
@@ -51,13 +51,14 @@ _ENTRY = text(
     f" WHERE l.business_id = {TENANT} AND l.payment_id = :payment_id"
 )
 _REVERSE = text(
-    f"INSERT INTO credit_ledger (business_id, customer_id, kind, amount, reverses_entry_id)"
-    f" VALUES ({TENANT}, :customer_id, 'reversal', :amount, :entry_id) RETURNING created_at"
+    f"INSERT INTO credit_ledger (business_id, customer_id, kind, amount, reverses_entry_id,"
+    f" {CREATED_BY}) VALUES ({TENANT}, :customer_id, 'reversal', :amount, :entry_id, {ACTOR})"
+    f" RETURNING created_at"
 )
 # Stamped with its ledger entry's instant: one moment for the reversal, however read.
 _RECORD = text(
-    f"INSERT INTO payment_reversals (business_id, payment_id, customer_id, reason, created_at)"
-    f" VALUES ({TENANT}, :payment_id, :customer_id, :reason, :created_at)"
+    f"INSERT INTO payment_reversals (business_id, payment_id, customer_id, reason, created_at,"
+    f" {CREATED_BY}) VALUES ({TENANT}, :payment_id, :customer_id, :reason, :created_at, {ACTOR})"
 )
 
 

@@ -14,12 +14,13 @@ from enum import Enum
 
 from sqlalchemy import text
 
+from app.domain.identity import NOBODY, CreatedBy
 from app.domain.purchases import InsufficientStock, ShortLine
 from app.domain.records import ProductRecord
 from app.domain.results import Invalid, KeyReused, Missing
 from app.services import idempotency
 from app.services.catalog import MAX_STOCK, get_product
-from app.services.unit_of_work import TENANT, UnitOfWork
+from app.services.unit_of_work import ACTOR, CREATED_BY, TENANT, UnitOfWork
 
 OPERATION = "adjustStock"
 
@@ -41,6 +42,7 @@ class StockMovementRecord:
     reason: AdjustmentReason | None
     note: str | None
     created_at: datetime
+    created_by: CreatedBy = NOBODY
 
     @property
     def stock_before(self) -> int:
@@ -57,11 +59,13 @@ AdjustOutcome = StockAdjusted | Missing | InsufficientStock | Invalid | KeyReuse
 
 _LOCK = text(f"SELECT stock FROM products WHERE business_id = {TENANT} AND id = :id FOR UPDATE")
 _MOVE = text(
-    f"INSERT INTO stock_movements (business_id, product_id, kind, quantity, reason, note)"
-    f" VALUES ({TENANT}, :product_id, 'adjustment', :quantity, :reason, :note) RETURNING id"
+    f"INSERT INTO stock_movements (business_id, product_id, kind, quantity, reason, note,"
+    f" {CREATED_BY}) VALUES ({TENANT}, :product_id, 'adjustment', :quantity, :reason, :note,"
+    f" {ACTOR}) RETURNING id"
 )
 _MOVEMENT = text(
-    f"SELECT id, product_id, kind, quantity, stock_after, reason, note, created_at"
+    f"SELECT id, product_id, kind, quantity, stock_after, reason, note, created_at,"
+    f" created_by_user_id, created_by_key_id"
     f" FROM stock_movements WHERE business_id = {TENANT} AND id = :id"
 )
 
@@ -73,6 +77,7 @@ async def get_movement(uow: UnitOfWork, movement_id: int) -> StockMovementRecord
         stock_after=row.stock_after,
         reason=None if row.reason is None else AdjustmentReason(row.reason),
         note=row.note, created_at=row.created_at,
+        created_by=CreatedBy(row.created_by_user_id, row.created_by_key_id),
     )  # fmt: skip
 
 

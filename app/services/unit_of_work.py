@@ -16,6 +16,10 @@ session (DESIGN.md section 1):
 - ``read`` runs one query (``ReadStatement``) that binds the tenant itself, in the
   same statement and before any of its rows are read.
 
+Every unit of work also knows who is calling (``CreatedBy``): ``ACTOR`` fills the
+``created_by_user_id, created_by_key_id`` columns (``CREATED_BY``) of the rows it
+writes (migration 0018), from bind parameters, as ``TENANT`` does.
+
 Row Level Security reads that binding.  Independently of it, every statement
 filters on ``business_id`` with ``TENANT``, a bind parameter filled from the
 caller's identity, never read back from the setting: a wrong binding can only
@@ -43,19 +47,34 @@ from sqlalchemy.exc import TimeoutError as EnginePoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.db.driver_pool import DriverPool, PoolTimeout
+from app.domain.identity import NOBODY, CreatedBy
 from app.services.retry import BUSY, TryAgain, try_again, with_retries
 
 TENANT = "CAST(:business_id AS bigint)"
 """The caller's business, a bind parameter that ``UnitOfWork.execute``, ``call`` and
 ``read`` fill from the identity; every query filters on it as well as relying on RLS."""
 
+CREATED_BY = "created_by_user_id, created_by_key_id"
+"""The columns that say who wrote a row; their values are ``ACTOR``."""
+ACTOR = "CAST(:actor_user_id AS bigint), CAST(:actor_key_id AS bigint)"
+"""The caller (a user or an API key), bind parameters that ``UnitOfWork.execute``,
+``call`` and ``read`` fill from the identity; both NULL for the operator's CLI."""
+
+
+def _actor(created_by: CreatedBy) -> dict[str, int | None]:
+    return {"actor_user_id": created_by.user_id, "actor_key_id": created_by.key_id}
+
+
 _BIND_TENANT = text("SELECT set_config('app.business_id', :business_id, true)")
 
 
 class UnitOfWork:
-    def __init__(self, engine: AsyncEngine, business_id: int) -> None:
+    def __init__(
+        self, engine: AsyncEngine, business_id: int, created_by: CreatedBy = NOBODY
+    ) -> None:
         self._engine = engine
         self.business_id = business_id
+        self._bound = {**_actor(created_by), "business_id": business_id}
         self._connection: AsyncConnection | None = None
         self._committed = False
 
@@ -82,8 +101,9 @@ class UnitOfWork:
         return self._connection
 
     async def execute(self, statement: Any, params: Mapping[str, Any] | None = None) -> Result[Any]:
-        """Run ``statement`` with ``params`` and ``business_id`` (for ``TENANT``)."""
-        values = {**(params or {}), "business_id": self.business_id}
+        """Run ``statement`` with ``params``, ``business_id`` (for ``TENANT``) and the
+        caller (for ``ACTOR``)."""
+        values = {**(params or {}), **self._bound}
         result: Result[Any] = await self.connection.execute(statement, values)
         return result
 
@@ -162,13 +182,21 @@ class UnitsOfWork:
     page reads (``call``, ``read``) through the bare driver pool (``app.db.driver_pool``).
     """
 
-    def __init__(self, engine: AsyncEngine, pool: DriverPool, business_id: int) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        pool: DriverPool,
+        business_id: int,
+        created_by: CreatedBy = NOBODY,
+    ) -> None:
         self._engine = engine
         self._pool = pool
         self.business_id = business_id
+        self.created_by = created_by
+        self._bound = {**_actor(created_by), "business_id": business_id}
 
     def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self._engine, self.business_id)
+        return UnitOfWork(self._engine, self.business_id, self.created_by)
 
     async def call(self, statement: DriverStatement, params: Mapping[str, Any]) -> Any:
         """Run one self-contained server-side function call; return its scalar result.
@@ -177,7 +205,7 @@ class UnitsOfWork:
         No transaction block is opened: the statement is its own transaction.
         Deadlocks and serialization failures are retried.
         """
-        args = statement.args({**params, "business_id": self.business_id})
+        args = statement.args({**params, **self._bound})
         return await with_retries(lambda: fetch(self._pool.fetchval, statement.sql, args))
 
     async def read(self, statement: ReadStatement, params: Mapping[str, Any]) -> list[Any]:
@@ -188,7 +216,7 @@ class UnitsOfWork:
         queries are written to need no parameter values to be planned well, and
         re-planning the bigger ones for every execution cost more than running them.
         """
-        args = statement.args({**params, "business_id": self.business_id})
+        args = statement.args({**params, **self._bound})
         rows: list[Any] = await fetch(self._pool.fetch, statement.sql, args)
         return rows
 

@@ -8,6 +8,7 @@ their refresh tokens stop working, and the notification the change sends
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -62,6 +63,14 @@ _GET = text(f"SELECT {USER_COLUMNS} FROM users WHERE business_id = {TENANT} AND 
 async def get_user(uow: UnitOfWork, user_id: int) -> UserRecord | None:
     row = (await uow.execute(_GET, {"id": user_id})).first()
     return None if row is None else user_from_row(row._mapping)
+
+
+_BY_IDS = text(f"SELECT {USER_COLUMNS} FROM users WHERE business_id = {TENANT} AND id = ANY(:ids)")
+
+
+async def get_users(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, UserRecord]:
+    rows = await uow.execute(_BY_IDS, {"ids": list(ids)})
+    return {row.id: user_from_row(row._mapping) for row in rows}
 
 
 _END_SESSIONS = text(

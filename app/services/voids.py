@@ -23,7 +23,7 @@ from app.services import idempotency
 from app.services.customers import get_customer
 from app.services.locked_orders import lock_order
 from app.services.orders import get_orders
-from app.services.unit_of_work import TENANT, UnitOfWork
+from app.services.unit_of_work import ACTOR, CREATED_BY, TENANT, UnitOfWork
 
 OPERATION = "voidOrder"
 
@@ -44,29 +44,32 @@ class AlreadyVoided:
 VoidOutcome = OrderVoided | Missing | AlreadyVoided | Invalid | KeyReused
 
 _VOID = text(
-    f"INSERT INTO order_voids (business_id, order_id, reason) VALUES ({TENANT}, :id, :reason)"
+    f"INSERT INTO order_voids (business_id, order_id, reason, {CREATED_BY})"
+    f" VALUES ({TENANT}, :id, :reason, {ACTOR})"
 )
 _RESTOCK = text(
-    f"INSERT INTO stock_movements (business_id, product_id, kind, quantity, order_id)"
-    f" SELECT business_id, product_id, 'return', quantity, order_id FROM order_items"
+    f"INSERT INTO stock_movements (business_id, product_id, kind, quantity, order_id,"
+    f" {CREATED_BY}) SELECT business_id, product_id, 'return', quantity, order_id, {ACTOR}"
+    f" FROM order_items"
     f" WHERE business_id = {TENANT} AND order_id = :id ORDER BY product_id"
 )
 _UNCHARGE = text(
-    f"INSERT INTO credit_ledger (business_id, customer_id, kind, amount, reverses_entry_id)"
-    f" SELECT business_id, customer_id, 'reversal', -amount, id FROM credit_ledger"
+    f"INSERT INTO credit_ledger (business_id, customer_id, kind, amount, reverses_entry_id,"
+    f" {CREATED_BY}) SELECT business_id, customer_id, 'reversal', -amount, id, {ACTOR}"
+    f" FROM credit_ledger"
     f" WHERE business_id = {TENANT} AND order_id = :id AND kind = 'charge'"
 )
 _UNPAY = text(
-    f"INSERT INTO credit_ledger (business_id, customer_id, kind, amount, reverses_entry_id)"
-    f" SELECT l.business_id, l.customer_id, 'reversal', -l.amount, l.id"
+    f"INSERT INTO credit_ledger (business_id, customer_id, kind, amount, reverses_entry_id,"
+    f" {CREATED_BY}) SELECT l.business_id, l.customer_id, 'reversal', -l.amount, l.id, {ACTOR}"
     f" FROM payments p JOIN credit_ledger l ON l.business_id = {TENANT} AND l.payment_id = p.id"
     f" WHERE p.business_id = {TENANT} AND p.order_id = :id AND NOT EXISTS ("
     f"   SELECT FROM credit_ledger r WHERE r.business_id = {TENANT} AND r.reverses_entry_id = l.id)"
     f" ORDER BY l.id"
 )
 _REFUND = text(
-    f"INSERT INTO refunds (business_id, order_id, payment_id, amount, method)"
-    f" SELECT p.business_id, p.order_id, p.id, p.amount, p.method FROM payments p"
+    f"INSERT INTO refunds (business_id, order_id, payment_id, amount, method, {CREATED_BY})"
+    f" SELECT p.business_id, p.order_id, p.id, p.amount, p.method, {ACTOR} FROM payments p"
     f" WHERE p.business_id = {TENANT} AND p.order_id = :id AND NOT EXISTS ("
     f"   SELECT FROM payment_reversals r WHERE r.business_id = {TENANT} AND r.payment_id = p.id)"
     f" ORDER BY p.id"
