@@ -111,6 +111,10 @@ QUERIES = [
          lambda _: {}, OWNERS),
     Call("topCustomers", '{ topCustomers(from: "2026-01-01", to: "2026-01-31") { total } }',
          lambda _: {}, OWNERS),
+    Call("Customer.statement",
+         'query($id: ID!) { customer(id: $id) {'
+         ' statement(from: "2026-01-01", to: "2026-01-31") { closingBalance } } }',
+         lambda i: {"id": i.customer}, OWNERS),
     Call("taxSummary", '{ taxSummary(from: "2026-01-01", to: "2026-01-31") { taxAmount } }',
          lambda _: {}, OWNERS),
 ]  # fmt: skip
