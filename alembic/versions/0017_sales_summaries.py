@@ -88,12 +88,16 @@ CREATE TRIGGER order_returns_summarize AFTER INSERT ON order_returns
 """
 
 
-def _backfill() -> str:
-    """Every existing row, as the triggers would have added it (stripe 0)."""
-    sums = ", ".join(f"coalesce(sum(d.{column}), 0)" for column in COLUMNS)
+def summed_rows(business: str = "") -> str:
+    """``SELECT business_id, slot, <COLUMNS>``: every row of the tables the triggers
+    watch, added up per slot as the triggers add them (stripes together).  With
+    ``business`` (an SQL expression), that business's only.  The backfill below and
+    the bench's invariant check (``bench/invariants.py``) use it."""
+    sums = ", ".join(f"coalesce(sum(d.{column}), 0) AS {column}" for column in COLUMNS)
+    where = f"WHERE business_id = {business}" if business else ""
+    on = f"AND r.business_id = {business}" if business else ""
     return f"""
-INSERT INTO sales_summaries (business_id, slot, stripe, {", ".join(COLUMNS)})
-SELECT d.business_id, date_bin('15 minutes', d.slot, '2000-01-01 00:00:00+00'), 0, {sums}
+SELECT d.business_id, date_bin('15 minutes', d.slot, '2000-01-01 00:00:00+00') AS slot, {sums}
   FROM (
     SELECT jsonb_build_object('business_id', business_id, 'slot', created_at, 'bills', 1,
                'paid_in_full', (paid_amount = total)::integer,
@@ -101,27 +105,34 @@ SELECT d.business_id, date_bin('15 minutes', d.slot, '2000-01-01 00:00:00+00'), 
                'on_credit', (paid_amount = 0 AND total > 0)::integer,
                'gross', subtotal, 'discount', discount_total, 'tax', tax_total, 'total', total,
                'paid', paid_amount, 'credit', total - paid_amount) AS j
-      FROM orders
+      FROM orders {where}
     UNION ALL
     SELECT jsonb_build_object('business_id', business_id, 'slot', created_at,
-               'received_' || lower(method), amount) FROM payments
+               'received_' || lower(method), amount) FROM payments {where}
     UNION ALL
     SELECT jsonb_build_object('business_id', business_id, 'slot', created_at,
-               'refunded_' || lower(method), amount) FROM refunds
+               'refunded_' || lower(method), amount) FROM refunds {where}
     UNION ALL
     SELECT jsonb_build_object('business_id', r.business_id, 'slot', r.created_at,
                'reversed_' || lower(p.method), p.amount)
       FROM payment_reversals r
-      JOIN payments p ON p.business_id = r.business_id AND p.id = r.payment_id
+      JOIN payments p ON p.business_id = r.business_id AND p.id = r.payment_id {on}
     UNION ALL
-    SELECT jsonb_build_object('business_id', v.business_id, 'slot', v.created_at, 'voids', 1,
+    SELECT jsonb_build_object('business_id', r.business_id, 'slot', r.created_at, 'voids', 1,
                'voided', o.total)
-      FROM order_voids v JOIN orders o ON o.business_id = v.business_id AND o.id = v.order_id
+      FROM order_voids r JOIN orders o ON o.business_id = r.business_id AND o.id = r.order_id {on}
     UNION ALL
     SELECT jsonb_build_object('business_id', business_id, 'slot', created_at, 'returns', 1,
-               'returned', credit_amount) FROM order_returns
+               'returned', credit_amount) FROM order_returns {where}
   ) AS rows, jsonb_populate_record(NULL::sales_summaries, rows.j) AS d
- GROUP BY 1, 2;
+ GROUP BY 1, 2"""
+
+
+def backfill(business: str = "") -> str:
+    """Existing rows into the summaries (stripe 0), as the triggers would have added them."""
+    return f"""
+INSERT INTO sales_summaries (business_id, slot, stripe, {", ".join(COLUMNS)})
+SELECT business_id, slot, 0, {", ".join(COLUMNS)} FROM ({summed_rows(business)}) AS summed;
 """
 
 
@@ -130,7 +141,7 @@ def upgrade() -> None:
     op.execute(revision_sql(revision, *FUNCTIONS))
     # Only the triggers (SECURITY DEFINER, run as the owner) may add to a summary.
     op.execute("REVOKE EXECUTE ON FUNCTION add_to_sales_summary(sales_summaries) FROM PUBLIC")
-    op.execute(_backfill())
+    op.execute(backfill())
     op.execute(TRIGGERS)
 
 

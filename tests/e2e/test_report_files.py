@@ -8,6 +8,7 @@ import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import httpx
 import openpyxl
 import pytest
 from pypdf import PdfReader
@@ -24,7 +25,7 @@ from tests.reports import SALES_SUMMARY, SETTINGS, TAX_SUMMARY, sale_at
 PERIOD = {"from": "2026-03-01", "to": "2026-03-10"}
 
 
-async def _get(tenant: Tenant, path: str, role: Role = Role.OWNER, **params: str):  # type: ignore[no-untyped-def]
+async def _get(tenant: Tenant, path: str, role: Role = Role.OWNER, **params: str) -> httpx.Response:
     return await tenant.http.get(
         path, params=params, headers={"Authorization": f"Bearer {tenant.keys[role]}"}
     )
