@@ -58,38 +58,41 @@ class StockAlert:
 
 @cache
 def _now_statement() -> ReadQuery:
+    """One pass over the customers for the counts and outstanding credit, one over the
+    products, and the overdue amounts of the customers whose oldest unpaid charge is
+    past due (one ledger probe each, computed once per customer by the lateral)."""
     return ReadQuery(
         f"""
-        WITH {AS_OF}
-        SELECT
-          (SELECT coalesce(sum(c.balance), 0) FROM customers c
-            WHERE c.business_id = {TENANT} AND c.balance > 0) AS outstanding,
-          (SELECT count(*) FROM customers c
-            WHERE c.business_id = {TENANT} AND c.balance > 0) AS owing_customers,
-          o.overdue, o.overdue_customers,
-          (SELECT count(*) FROM products p
-            WHERE p.business_id = {TENANT} AND p.archived_at IS NULL) AS active_products,
-          (SELECT count(*) FROM products p JOIN businesses b ON b.id = p.business_id
-            WHERE p.business_id = {TENANT} AND p.archived_at IS NULL AND {LOW_STOCK}) AS low_stock,
-          (SELECT count(*) FROM customers c
-            WHERE c.business_id = {TENANT} AND c.archived_at IS NULL) AS customers,
-          (SELECT count(*) FROM customers c
-            WHERE c.business_id = {TENANT} AND c.archived_at IS NULL
-              AND c.created_at >= CAST(:week_lo AS timestamptz)
-              AND c.created_at < CAST(:week_hi AS timestamptz)) AS new_this_week
-          FROM q
-          CROSS JOIN LATERAL (
+        WITH {AS_OF},
+        people AS (
+            SELECT coalesce(sum(c.balance) FILTER (WHERE c.balance > 0), 0) AS outstanding,
+                   count(*) FILTER (WHERE c.balance > 0) AS owing_customers,
+                   count(*) FILTER (WHERE c.archived_at IS NULL) AS customers,
+                   count(*) FILTER (WHERE c.archived_at IS NULL
+                                      AND c.created_at >= CAST(:week_lo AS timestamptz)
+                                      AND c.created_at < CAST(:week_hi AS timestamptz))
+                       AS new_this_week
+              FROM customers c WHERE c.business_id = {TENANT}
+        ),
+        stock AS (
+            SELECT count(*) AS active_products, count(*) FILTER (WHERE {LOW_STOCK}) AS low_stock
+              FROM products p JOIN businesses b ON b.id = p.business_id
+             WHERE p.business_id = {TENANT} AND p.archived_at IS NULL
+        ),
+        late AS (
             SELECT coalesce(sum(d.amount), 0) AS overdue, count(*) AS overdue_customers
               FROM (
-                SELECT {CHARGED_PAST_DUE} - s.credited AS amount
-                  FROM customers c
+                SELECT x.charged_past_due - s.credited AS amount
+                  FROM q, customers c
                   {CUTOFF}
                   {CACHED_POSITION}
+                  CROSS JOIN LATERAL (SELECT {CHARGED_PAST_DUE} AS charged_past_due OFFSET 0) x
                  WHERE c.business_id = {TENANT} AND c.balance > 0
                    AND c.oldest_unpaid_at < t.due_cutoff
               ) d
              WHERE d.amount > 0
-          ) o
+        )
+        SELECT * FROM people, stock, late
         """
     )
 
