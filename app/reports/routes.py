@@ -28,9 +28,7 @@ from app.domain.reports import GroupBy, Period, PeriodError, today
 from app.graphql.http import error_response
 from app.graphql.permissions import IsAuthenticated
 from app.reports.csv_file import csv_chunks
-from app.reports.pdf import pdf_bytes
 from app.reports.tables import Cell, Chart, Column, Kind, Report, rows_of
-from app.reports.xlsx import xlsx_bytes
 from app.services import analytics, overdue
 from app.services.customers import get_customer
 from app.services.inventory_report import product_pages
@@ -129,7 +127,12 @@ async def _send(report: Report, extension: str, file_name: str) -> Response:
     if extension == "csv":
         return StreamingResponse(csv_chunks(report), media_type=FORMATS["csv"], headers=headers)
     rows = [row async for row in report.rows]
-    build = xlsx_bytes if extension == "xlsx" else pdf_bytes
+    # Imported on first use: matplotlib, fpdf2 and XlsxWriter would add about a second
+    # to every worker's start for files most requests never ask for.
+    if extension == "xlsx":
+        from app.reports.xlsx import xlsx_bytes as build  # noqa: PLC0415
+    else:
+        from app.reports.pdf import pdf_bytes as build  # noqa: PLC0415
     body = await asyncio.to_thread(build, report.title, report.subtitle, report, rows)
     return Response(body, media_type=FORMATS[extension], headers=headers)
 
