@@ -29,6 +29,7 @@ from app.graphql.schema import build_schema
 from app.logs import configure_logging, request_id_var
 from app.receipts.links import ReceiptLinks
 from app.receipts.page import receipt_page
+from app.reports.routes import report_file, statement_file
 from app.services.access_tokens import SigningKeys, TokenPolicy
 from app.services.authenticator import Authenticator
 from app.services.key_changes import KeyChangeListener
@@ -281,6 +282,8 @@ def create_app(settings: Settings | None = None) -> RequestContext:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/receipts/{order_id}", receipt_page),
+        Route("/reports/{file}", report_file),
+        Route("/customers/{customer_id}/{file}", statement_file),
     ]
     if settings.graphiql:
         graphql.ide_page = graphiql_page()

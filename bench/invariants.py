@@ -21,7 +21,9 @@ import importlib.util
 from collections import Counter
 from typing import Any
 
+from app.config import PROJECT_ROOT
 from app.db.engine import owner_engine
+from app.db.migrations import earlier_migration
 from bench.database import connect, tenant
 
 OVERLAPPING = frozenset(
@@ -92,6 +94,32 @@ CHECKS: dict[str, str] = {
         ) m WHERE stock_after <> prev + quantity
     """,
 }
+
+
+SUMMARIES = "0017_sales_summaries"
+
+
+def _summaries_check() -> str | None:
+    """Sales summaries (issue 19) against their rows, slot by slot, where they exist."""
+    path = PROJECT_ROOT / "alembic" / "versions" / f"{SUMMARIES}.py"
+    if not path.exists():
+        return None
+    migration = earlier_migration(SUMMARIES)
+    columns = migration.COLUMNS
+    kept = ", ".join(f"sum({column}) AS {column}" for column in columns)
+    return f"""
+        SELECT count(*)
+          FROM ({migration.summed_rows("%(b)s")}) AS r
+          FULL JOIN (SELECT business_id, slot, {kept} FROM sales_summaries
+                      WHERE business_id = %(b)s GROUP BY 1, 2) AS s USING (business_id, slot)
+         WHERE ({", ".join(f"r.{c}" for c in columns)})
+               IS DISTINCT FROM ({", ".join(f"s.{c}" for c in columns)})
+    """
+
+
+_SUMMARIES_SQL = _summaries_check()
+if _SUMMARIES_SQL is not None:
+    CHECKS["sales summary slot != its rows"] = _SUMMARIES_SQL
 
 
 def service_verify_available() -> bool:

@@ -16,6 +16,7 @@ seeded business the workload runs against: ``shop`` (1,000 products) or
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from app.domain.identity import Role
@@ -139,6 +140,33 @@ mutation Sale($input: PurchaseInput!) {
 }
 """
 
+DASHBOARD = """
+query Dashboard {
+  dashboard {
+    date
+    sales { totalAmount billsCount paidInFull partlyPaid onCredit }
+    collections { total byMethod { method amount } }
+    creditOutstanding { totalAmount customersCount }
+    overdue { totalAmount customersCount }
+    inventory { activeProducts lowStockCount expiringCount }
+    customers { total newThisWeek }
+    alerts { lowStock(first: 5) { productId name stock } }
+  }
+}
+"""
+
+SALES_SUMMARY = """
+query SalesSummary($from: Date!, $to: Date!) {
+  salesSummary(from: $from, to: $to, groupBy: DAY) {
+    start billsCount gross discount tax total returns net paid credit
+  }
+}
+"""
+
+_TODAY = datetime.now(UTC).date()
+MONTH = {"from": (_TODAY - timedelta(days=30)).isoformat(), "to": _TODAY.isoformat()}
+"""The last 31 days of the seeded history (bench/history.py spreads it over 180)."""
+
 WORKLOADS: tuple[Workload, ...] = (
     Workload(
         name="purchase-uniform",
@@ -245,6 +273,28 @@ WORKLOADS: tuple[Workload, ...] = (
         role=Role.VIEWER,
         target=Target(p95_ms=100),
         issue=4,
+    ),
+    Workload(
+        name="dashboard",
+        operation=("query", "dashboard"),
+        query=DASHBOARD,
+        variables={},
+        dataset="ledger",
+        role=Role.VIEWER,
+        target=Target(p95_ms=100),
+        issue=19,
+        notes="today's sales and collections from the summaries; owed, overdue, stock now",
+    ),
+    Workload(
+        name="sales-summary",
+        operation=("query", "salesSummary"),
+        query=SALES_SUMMARY,
+        variables=MONTH,
+        dataset="ledger",
+        role=Role.OWNER,
+        target=Target(p95_ms=150),
+        issue=19,
+        notes="the last 31 days by day, from the 15-minute summaries",
     ),
     # Stand-ins from the foundation: they exercise the same path (locked row,
     # stock movement, idempotency record) and keep the harness honest end to end.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -32,8 +32,10 @@ from app.graphql.pagination import (
     page_size,
     read_search,
 )
-from app.graphql.permissions import READ, WRITE, IsOwner
+from app.graphql.permissions import OWNER, READ, WRITE, IsOwner
+from app.graphql.reports import From
 from app.graphql.scalars import Money, money
+from app.graphql.statement import CustomerStatement, resolve_statement
 from app.services import archive, listing
 from app.services import customers as service
 
@@ -78,6 +80,16 @@ class Customer:
         if as_of is None and self.overdue_now is not None:
             return self.overdue_now
         return overdue_loader(info).load((self.record.id, as_of))  # type: ignore[return-value]
+
+    @strawberry.field(
+        permission_classes=OWNER,
+        description=(
+            "The ledger from `from` to `to` (the store's days, inclusive, at most 5 years) with "
+            "opening, running and closing balances."
+        ),
+    )
+    async def statement(self, info: Info, from_: From, to: date) -> CustomerStatement:
+        return await resolve_statement(self.record.id, info, from_, to)
 
     @strawberry.field(description="Ledger entries, newest first.")
     async def ledger(
