@@ -206,7 +206,8 @@ def _demo_banner(demo: Demo, graphql_url: str, *, ide: bool) -> str:
 def _cli_command(settings: Settings, *, embedded: bool) -> str:
     """How to call the CLI on this run's database, as a command that runs as printed
     from the project folder (``make run``'s)."""
-    command = shlex.quote(_relative(Path(sys.argv[0]))) if sys.argv[0] else "credit-ledger"
+    installed = Path(sys.executable).parent / "credit-ledger"
+    command = shlex.quote(_relative(installed)) if installed.exists() else "credit-ledger"
     if embedded and settings.data_dir != Settings().data_dir:
         return f"CREDIT_LEDGER_DATA_DIR={shlex.quote(str(settings.data_dir))} {command}"
     return command
@@ -214,7 +215,7 @@ def _cli_command(settings: Settings, *, embedded: bool) -> str:
 
 def _relative(path: Path) -> str:
     try:
-        return str(path.resolve().relative_to(Path.cwd()))
+        return str(path.absolute().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
 
