@@ -88,9 +88,14 @@ WINDOW w AS (PARTITION BY customer_id ORDER BY seq)
 """
 
 ORDERS = """
-INSERT INTO orders (business_id, id, number, customer_id, total, note, created_at)
-SELECT %(b)s, %(orders)s + kn - 1, 'IMP-' || (%(orders)s + kn - 1), customer_id, amount,
-       'imported history', created_at
+INSERT INTO orders (business_id, id, customer_id, total, note, created_at)
+SELECT %(b)s, %(orders)s + kn - 1, customer_id, amount, 'imported history', created_at
+FROM seed_entries WHERE amount > 0
+"""
+
+BILLS = """
+INSERT INTO bill_numbers (business_id, order_id, number)
+SELECT %(b)s, %(orders)s + kn - 1, 'IMP-' || (%(orders)s + kn - 1)
 FROM seed_entries WHERE amount > 0
 """
 
@@ -245,7 +250,7 @@ def seed(
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         if fast:
             cursor.execute("SET LOCAL session_replication_role = replica")
-        for statement in (ORDERS, ITEMS, SALES, PAYMENTS, LEDGER):
+        for statement in (ORDERS, BILLS, ITEMS, SALES, PAYMENTS, LEDGER):
             cursor.execute(statement, params)
         if fast:
             cursor.execute(CUSTOMER_CACHES, params)

@@ -68,10 +68,13 @@ WITH pick AS (
                  count(*) OVER () AS n
           FROM products WHERE business_id = %(b)s) p ON p.rn = c.rn %% p.n
 ), opened AS (
-    INSERT INTO orders (business_id, number, customer_id, total, note)
-    SELECT %(b)s, 'OPEN-' || customer_id, customer_id, price * %(quantity)s, 'opening balance'
+    INSERT INTO orders (business_id, customer_id, total, note)
+    SELECT %(b)s, customer_id, price * %(quantity)s, 'opening balance'
     FROM pick ORDER BY customer_id
     RETURNING id, customer_id, total
+), numbers AS (
+    INSERT INTO bill_numbers (business_id, order_id, number)
+    SELECT %(b)s, id, 'OPEN-' || customer_id FROM opened
 ), items AS (
     INSERT INTO order_items (business_id, order_id, line_no, product_id, product_name,
                              quantity, unit_price, line_total)

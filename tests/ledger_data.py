@@ -8,7 +8,6 @@ Charges get an order, payments a payment, reversals point at what they reverse.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,8 +75,8 @@ async def add_customer(
 _POST = text(
     """
     WITH o AS (
-        INSERT INTO orders (business_id, number, customer_id, total, created_at)
-        SELECT :b, :number, :c, :amount, :at WHERE :kind = 'charge' RETURNING id
+        INSERT INTO orders (business_id, customer_id, total, created_at)
+        SELECT :b, :c, :amount, :at WHERE :kind = 'charge' RETURNING id
     ), p AS (
         INSERT INTO payments (business_id, customer_id, amount, method, created_at)
         SELECT :b, :c, -:amount, 'CASH', :at WHERE :kind = 'payment' RETURNING id
@@ -109,7 +108,6 @@ async def post(
                         "kind": posting.kind,
                         "amount": posting.amount,
                         "at": posting.at,
-                        "number": f"T-{uuid.uuid4().hex[:12]}",
                         "reverses": None if posting.reverses is None else ids[posting.reverses],
                     },
                 )

@@ -8,10 +8,10 @@ ledger inserts (the charge and each counter payment) take the sale's instant as
 well; the ledger's trigger still moves an entry dated before the customer's last
 one up to it, so each ledger stays in time order.  With ``p_sold_at`` NULL nothing
 changes but that the entries carry the very instant the order does.
-``purchase.sql`` here is 0013's with only the lines marked ``0019``.
+``purchase.sql`` here is 0014's with only the lines marked ``0019``.
 
 Revision ID: 0019_demo
-Revises: 0013_corrections
+Revises: 0014_bills_numbered_after_commit
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from alembic import op
 from app.db.migrations import revision_sql
 
 revision: str = "0019_demo"
-down_revision: str | None = "0013_corrections"
+down_revision: str | None = "0014_bills_numbered_after_commit"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
@@ -32,4 +32,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(revision_sql("0013_corrections", "purchase"))
+    op.execute(revision_sql("0014_bills_numbered_after_commit", "purchase"))

@@ -94,7 +94,8 @@ class PaymentRecord:
 @dataclass(frozen=True)
 class OrderRecord:
     id: int
-    number: str
+    number: str | None
+    """``None`` only until the sale's bill number is taken, just after its commit."""
     customer_id: int | None
     """``None`` for a walk-in sale."""
     total: int

@@ -38,6 +38,7 @@ from app.graphql.payments import Payment
 from app.graphql.permissions import READ, WRITE
 from app.graphql.scalars import Money, Percent, money, percent
 from app.receipts.links import ReceiptLinks
+from app.services import bills
 from app.services import purchase as service
 from app.services.order_corrections import OrderStatus
 from app.services.orders import PageRequest
@@ -83,12 +84,6 @@ class OrderItem:
 @strawberry.type
 class Order:
     id: strawberry.ID
-    number: str = strawberry.field(
-        description=(
-            "The bill number, BILL-YYYY-NNNNNN: consecutive per business and calendar year"
-            " in the store's time zone (orders made before bill numbers keep ORD-NNNNNN)."
-        )
-    )
     subtotal: Money = strawberry.field(description="The lines at their prices.")
     discount_total: Money = strawberry.field(description="Line discounts and the bill discount.")
     bill_discount: Money = strawberry.field(description="The discount off the whole bill.")
@@ -111,7 +106,6 @@ class Order:
     ) -> Order:
         return cls(
             id=gid(record.id),
-            number=record.number,
             subtotal=money(record.subtotal, minor_units),
             discount_total=money(record.discount_total, minor_units),
             bill_discount=money(record.bill_discount, minor_units),
@@ -126,6 +120,20 @@ class Order:
             record=record,
             customer_record=customer,
         )
+
+    @strawberry.field(
+        description=(
+            "The bill number, BILL-YYYY-NNNNNN: consecutive per business and calendar year"
+            " in the store's time zone (orders made before bill numbers keep ORD-NNNNNN)."
+        )
+    )
+    async def number(self, info: Info) -> str:
+        # Taken just after the sale committed; an order read in that moment (or whose
+        # request died before it) is numbered here, in a transaction of its own.
+        number = self.record.number
+        if number is None:
+            number = await bills.number_sale(info.context.uow, self.record.id)
+        return number
 
     @strawberry.field(description="Null for a walk-in sale.")
     async def customer(self, info: Info) -> Customer | None:

@@ -14,6 +14,7 @@ short HTML page for a browser that asks for HTML.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -28,9 +29,10 @@ from app.domain.percent import from_hundredths
 from app.domain.purchases import PaymentMethod
 from app.graphql.http import error_response
 from app.receipts.links import Expired, ReceiptLinks, Refused
+from app.services import bills
 from app.services.receipts import Receipt, get_receipt
 from app.services.retry import TryAgain
-from app.services.unit_of_work import UnitOfWork
+from app.services.unit_of_work import UnitOfWork, UnitsOfWork
 
 PAPERS = ("80mm", "a4")
 NO_STORE = {"Cache-Control": "private, no-store"}
@@ -80,7 +82,12 @@ async def _opened(request: Request, token: str) -> Receipt | None:
         raise Refused
     business_id = await links.business_of(token, order_id)
     async with UnitOfWork(request.app.state.engine, business_id) as uow:
-        return await get_receipt(uow, order_id)
+        receipt = await get_receipt(uow, order_id)
+    if receipt is not None and receipt.order.number is None:
+        units = UnitsOfWork(request.app.state.engine, request.app.state.driver_pool, business_id)
+        number = await bills.number_sale(units, order_id)
+        receipt = replace(receipt, order=replace(receipt.order, number=number))
+    return receipt
 
 
 def page(receipt: Receipt, paper: str, token: str) -> dict[str, object]:

@@ -17,9 +17,13 @@ from app.domain.purchases import OrderItemRecord, OrderRecord
 from app.services.unit_of_work import TENANT, UnitOfWork
 
 _COLUMNS = (
-    "o.id, o.number, o.customer_id, o.total, o.note, o.created_at, o.discount_total,"
+    "o.id, n.number, o.customer_id, o.total, o.note, o.created_at, o.discount_total,"
     " o.bill_discount, o.tax_total, o.prices_include_tax, o.paid_amount"
 )
+
+
+# NULL for an order still waiting for its bill number (app.services.bills).
+_NUMBER = f" LEFT JOIN bill_numbers n ON n.business_id = {TENANT} AND n.order_id = o.id"
 
 
 def _order(row: Any) -> OrderRecord:
@@ -32,7 +36,7 @@ def _order(row: Any) -> OrderRecord:
 
 
 _BY_IDS = text(
-    f"SELECT {_COLUMNS} FROM orders o WHERE o.business_id = {TENANT} AND o.id = ANY(:ids)"
+    f"SELECT {_COLUMNS} FROM orders o{_NUMBER} WHERE o.business_id = {TENANT} AND o.id = ANY(:ids)"
 )
 
 
@@ -42,7 +46,9 @@ async def get_orders(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, OrderReco
 
 
 _BY_NUMBERS = text(
-    f"SELECT {_COLUMNS} FROM orders o WHERE o.business_id = {TENANT} AND o.number = ANY(:numbers)"
+    f"SELECT {_COLUMNS} FROM bill_numbers n"
+    f" JOIN orders o ON o.business_id = {TENANT} AND o.id = n.order_id"
+    f" WHERE n.business_id = {TENANT} AND n.number = ANY(:numbers)"
 )
 
 
@@ -111,7 +117,7 @@ _PAGES = text(
     f" CROSS JOIN LATERAL (SELECT * FROM orders o"
     f"  WHERE o.business_id = {TENANT} AND o.customer_id = r.customer_id"
     f"  AND (r.before IS NULL OR o.id < r.before)"
-    f"  ORDER BY o.id DESC LIMIT r.lim) o"
+    f"  ORDER BY o.id DESC LIMIT r.lim) o{_NUMBER}"
     f" ORDER BY r.n, o.id DESC"
 )
 

@@ -4,14 +4,15 @@ The function binds the tenant, locks the customer (if the sale has one), checks
 the idempotency key, queues for the products and locks them in ascending id,
 runs the checkout (``app.domain.checkout``: discounts, tax, paid and credit
 parts) and decides (every line's stock, the expected total, what was paid, the
-credit limit on the credit part), then takes the bill number and writes the
-order, the ledger charge, the payments made at the counter, the items, the stock
-movements and the idempotency record (migration ``0009_sales_at_the_counter``).
-It runs as one implicit transaction.
+credit limit on the credit part), then writes the order, the ledger charge, the
+payments made at the counter, the items, the stock movements and the idempotency
+record (migration ``0009_sales_at_the_counter``).  It runs as one implicit
+transaction.  Its bill number is taken after the commit, by a second statement
+(``app.services.bills``), so that sales do not queue on the number.
 
 Round trips made while row locks are held: **1** (the call itself; the locks are
-released by the commit that ends it).  The answer carries everything the API
-returns, so no query follows it either.
+released by the commit that ends it).  The answer carries everything else the API
+returns.
 
 Lines are merged and sorted here first; the request hash covers the merged
 lines, so one unit of A twice and two units of A once are the same request.  A
@@ -22,6 +23,7 @@ a retry across the upgrade still finds its answer.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +40,7 @@ from app.domain.purchases import (
     merge_lines,
 )
 from app.domain.results import FieldProblem, Invalid, KeyReused, Missing
+from app.services import bills
 from app.services.call_results import customer_from_json, instant, missing_from_json
 from app.services.idempotency import request_hash
 from app.services.payments import payment_from_json
@@ -124,7 +127,11 @@ async def purchase(
     for index, line in enumerate(lines):
         first_line.setdefault(line.product_id, index)
     line_numbers = [first_line[line.product_id] for line in merged]
-    return outcome_from_json(answer, idempotency_key, line_numbers)
+    outcome = outcome_from_json(answer, idempotency_key, line_numbers)
+    if isinstance(outcome, Purchased) and outcome.order.number is None:
+        number = await bills.number_sale(units, outcome.order.id)
+        outcome = replace(outcome, order=replace(outcome.order, number=number))
+    return outcome
 
 
 def order_from_json(raw: dict[str, Any]) -> OrderRecord:
@@ -133,7 +140,7 @@ def order_from_json(raw: dict[str, Any]) -> OrderRecord:
     customer_id = raw["customerId"]
     return OrderRecord(
         id=int(raw["id"]),
-        number=raw["number"],
+        number=raw.get("number"),  # answers stored before 0014 have it
         customer_id=None if customer_id is None else int(customer_id),
         total=int(raw["total"]),
         note=raw["note"],

@@ -17,6 +17,8 @@ For every business, in one REPEATABLE READ snapshot with the tenant bound:
   its items' credits, what went to the balance equals its ledger entry and the rest
   its refund; and every unit returned or voided went back to stock through a
   ``return`` movement of its order.
+- bill numbers (migration 0014): each year's BILL numbers are 1 to its counter's
+  last, each once.
 
 Every check is one set-based statement; each reports at most ``LIMIT`` problems.
 """
@@ -176,6 +178,19 @@ SELECT i.order_id, i.product_id,
  ORDER BY i.order_id, i.product_id LIMIT {LIMIT}
 """)
 
+_BILL_SERIES = text(f"""
+SELECT c.year, c.last, count(s.seq) AS numbers, max(s.seq) AS highest
+  FROM bill_counters c
+  LEFT JOIN (SELECT CAST(split_part(number, '-', 2) AS integer) AS year,
+                    CAST(split_part(number, '-', 3) AS bigint) AS seq
+               FROM bill_numbers WHERE business_id = {TENANT} AND number LIKE 'BILL-%') s
+    ON s.year = c.year
+ WHERE c.business_id = {TENANT}
+ GROUP BY c.year, c.last
+HAVING count(s.seq) <> c.last OR max(s.seq) <> c.last
+ ORDER BY c.year LIMIT {LIMIT}
+""")
+
 _BIND = text("SELECT set_config('app.business_id', :business_id, true)")
 _BUSINESSES = text("SELECT id FROM businesses ORDER BY id")
 
@@ -216,6 +231,12 @@ async def _check(connection: AsyncConnection, business_id: int) -> list[Problem]
             "order stock",
             f"order {row.order_id} product {row.product_id}",
             f"ordered {row.quantity}, taken from stock {row.taken}",
+        )
+    for row in await connection.execute(_BILL_SERIES, tenant):
+        add(
+            "bill numbers",
+            f"year {row.year}",
+            f"counter at {row.last}, {row.numbers} numbers up to {row.highest}",
         )
     _check_corrections(await _rows(connection, tenant), add)
     return problems

@@ -93,10 +93,10 @@ async def test_a_connection_killed_in_the_middle_of_a_purchase_leaves_no_trace(
     key = new_key()
     before = await customer_state(tenant, customer)
     async with owner_db.connect() as holder:
-        # Its key being stored by another transaction: the purchase takes its bill
-        # number, writes its order, charge (and the customer's balance), the payment
-        # made now, its items and stock movements, then waits to store the key, the
-        # last thing it does, and is killed there.
+        # Its key being stored by another transaction: the purchase writes its order,
+        # charge (and the customer's balance), the payment made now, its items and
+        # stock movements, queues the order for its bill number, then waits to store
+        # the key, the last thing it does, and is killed there.
         await holder.execute(
             text("SELECT set_config('app.business_id', :b, true)"), {"b": str(tenant.id)}
         )
@@ -116,10 +116,10 @@ async def test_a_connection_killed_in_the_middle_of_a_purchase_leaves_no_trace(
                 "SELECT array_agg(relation::regclass::text ORDER BY relation::regclass::text)"
                 " FROM pg_locks WHERE pid = :p AND mode = 'RowExclusiveLock'"
                 " AND relation::regclass::text IN ('orders', 'credit_ledger', 'customers',"
-                " 'payments', 'order_items', 'stock_movements', 'products', 'bill_counters')"
+                " 'payments', 'order_items', 'stock_movements', 'products', 'bills_to_number')"
             )
             assert (await killer.execute(wrote, {"p": pid})).scalar_one() == [
-                "bill_counters", "credit_ledger", "customers", "order_items", "orders",
+                "bills_to_number", "credit_ledger", "customers", "order_items", "orders",
                 "payments", "products", "stock_movements",
             ]  # fmt: skip
             assert (

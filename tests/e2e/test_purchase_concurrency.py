@@ -202,7 +202,7 @@ async def test_a_purchase_and_a_restock_racing_on_one_key_never_deadlock(
 async def _bill_numbers(owner_db: AsyncEngine, business_id: int) -> list[int]:
     async with owner_db.connect() as connection:
         rows = await connection.execute(
-            text("SELECT number FROM orders WHERE business_id = :b ORDER BY number"),
+            text("SELECT number FROM bill_numbers WHERE business_id = :b ORDER BY number"),
             {"b": business_id},
         )
         return sorted(int(number.rsplit("-", 1)[1]) for (number,) in rows)

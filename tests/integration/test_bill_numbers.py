@@ -11,14 +11,17 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.services.verify import verify_business
 from tests.conftest import Tenant
-from tests.helpers import make_product
+from tests.helpers import make_customer, make_product
+from tests.purchases import buy
 
 SETTINGS = "mutation($input: UpdateSettingsInput!) { updateSettings(input: $input) { __typename } }"
 SALE_AT = text(
     "SELECT purchase(:b, NULL, ARRAY[:p]::bigint[], '{1}', '{0}', 0, '{100}', '{CASH}', '{NULL}',"
     " NULL, NULL, :k, 'h', :at)"
 )
+NUMBER = text("SELECT number_bills(:b, :o)")
 
 
 async def _numbers(app_db: AsyncEngine, tenant: Tenant, product: str, *instants: str) -> list[str]:
@@ -33,7 +36,9 @@ async def _numbers(app_db: AsyncEngine, tenant: Tenant, product: str, *instants:
                 )
             ).scalar_one()  # fmt: skip
             await connection.commit()
-            numbers.append(answer["order"]["number"])
+            number = await connection.scalar(NUMBER, {"b": tenant.id, "o": answer["order"]["id"]})
+            await connection.commit()
+            numbers.append(number)
     return numbers
 
 
@@ -62,3 +67,47 @@ async def test_the_same_instants_in_a_utc_store_are_still_2025(
         "2026-01-01T00:00:00+00:00",
     )  # fmt: skip
     assert numbers == ["BILL-2025-000001", "BILL-2025-000002", "BILL-2026-000001"]
+
+
+ORDER = "query($id: ID!) { order(id: $id) { number } }"
+
+
+async def _unnumbered_sale(app_db: AsyncEngine, tenant: Tenant, product: str, key: str) -> int:
+    """A sale committed as if its request died before taking its number."""
+    async with app_db.connect() as connection:
+        answer = (
+            await connection.execute(
+                SALE_AT, {"b": tenant.id, "p": int(product), "k": key, "at": None}
+            )
+        ).scalar_one()
+        await connection.commit()
+    assert "number" not in answer["order"]
+    return int(answer["order"]["id"])
+
+
+async def test_an_order_read_before_its_number_is_taken_is_numbered_by_the_read(
+    tenant: Tenant, app_db: AsyncEngine
+) -> None:
+    product = await make_product(tenant, price="1.00")
+    order_id = await _unnumbered_sale(app_db, tenant, product, "died")
+    first = await tenant.data(ORDER, {"id": str(order_id)})
+    again = await tenant.data(ORDER, {"id": str(order_id)})
+    assert first["order"]["number"].endswith("-000001")
+    assert again == first
+
+
+async def test_the_next_sale_numbers_the_waiting_ones_first_and_the_series_has_no_gap(
+    tenant: Tenant, app_db: AsyncEngine, owner_db: AsyncEngine
+) -> None:
+    product = await make_product(tenant, price="1.00")
+    waiting = [await _unnumbered_sale(app_db, tenant, product, f"died-{n}") for n in range(2)]
+    # A numbering that rolls back numbers nothing.
+    async with app_db.connect() as connection:
+        await connection.scalar(NUMBER, {"b": tenant.id, "o": waiting[0]})
+        await connection.rollback()
+    sale = await buy(tenant, await make_customer(tenant), [(product, 1)])
+    year = sale["order"]["number"].split("-")[1]
+    assert sale["order"]["number"] == f"BILL-{year}-000003"
+    numbers = [(await tenant.data(ORDER, {"id": str(o)}))["order"]["number"] for o in waiting]
+    assert numbers == [f"BILL-{year}-000001", f"BILL-{year}-000002"]
+    assert await verify_business(owner_db, tenant.id) == []

@@ -8,7 +8,6 @@ and a payment would write them; the ledger trigger fills in the balances.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,8 +31,6 @@ APPEND_ONLY_TABLES = ("orders", "order_items", "payments", "credit_ledger", "sto
 INSUFFICIENT_PRIVILEGE = "42501"
 FOREIGN_KEY_VIOLATION = "23503"
 CHECK_VIOLATION = "23514"
-
-_order_numbers = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -70,9 +67,9 @@ async def charge(
     total = quantity * unit_price
     order_id = await scalar(
         connection,
-        "INSERT INTO orders (business_id, number, customer_id, total)"
-        " VALUES (:b, :number, :c, :total) RETURNING id",
-        b=business_id, number=f"T-{next(_order_numbers)}", c=customer_id, total=total,
+        "INSERT INTO orders (business_id, customer_id, total)"
+        " VALUES (:b, :c, :total) RETURNING id",
+        b=business_id, c=customer_id, total=total,
     )  # fmt: skip
     await connection.execute(
         text(
@@ -401,8 +398,7 @@ async def test_the_service_role_may_still_edit_a_customers_details(
 @pytest.mark.parametrize(
     "sql",
     [
-        "INSERT INTO orders (business_id, number, customer_id, total)"
-        " VALUES (:a, 'X-1', :b_customer, 0)",
+        "INSERT INTO orders (business_id, customer_id, total) VALUES (:a, :b_customer, 0)",
         "INSERT INTO order_items (business_id, order_id, line_no, product_id, product_name,"
         " quantity, unit_price, line_total) VALUES (:a, :a_order, 9, :b_product, 'x', 1, 0, 0)",
         "INSERT INTO payments (business_id, customer_id, amount, method)"
@@ -531,8 +527,7 @@ async def _balance_and_stock(owner_db: AsyncEngine, business: Seeded) -> tuple[A
         "UPDATE customers SET credit_limit = -1 WHERE business_id = :a AND id = :a_customer",
         "INSERT INTO customers (business_id, name) VALUES (:a, '   ')",
         "INSERT INTO products (business_id, name, sku, price) VALUES (:a, 'x', 'NEG', -1)",
-        "INSERT INTO orders (business_id, number, customer_id, total)"
-        " VALUES (:a, 'NEG-1', :a_customer, -1)",
+        "INSERT INTO orders (business_id, customer_id, total) VALUES (:a, :a_customer, -1)",
         "INSERT INTO payments (business_id, customer_id, amount, method)"
         " VALUES (:a, :a_customer, 0, 'CASH')",
         "INSERT INTO payments (business_id, customer_id, amount, method)"

@@ -194,8 +194,8 @@ async def test_a_purchase_answers_with_the_balance_the_ledger_trigger_wrote(
 _ENTRY = text(
     """
     WITH o AS (
-        INSERT INTO orders (business_id, number, customer_id, total)
-        SELECT :b, 'L-' || gen_random_uuid(), :c, :amount WHERE :kind = 'charge' RETURNING id
+        INSERT INTO orders (business_id, customer_id, total)
+        SELECT :b, :c, :amount WHERE :kind = 'charge' RETURNING id
     ), p AS (
         INSERT INTO payments (business_id, customer_id, amount, method)
         SELECT :b, :c, -:amount, 'CASH' WHERE :kind = 'payment' RETURNING id

@@ -52,7 +52,8 @@ async def test_a_sale_queued_for_its_products_has_written_nothing_and_has_no_bil
         pid = await _blocked_purchase(owner_db, "advisory")
         async with owner_db.connect() as probe:
             held = (await probe.execute(_HELD, {"p": pid})).scalar_one()
-        # The bill counter comes after the product locks, and every write after it.
+        # Nothing is written before the product locks (and no bill number is taken
+        # before the commit, 0014).
         assert held is None
     finally:
         await holder.rollback()

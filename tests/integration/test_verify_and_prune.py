@@ -109,8 +109,7 @@ async def test_verify_reports_an_order_without_its_charge(
     customer, _ = await _busy_tenant(tenant)
     await _write(
         raw,
-        "INSERT INTO orders (business_id, number, customer_id, total)"
-        " VALUES (:b, 'HAND-1', :c, 500)",
+        "INSERT INTO orders (business_id, customer_id, total, note) VALUES (:b, :c, 500, 'HAND-1')",
         b=tenant.id,
         c=int(customer),
     )
@@ -118,7 +117,7 @@ async def test_verify_reports_an_order_without_its_charge(
         problems = await verify_business(owner_db, tenant.id)
     finally:
         await _write(
-            raw, "DELETE FROM orders WHERE number = 'HAND-1' AND business_id = :b", b=tenant.id
+            raw, "DELETE FROM orders WHERE note = 'HAND-1' AND business_id = :b", b=tenant.id
         )
     assert [p.check for p in problems] == ["order total"]
 

@@ -1,21 +1,20 @@
 -- A whole sale in one call: a known customer or a walk-in (p_customer_id NULL), line
--- and bill discounts, tax, payments made at the counter, and the bill number.  The
--- arithmetic is app/domain/checkout.py's, line for line; a randomized test proves
--- both agree.  p_product_ids must be strictly ascending (lines for one product
--- merged) with one positive quantity and one discount each, and one method and
--- reference per payment amount; the service guarantees it and this re-checks it.
--- p_sold_at is NULL but in tests and the demo: the sale's instant, which picks its bill
--- year, and, since 0019, also dates the ledger entries of the sale (before, they were
--- dated now, so a sale written in the past was never overdue).
--- An archived customer cannot buy and an archived product cannot be sold (0013):
--- not_found, marked archived.
+-- and bill discounts, tax, payments made at the counter.  The arithmetic is
+-- app/domain/checkout.py's, line for line; a randomized test proves both agree.
+-- p_product_ids must be strictly ascending (lines for one product merged) with one
+-- positive quantity and one discount each, and one method and reference per payment
+-- amount; the service guarantees it and this re-checks it.  p_sold_at is NULL but
+-- in tests and the demo: the sale's instant, which picks its bill year and, since
+-- 0019, dates the sale's ledger entries too.  An archived customer
+-- cannot buy and an archived product cannot be sold: not_found, marked archived.
+--
+-- 0014: the sale takes no bill number.  It queues its order in bills_to_number with
+-- the year of its number, and number_bills() numbers it once it has committed; the
+-- answer has no "number", which the service adds.
 --
 -- Holds, in this order on every path: the customer row; the products' advisory
 -- queues and rows in ascending id; the business's advisory key, shared (a currency
--- change takes it exclusively, 0008); the bill counter of (business, year), last,
--- once nothing can refuse any more and every row of the sale but the order is
--- written, so sales of a business queue on it for as short a time as possible; the
--- new idempotency key.
+-- change takes it exclusively, 0008); the new idempotency key.
 CREATE OR REPLACE FUNCTION purchase(
     p_business_id bigint, p_customer_id bigint, p_product_ids bigint[], p_quantities bigint[],
     p_discounts bigint[], p_bill_discount bigint, p_payment_amounts bigint[],
@@ -57,8 +56,6 @@ DECLARE
     v_order_id  bigint;
     v_created   timestamptz;
     v_year      integer;
-    v_last      bigint;
-    v_number    text;
     v_order     jsonb;
     v_response  jsonb;
 BEGIN
@@ -246,9 +243,8 @@ BEGIN
 
     -- Nothing refuses any more.  The order's rows are written first, under the
     -- order id they will have (their foreign keys to orders are checked at commit,
-    -- 0011): the bill counter below is then held only for the order row, the key
-    -- and the commit, since every sale of the business waits for it.  The shared key
-    -- keeps the store's currency from changing under the sale (0008).
+    -- 0011).  The shared key keeps the store's currency from changing under the
+    -- sale (0008).
     PERFORM pg_advisory_xact_lock_shared(p_business_id);
     v_created := coalesce(p_sold_at, clock_timestamp());
     v_year := extract(year FROM v_created AT TIME ZONE v_store.time_zone);
@@ -295,22 +291,17 @@ BEGIN
     SELECT p_business_id, l.product_id, 'sale', -l.quantity, v_order_id
       FROM unnest(v_products.ids, p_quantities) AS l (product_id, quantity);
 
-    -- The bill number, consecutive per business and year in the store's time zone.
-    -- The counter row is held until the commit, so numbers are taken in commit
-    -- order, and a rollback gives the number back.
-    INSERT INTO bill_counters AS b (business_id, year, last)
-    VALUES (p_business_id, v_year, 1)
-    ON CONFLICT (business_id, year) DO UPDATE SET last = b.last + 1
-    RETURNING b.last INTO v_last;
-    v_number := format('BILL-%s-%s', v_year, lpad(v_last::text, greatest(6, length(v_last::text)), '0'));
+    -- Its bill number is taken once it has committed (number_bills, 0014).
+    INSERT INTO bills_to_number (business_id, order_id, year)
+    VALUES (p_business_id, v_order_id, v_year);
 
-    INSERT INTO orders (business_id, id, number, customer_id, total, note, created_at,
+    INSERT INTO orders (business_id, id, customer_id, total, note, created_at,
                         discount_total, bill_discount, tax_total, prices_include_tax, paid_amount)
-    VALUES (p_business_id, v_order_id, v_number, p_customer_id, v_total, p_note, v_created,
+    VALUES (p_business_id, v_order_id, p_customer_id, v_total, p_note, v_created,
             v_discounts, p_bill_discount, v_tax, v_store.prices_include_tax, v_paid);
 
     v_order := jsonb_build_object(
-        'id', v_order_id, 'number', v_number, 'customerId', p_customer_id,
+        'id', v_order_id, 'customerId', p_customer_id,
         'subtotal', v_subtotal, 'discountTotal', v_discounts, 'billDiscount', p_bill_discount,
         'taxTotal', v_tax, 'total', v_total, 'paidAmount', v_paid,
         'pricesIncludeTax', v_store.prices_include_tax, 'note', p_note,
