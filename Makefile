@@ -12,15 +12,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create the virtual environment and install the project
+install: $(STAMP) graphiql ## Create the virtual environment and install the project
 
-run: $(STAMP) ## Run the service for development (embedded PostgreSQL unless DATABASE_URL is set)
-	INTROSPECTION=$${INTROSPECTION:-public} GRAPHIQL=$${GRAPHIQL:-on} $(VENV)/bin/credit-ledger serve
+graphiql: $(STAMP) ## Fetch GraphiQL's pinned files into .graphiql/ if missing (npm pack, integrity checked)
+	@$(PY) -m app.graphiql.fetch
+
+run: $(STAMP) graphiql ## Run the service for development (embedded PostgreSQL unless DATABASE_URL is set)
+	INTROSPECTION=$${INTROSPECTION:-public} GRAPHIQL=$${GRAPHIQL:-on} \
+		CORS_ORIGINS=$${CORS_ORIGINS-http://localhost:*} $(VENV)/bin/credit-ledger serve
 
 stop-db: $(STAMP) ## Stop the embedded PostgreSQL that `make run` left running
 	$(PY) -m app.db.embedded stop
 
-test: $(STAMP) pgbouncer chromium http-audit ## Run the whole test suite against a real PostgreSQL
+test: $(STAMP) graphiql pgbouncer chromium http-audit clients ## Run the whole test suite against a real PostgreSQL
 	$(PY) -m pytest
 	@echo "The end-to-end tests again on Strawberry's stock pipeline (FAST_EXECUTION=0):"
 	FAST_EXECUTION=0 $(PY) -m pytest -q tests/e2e
@@ -32,7 +36,7 @@ pgbouncer: ## Install Debian's PgBouncer if missing (part of the suite runs thro
 		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbouncer >/dev/null; }; \
 	else echo "PgBouncer is not installed (apt-get install pgbouncer): its tests will be skipped"; fi
 
-chromium: ## Install Debian's Chromium and poppler-utils if missing (a test prints a receipt)
+chromium: ## Install Debian's Chromium and poppler-utils if missing (receipts, GraphiQL offline, CORS tests)
 	@if command -v chromium >/dev/null && command -v pdftotext >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium poppler-utils >/dev/null || \
@@ -43,6 +47,18 @@ http-audit: ## Install graphql-http's GraphQL-over-HTTP audit (npm ci) if missin
 	@if [ -d tests/http_audit/node_modules/graphql-http ]; then :; \
 	elif command -v npm >/dev/null; then npm ci --prefix tests/http_audit --no-audit --no-fund; \
 	else echo "npm is not installed: the GraphQL-over-HTTP audit will be skipped"; fi
+
+CLIENT_VENV := clients/python/.venv
+
+$(CLIENT_VENV)/.installed: clients/python/requirements.txt
+	@test -x $(CLIENT_VENV)/bin/python || python3 -m venv $(CLIENT_VENV)
+	$(CLIENT_VENV)/bin/pip install --quiet -r clients/python/requirements.txt
+	@touch $@
+
+clients: $(CLIENT_VENV)/.installed ## Install the client recipes' generators (docs/clients.md): ariadne-codegen, graphql-codegen (npm ci)
+	@if [ -d clients/typescript/node_modules/@graphql-codegen/cli ]; then :; \
+	elif command -v npm >/dev/null; then npm ci --prefix clients/typescript --no-audit --no-fund --loglevel=error; \
+	else echo "npm is not installed: the TypeScript client recipe's test will be skipped"; fi
 
 lint: $(STAMP) ## ruff and mypy (strict on app/)
 	$(VENV)/bin/ruff check .
@@ -59,4 +75,4 @@ schema: $(STAMP) ## Rewrite schema.graphql from the code
 bench: $(STAMP) ## Load the service over HTTP vs pgbench (BENCH_WORKLOADS, BENCH_SECONDS; bench/README.md)
 	$(PY) -m bench.run
 
-.PHONY: help install run stop-db test pgbouncer chromium http-audit lint format schema bench
+.PHONY: help install graphiql run stop-db test pgbouncer chromium http-audit clients lint format schema bench

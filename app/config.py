@@ -112,14 +112,18 @@ class Settings:
     or ``off`` (``app.graphql.introspection``).  Error messages suggest names ("Did
     you mean …?") only when it is ``public``: they spell the schema out as well."""
     graphiql: bool = False
-    """Serve GraphiQL to a browser on GET /graphql.  Off unless asked for (``make run``
-    asks): a deployment then offers a scanner no IDE, and no page that loads scripts
-    from a CDN."""
+    """Serve GraphiQL to a browser on GET /graphql, its files from ``.graphiql/``
+    (``app.graphiql``).  Off unless asked for (``make run`` asks): a deployment then
+    offers a scanner no IDE."""
     secret_key: str | None = field(default=None, repr=False)
     """Signs receipt links; unset, the key generated in the database is used
     (migration ``0010_service_secrets``), the same for every worker and instance."""
     receipt_link_days: int = 30
     """How long a receipt link (``Order.receiptUrl``) works."""
+    cors_origins: tuple[str, ...] = ()
+    """Origins whose pages may call the API from a browser (``app.cors``); none unless
+    listed (``CORS_ORIGINS``, comma-separated; ``make run`` allows
+    ``http://localhost:*``)."""
     trust_forwarded_headers: bool = False
     """Build absolute URLs (receipt links) from ``X-Forwarded-Proto`` and
     ``X-Forwarded-Host``: only behind a proxy that sets them, else a client could."""
@@ -163,6 +167,9 @@ class Settings:
             graphiql=_choice("GRAPHIQL", ("off", "on")) == "on",
             secret_key=env.get("SECRET_KEY") or None,
             receipt_link_days=_int("RECEIPT_LINK_DAYS", 30),
+            cors_origins=tuple(
+                o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()
+            ),
             trust_forwarded_headers=_choice("TRUST_FORWARDED_HEADERS", ("off", "on")) == "on",
         )
 

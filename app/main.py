@@ -19,8 +19,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
+from app.cors import with_cors
 from app.db.engine import service_driver_pool, service_engine
 from app.db.migrations import head_revision
+from app.graphiql import ROUTE as GRAPHIQL_ROUTE
+from app.graphiql.page import asset_route, graphiql_page
 from app.graphql.http import RETRY_AFTER_SECONDS, GraphQLApp, error_response
 from app.graphql.schema import build_schema
 from app.logs import configure_logging, request_id_var
@@ -72,8 +75,16 @@ class RequestContext:
     key).  Code that computes without awaiting is bounded by ``app.deadline``.
     """
 
-    def __init__(self, starlette: Starlette, max_body_bytes: int, deadline_seconds: float) -> None:
+    def __init__(
+        self,
+        starlette: Starlette,
+        max_body_bytes: int,
+        deadline_seconds: float,
+        cors_origins: tuple[str, ...] = (),
+    ) -> None:
         self.starlette = starlette
+        self.cors_origins = cors_origins
+        self.app = with_cors(starlette, cors_origins)
         self.max_body_bytes = max_body_bytes
         self.deadline_seconds = deadline_seconds
 
@@ -111,20 +122,20 @@ class RequestContext:
                     body = await _read_body(receive, limit)
                     reading = False
                 if body is None:
-                    await _too_large(limit)(scope, receive, send_with_id)
+                    await self.refuse(_too_large(limit))(scope, receive, send_with_id)
                 else:
-                    await self.starlette(scope, _replay(body, receive), send_with_id)
+                    await self.app(scope, _replay(body, receive), send_with_id)
         except TimeoutError:
             if not deadline.expired():
                 raise
             if not responded:
                 late = _late(self.deadline_seconds, body_received=not reading)
-                await late(scope, receive, send_with_id)
+                await self.refuse(late)(scope, receive, send_with_id)
         except asyncio.CancelledError:
             # The server is shutting down and its grace is over: say so as JSON (else
             # uvicorn answers a plain-text 500), then let the cancellation go on.
             if not responded:
-                await error_response(503, SHUTTING_DOWN)(scope, receive, send_with_id)
+                await self.refuse(error_response(503, SHUTTING_DOWN))(scope, receive, send_with_id)
             raise
         finally:
             if access_log.isEnabledFor(logging.INFO):  # skip building the line when it is off
@@ -134,6 +145,10 @@ class RequestContext:
                     extra={"status": status, "ms": ms},
                 )  # fmt: skip
             request_id_var.reset(token)
+
+    def refuse(self, response: Response) -> ASGIApp:
+        """One of this class's own refusals, readable by an allowed origin's page too."""
+        return with_cors(response, self.cors_origins)
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
@@ -260,16 +275,19 @@ def create_app(settings: Settings | None = None) -> RequestContext:
         build_schema(fast_execution=settings.fast_execution, introspection=settings.introspection),
         graphql_ide="graphiql" if settings.graphiql else None,
     )
-    app = Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/receipts/{order_id}", receipt_page),
-        ],
-        lifespan=lifespan,
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/receipts/{order_id}", receipt_page),
+    ]
+    if settings.graphiql:
+        graphql.ide_page = graphiql_page()
+        routes.append(Route(f"{GRAPHIQL_ROUTE}{{path:path}}", asset_route()))
+    app = Starlette(routes=routes, lifespan=lifespan)
+    return RequestContext(
+        app, settings.max_body_bytes, settings.request_deadline_seconds, settings.cors_origins
     )
-    return RequestContext(app, settings.max_body_bytes, settings.request_deadline_seconds)
 
 
 def asgi() -> ASGIApp:

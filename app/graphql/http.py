@@ -78,6 +78,13 @@ def rate_subject(identity: Identity) -> str:
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    ide_page: str | None = None
+    """GraphiQL's page when set (``app.graphiql.page``), instead of Strawberry's."""
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return self.ide_page or super().graphql_ide_html
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry's, in the negotiated media type, its refusals as JSON (``error_response``)."""
         if scope["type"] != "http":

@@ -76,22 +76,28 @@ def _serialize_datetime(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+SPECIFIED_BY = "docs/scalars.md"
+"""Each scalar's ``@specifiedBy(url:)``: its section of the repository's docs/scalars.md."""
+
 SCALAR_MAP: Mapping[object, ScalarDefinition] = {
     Money: strawberry.scalar(
         name="Money",
         description='An exact amount in major units as a decimal string, e.g. "1250.50".',
+        specified_by_url=f"{SPECIFIED_BY}#money",
         serialize=_serialize_money,
         parse_value=_parse_money,
     ),
     Percent: strawberry.scalar(
         name="Percent",
         description='A percentage from 0 to 100 with at most two decimals, e.g. "5.00".',
+        specified_by_url=f"{SPECIFIED_BY}#percent",
         serialize=_serialize_money,
         parse_value=_decimal_parser("Percent", "5.00"),
     ),
     datetime: strawberry.scalar(
         name="DateTime",
         description="An ISO 8601 instant; returned in UTC (Z), accepted with any offset.",
+        specified_by_url=f"{SPECIFIED_BY}#datetime",
         serialize=_serialize_datetime,
         parse_value=_parse_datetime,
     ),
