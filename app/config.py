@@ -63,7 +63,7 @@ class Settings:
     (HTTP 503 when the connection was needed to check an API key not yet cached)."""
     db_pooler: str = "none"
     """``none``: the service connects to PostgreSQL directly; ``transaction``: through
-    a transaction-pooling PgBouncer (``app.db.engine``, README "Behind a connection
+    a transaction-pooling PgBouncer (``app.db.engine``, docs/operations.md "Behind a connection
     pooler")."""
     connect_timeout_seconds: float = 10.0
     """Longest ``serve`` waits for the database at start-up before giving up with one line."""

@@ -19,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import os
 import resource
+import shlex
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import orjson
 import psycopg
@@ -31,7 +33,7 @@ from sqlalchemy.engine import make_url
 from app.config import Settings
 from app.db.app_role import set_password
 from app.db.embedded import embedded_url
-from app.db.engine import owner_engine, service_engine
+from app.db.engine import owner_engine, service_driver_pool, service_engine
 from app.db.migrations import upgrade
 from app.http_protocol import BoundedHttpProtocol
 from app.logs import configure_logging
@@ -138,7 +140,9 @@ async def first_run(settings: Settings, *, embedded: bool, graphql_url: str) -> 
     """Seed the demo if this run should; the text telling the user how to start."""
     assert settings.database_url is not None
     owner = owner_engine(settings.database_url)
-    service = service_engine(replace(settings, pool_size=2))
+    small = replace(settings, pool_size=2)
+    service = service_engine(small)
+    pool = service_driver_pool(small, service)
     try:
         # In embedded mode the owner is the superuser, whom RLS does not hide rows from.
         async with owner.connect() as connection:
@@ -148,13 +152,17 @@ async def first_run(settings: Settings, *, embedded: bool, graphql_url: str) -> 
                 )
             ).all()
         if settings.seed_demo or (embedded and not businesses):
-            demo = await create_demo(owner=owner, service=service)
+            demo = await create_demo(owner=owner, service=service, pool=pool)
             return _demo_banner(demo, graphql_url, ide=settings.graphiql)
     finally:
+        await pool.close()
         await owner.dispose()
         await service.dispose()
     listed = [(row.id, row.name) for row in businesses]
-    return _existing_data_banner(graphql_url, listed, ide=settings.graphiql)
+    return _existing_data_banner(
+        graphql_url, listed, ide=settings.graphiql, embedded=embedded,
+        cli=_cli_command(settings, embedded=embedded),
+    )  # fmt: skip
 
 
 def example_query(demo: Demo) -> str:
@@ -166,37 +174,69 @@ def example_query(demo: Demo) -> str:
 
 
 def _demo_banner(demo: Demo, graphql_url: str, *, ide: bool) -> str:
-    """``ide``: GraphiQL is served (``GRAPHIQL=on``)."""
+    """``ide``: GraphiQL is served (``GRAPHIQL=on``).  Every command printed runs as printed
+    (tests/e2e/test_make_run.py and tests/e2e/test_readme_tour.py run them)."""
     query = example_query(demo)
     body = orjson.dumps({"query": query}).decode()
     header = orjson.dumps({"Authorization": f"Bearer {demo.owner_key}"}).decode()
+    tour = {"API": graphql_url, "KEY": demo.owner_key, "EMAIL": demo.owner_email,
+            "PASSWORD": demo.owner_password}  # fmt: skip
     return "\n".join(
         (
             "",
-            f"Demo business {demo.business_id} created (INR), with customers and products.",
+            f"Demo business {demo.business_id} created (INR): five months of a small shop's"
+            " sales, payments and overdue customers.",
             f"{'GraphiQL:' if ide else 'GraphQL:':<15}{graphql_url}",
+            f"Owner email:   {demo.owner_email}",
+            f"Password:      {demo.owner_password}",
             f"Demo API key:  {demo.owner_key}",
-            "               (owner role; shown only this once)",
+            "               (owner role; the key and the password are shown only this once)",
             *([f"GraphiQL headers pane: {header}"] if ide else []),
             f"Example query: {query}",
             "With curl:",
             f"  curl -s {graphql_url} -H 'Authorization: Bearer {demo.owner_key}'"
             f" -H 'Content-Type: application/json' -d '{body}'",
+            "For the README's tour, in another terminal:",
+            "  export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in tour.items()),
             "",
         )
     )
 
 
-def _existing_data_banner(graphql_url: str, businesses: list[tuple[int, str]], *, ide: bool) -> str:
+def _cli_command(settings: Settings, *, embedded: bool) -> str:
+    """How to call the CLI on this run's database, as a command that runs as printed
+    from the project folder (``make run``'s)."""
+    installed = Path(sys.executable).parent / "credit-ledger"
+    command = shlex.quote(_relative(installed)) if installed.exists() else "credit-ledger"
+    if embedded and settings.data_dir != Settings().data_dir:
+        return f"CREDIT_LEDGER_DATA_DIR={shlex.quote(str(settings.data_dir))} {command}"
+    return command
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _existing_data_banner(
+    graphql_url: str, businesses: list[tuple[int, str]], *, ide: bool, cli: str, embedded: bool
+) -> str:
     listed = ", ".join(f"{id_} {name!r}" for id_, name in businesses)
+    if businesses:
+        make = [f"  {cli} key create --business {businesses[0][0]} --role owner"]
+    else:
+        make = [f"  {cli} business create --name 'My Shop'",
+                f"  then: {cli} key create --business <its id> --role owner"]  # fmt: skip
     return "\n".join(
         (
             "",
             f"{'GraphiQL' if ide else 'GraphQL'}: {graphql_url}",
             "No demo data created (SEED_DEMO=1 asks for it). API keys are shown only when",
-            "created; in another terminal, with the same DATABASE_URL or data folder:",
-            "  .venv/bin/credit-ledger business create --name 'My Shop'    (if you need one)",
-            "  .venv/bin/credit-ledger key create --business <business id> --role owner",
+            "created; to make one, in another terminal, from this folder"
+            + (":" if embedded else ", with the same DATABASE_URL:"),
+            *make,
             f"Businesses: {listed}" if listed else "No business is visible to the owner role.",
             "",
         )

@@ -5,7 +5,7 @@ Connected directly (``DB_POOLER=none``), the timeouts are session settings sent 
 connect.  Behind a transaction-pooling PgBouncer (``DB_POOLER=transaction``) a
 session is shared and PgBouncer refuses those startup parameters, so they are
 ``SET LOCAL`` at the start of every transaction instead, and prepared statements
-live only inside the transaction that prepared them (README, "Behind a
+live only inside the transaction that prepared them (docs/operations.md, "Behind a
 connection pooler").
 """
 

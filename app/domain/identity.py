@@ -1,6 +1,6 @@
 """Who is calling: an API key or a signed-in user, never anything in the request body.
 
-A role says what its holder may do, for keys and users alike (README "Roles"):
+A role says what its holder may do, for keys and users alike (docs/api.md, "Calling the API"):
 
 ========================================================  =====  =======  =====  ======
                                                           owner  cashier  staff  viewer

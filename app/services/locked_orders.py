@@ -1,6 +1,6 @@
 """An order locked for a correction (a void, a return), with what it has become.
 
-Locks in the order every path takes (README, *Lock order*): the order's customer
+Locks in the order every path takes (docs/design.md, *Lock order*): the order's customer
 first (read from the order, which never changes), then the order row, then its
 products in ascending id; the caller stores its idempotency key after that.
 Two corrections of one order therefore run one after the other, and the second

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from app.domain.purchases import (
@@ -61,7 +62,7 @@ _PURCHASE = DriverStatement(
     "SELECT purchase(:business_id, :customer_id, CAST(:product_ids AS bigint[]),"
     " CAST(:quantities AS bigint[]), CAST(:discounts AS bigint[]), :bill_discount,"
     " CAST(:amounts AS bigint[]), CAST(:methods AS text[]), CAST(:references AS text[]),"
-    " :expected_total, :note, :key, :hash, NULL, :actor_user_id, :actor_key_id)"
+    " :expected_total, :note, :key, :hash, :sold_at, :actor_user_id, :actor_key_id)"
 )
 
 
@@ -95,7 +96,11 @@ async def purchase(
     expected_total: int | None,
     note: str | None,
     idempotency_key: str,
+    sold_at: datetime | None = None,
 ) -> PurchaseOutcome:
+    """``sold_at`` is ``None`` (now) but for history written in the past: the demo's
+    (``app.services.demo``).  Entries of one customer must then be written in time
+    order: the ledger moves an entry dated before the customer's last one up to it."""
     merged = merge_lines(lines)
     answer = await units.call(
         _PURCHASE,
@@ -111,6 +116,7 @@ async def purchase(
             "expected_total": expected_total,
             "note": note,
             "key": idempotency_key,
+            "sold_at": sold_at,
             "hash": purchase_hash(
                 customer_id=customer_id,
                 lines=merged,

@@ -8,87 +8,21 @@ it gracefully.  A second start on the same folder finds the data and seeds nothi
 from __future__ import annotations
 
 import os
-import queue
 import shutil
 import signal
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import httpx
 import orjson
-import psutil
 import pytest
 
 from app.config import PROJECT_ROOT
 from app.db.embedded import is_running, stop_embedded
 from app.server import GRACEFUL_SHUTDOWN_SECONDS
-
-START_TIMEOUT = 45
-UNSET = ("DATABASE_URL", "APP_DATABASE_URL", "APP_DB_PASSWORD", "SEED_DEMO", "WORKERS",
-         "MAKEFLAGS", "MAKELEVEL", "MFLAGS")  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Run:
-    """``make run`` in the background; its stdout read line by line."""
-
-    process: subprocess.Popen[str]
-    port: int
-    log: Path
-    lines: queue.Queue[str] = field(default_factory=queue.Queue)
-    seen: list[str] = field(default_factory=list)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def read_until(self, marker: str) -> list[str]:
-        """Every stdout line up to and including the first one containing ``marker``."""
-        deadline = time.monotonic() + START_TIMEOUT
-        while not any(marker in line for line in self.seen):
-            try:
-                self.seen.append(self.lines.get(timeout=max(deadline - time.monotonic(), 0.01)))
-            except queue.Empty:
-                pytest.fail(f"no {marker!r} within {START_TIMEOUT}s:\n{self.output()}")
-        return self.seen
-
-    def value_after(self, label: str) -> str:
-        return next(line.split(label, 1)[1].strip() for line in self.seen if label in line)
-
-    def output(self) -> str:
-        return "\n".join(self.seen) + "\n--- stderr ---\n" + self.log.read_text()
-
-    def server_process(self) -> psutil.Process:
-        """The ``credit-ledger serve`` process that make started."""
-        children = psutil.Process(self.process.pid).children(recursive=True)
-        return next(c for c in children if "serve" in c.cmdline())
-
-    def wait_until_serving(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        pytest.fail(f"not serving within {START_TIMEOUT}s:\n{self.output()}")
-
-
-def _pump(stream: IO[str], lines: queue.Queue[str]) -> None:
-    for line in stream:
-        lines.put(line.rstrip("\n"))
+from tests.make_run import UNSET, Run
 
 
 @pytest.fixture
@@ -101,31 +35,8 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
-def start(data_dir: Path, tmp_path: Path) -> Iterator[Callable[[], Run]]:
-    runs: list[Run] = []
-
-    def start_run() -> Run:
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if k not in UNSET}
-        env |= {"CREDIT_LEDGER_DATA_DIR": str(data_dir), "PORT": str(port),
-                "HOST": "127.0.0.1", "LOG_LEVEL": "INFO"}  # fmt: skip
-        log = tmp_path / f"stderr-{len(runs)}.log"
-        process = subprocess.Popen(
-            ["make", "--no-print-directory", "run"],  # noqa: S607 - what the README says
-            cwd=PROJECT_ROOT, env=env, text=True, start_new_session=True,
-            stdout=subprocess.PIPE, stderr=log.open("w"),
-        )  # fmt: skip
-        run = Run(process=process, port=port, log=log)
-        assert process.stdout is not None
-        threading.Thread(target=_pump, args=(process.stdout, run.lines), daemon=True).start()
-        runs.append(run)
-        return run
-
-    yield start_run
-    for run in runs:
-        if run.process.poll() is None:
-            os.killpg(run.process.pid, signal.SIGKILL)
-            run.process.wait()
+def start(data_dir: Path, start_make_run: Callable[[dict[str, str]], Run]) -> Callable[[], Run]:
+    return lambda: start_make_run({"CREDIT_LEDGER_DATA_DIR": str(data_dir)})
 
 
 def stop_with_sigterm(run: Run) -> None:
@@ -182,6 +93,14 @@ def test_make_run_on_an_empty_data_folder_serves_the_demo_it_prints(
         )  # fmt: skip
         assert orjson.loads(printed.stdout) == answer, "the printed curl line gives the same"
 
+    export = next(line.strip() for line in first.seen if line.strip().startswith("export API="))
+    printed_env = subprocess.run(  # noqa: S603 - the very line printed for users
+        ["bash", "-c", f'{export}; printf "%s\\n" "$API" "$KEY" "$EMAIL" "$PASSWORD"'],  # noqa: S607
+        capture_output=True, text=True, timeout=10, check=True,
+    ).stdout.split()  # fmt: skip
+    assert printed_env == [graphiql_url, key, first.value_after("Owner email:"),
+                           first.value_after("Password:")]  # fmt: skip
+
     assert httpx.get(f"{first.base}/healthz", timeout=5).json() == {"status": "ok"}
     ready = httpx.get(f"{first.base}/readyz", timeout=5)
     assert ready.status_code == 200
@@ -195,6 +114,21 @@ def test_make_run_on_an_empty_data_folder_serves_the_demo_it_prints(
     assert not any("Demo API key" in line for line in lines), "seeded a second time"
     assert "1 'Demo Traders'" in second.value_after("Businesses:")
     second.wait_until_serving()
+    # The printed command makes a key as printed, from the project folder, with no more
+    # environment than a new terminal has (no CREDIT_LEDGER_DATA_DIR).
+    command = next(line.strip() for line in lines if " key create " in line)
+    made = subprocess.run(  # noqa: S603 - the very line printed for users
+        ["bash", "-c", command], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,  # noqa: S607
+        check=False,
+        env={k: v for k, v in os.environ.items() if k not in (*UNSET, "CREDIT_LEDGER_DATA_DIR")},
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    new_key = made.stdout.split()[-1]
+    viewer = httpx.post(
+        f"{second.base}/graphql", json={"query": "{ viewer { role } }"},
+        headers={"Authorization": f"Bearer {new_key}"}, timeout=5,
+    ).json()  # fmt: skip
+    assert viewer == {"data": {"viewer": {"role": "OWNER"}}}, (made.stdout, viewer)
     again = httpx.post(
         f"{second.base}/graphql", json={"query": query},
         headers={"Authorization": f"Bearer {key}"}, timeout=5,

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
 from app.server import first_run
+from app.services.demo import PRODUCTS, RICE, SALES
 from tests.conftest import post_graphql
 
 URL = "http://127.0.0.1:8000/graphql"
@@ -45,4 +46,5 @@ async def test_seed_demo_creates_a_business_whose_printed_key_and_query_work(
     assert "errors" not in answer, answer
     assert answer["data"]["viewer"]["business"]["name"] == "Demo Traders"
     assert answer["data"]["customer"]["creditLimit"] == "50000.00"
-    assert answer["data"]["product"]["stock"] == 120
+    sold = sum(units for sale in SALES for product, units in sale.lines if product == RICE)
+    assert answer["data"]["product"]["stock"] == PRODUCTS[RICE][3] - sold
