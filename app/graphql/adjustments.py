@@ -9,6 +9,7 @@ import strawberry
 
 from app.domain.money import MoneyError, to_minor
 from app.domain.results import KeyReused, Missing, Problems
+from app.graphql.audited import audited
 from app.graphql.common import (
     IdempotencyKeyReused,
     InvalidInput,
@@ -75,6 +76,7 @@ class AdjustBalanceInput:
 @strawberry.type
 class AdjustmentMutations:
     @strawberry.mutation(permission_classes=OWNER)
+    @audited("Customer", by="customerId")
     async def adjust_balance(self, info: Info, input: AdjustBalanceInput) -> AdjustBalanceResult:
         problems = Problems()
         minor_units = info.context.minor_units

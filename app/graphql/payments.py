@@ -10,6 +10,7 @@ import strawberry
 
 from app.domain import purchases as domain
 from app.domain.results import Invalid, KeyReused, Missing, Problems
+from app.graphql.audited import audited
 from app.graphql.common import (
     IdempotencyKeyReused,
     InvalidInput,
@@ -135,6 +136,7 @@ def _result(outcome: service.PaymentOutcome, minor_units: int) -> RecordPaymentR
 @strawberry.type
 class PaymentMutations:
     @strawberry.mutation(permission_classes=WRITE)
+    @audited("Payment")
     async def record_payment(self, info: Info, input: RecordPaymentInput) -> RecordPaymentResult:
         problems = Problems()
         minor_units = info.context.minor_units
@@ -157,6 +159,7 @@ class PaymentMutations:
         return _result(outcome, minor_units)
 
     @strawberry.mutation(permission_classes=OWNER)
+    @audited("Payment", by="paymentId")
     async def reverse_payment(self, info: Info, input: ReversePaymentInput) -> ReversePaymentResult:
         problems = Problems()
         payment_id = read_id(input.payment_id, "paymentId", problems)

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from app.domain.purchases import PaymentExceedsBalance, PaymentMethod, PaymentRecord, PaymentTaken
 from app.domain.results import KeyReused, Missing
+from app.services.audit_entries import AnswerAudit
 from app.services.call_results import customer_from_json, instant, missing_from_json
 from app.services.idempotency import request_hash
 from app.services.unit_of_work import TENANT, DriverStatement, UnitOfWork, UnitsOfWork
@@ -26,6 +27,15 @@ PaymentOutcome = PaymentTaken | PaymentExceedsBalance | Missing | KeyReused
 _RECORD = DriverStatement(
     "SELECT record_payment(:business_id, :customer_id, :amount, :method, :reference, :key, :hash)"
 )
+
+AUDIT = AnswerAudit(
+    target_type="Payment",
+    target_path=("payment", "id"),
+    outcomes={
+        "recorded": "PaymentRecorded", "payment_exceeds_balance": "PaymentExceedsBalance",
+        "not_found": "NotFound", "key_reused": "IdempotencyKeyReused",
+    },
+)  # fmt: skip
 
 
 async def record_payment(
@@ -56,6 +66,7 @@ async def record_payment(
             "key": idempotency_key,
             "hash": hash_,
         },
+        AUDIT,
     )
     return outcome_from_json(answer, idempotency_key)
 

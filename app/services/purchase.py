@@ -37,6 +37,7 @@ from app.domain.purchases import (
     merge_lines,
 )
 from app.domain.results import FieldProblem, Invalid, KeyReused, Missing
+from app.services.audit_entries import AnswerAudit
 from app.services.call_results import customer_from_json, instant, missing_from_json
 from app.services.idempotency import request_hash
 from app.services.payments import payment_from_json
@@ -55,6 +56,19 @@ _PURCHASE = DriverStatement(
     " CAST(:amounts AS bigint[]), CAST(:methods AS text[]), CAST(:references AS text[]),"
     " :expected_total, :note, :key, :hash, NULL)"
 )
+
+AUDIT = AnswerAudit(
+    target_type="Order",
+    target_path=("order", "id"),
+    outcomes={
+        "completed": "PurchaseCompleted", "insufficient_stock": "InsufficientStock",
+        "credit_limit_exceeded": "CreditLimitExceeded", "price_changed": "PriceChanged",
+        "not_found": "NotFound", "invalid_input": "InvalidInput",
+        "key_reused": "IdempotencyKeyReused",
+    },
+)  # fmt: skip
+"""The audit entry, written by the call's own statement: no round trip is added while
+the sale's locks are held."""
 
 
 def purchase_hash(
@@ -112,6 +126,7 @@ async def purchase(
                 note=note,
             ),
         },
+        AUDIT,
     )
     # A problem with a merged line names the first line of the request for its product.
     first_line: dict[int, int] = {}
