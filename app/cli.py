@@ -293,11 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true")
     check.set_defaults(handler=cmd_verify)
-    _add_audit_commands(commands)
-    return parser
+    return _add_audit_commands(parser, commands)
 
 
-def _add_audit_commands(commands: Any) -> None:
+def _add_audit_commands(parser: argparse.ArgumentParser, commands: Any) -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="manage the audit trail").add_subparsers(
         dest="action", required=True
     )
@@ -313,6 +312,7 @@ def _add_audit_commands(commands: Any) -> None:
     partitions.add_argument("--months", type=int, default=12, help="how far ahead (default 12)")
     partitions.add_argument("--json", action="store_true")
     partitions.set_defaults(handler=cmd_audit_partitions)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> None:
