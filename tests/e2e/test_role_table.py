@@ -280,7 +280,9 @@ async def test_each_role_may_make_exactly_the_mutations_of_its_row(
         assert await _state(owner_db, shop, ids) != before
         [entry] = new_entries
         assert (entry.operation, entry.outcome, entry.role) == (
-            call.name.split(" ")[0], call.success, role.value
+            call.name.split(" ")[0],
+            call.success,
+            role.value,
         )
         assert (entry.actor_user_id is None) == (shop.keys[role].startswith("cl_"))
     else:
