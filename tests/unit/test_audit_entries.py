@@ -1,0 +1,57 @@
+"""What an audit entry keeps of a mutation: no secrets, the fields an update changed."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+from app.domain.audit import REDACTED, changes, without_secrets
+from app.domain.identity import Role
+from app.domain.records import CustomerRecord
+from app.domain.users import UserRecord
+from app.graphql.schema import Mutation
+
+
+def test_secrets_are_redacted_at_any_depth() -> None:
+    given = {
+        "refreshToken": "clr_1_2_secret",
+        "input": {"email": "a@b.c", "password": "hunter2hunter2", "nested": [{"token": "t"}]},
+    }
+
+    assert without_secrets(given) == {
+        "refreshToken": REDACTED,
+        "input": {"email": "a@b.c", "password": REDACTED, "nested": [{"token": REDACTED}]},
+    }
+
+
+def test_an_update_keeps_only_the_fields_that_changed_by_their_api_names() -> None:
+    at = datetime(2026, 1, 2, tzinfo=UTC)
+    before = CustomerRecord(1, "Asha", None, None, 1000, 30, None, 0, None, at)
+    after = before._replace(name="Asha K", credit_limit=2000, archived_at=at)
+
+    assert changes(before, after) == (
+        {"name": "Asha", "creditLimit": 1000, "archivedAt": None},
+        {"name": "Asha K", "creditLimit": 2000, "archivedAt": "2026-01-02T00:00:00+00:00"},
+    )
+
+
+def test_dataclass_records_compare_too_with_enums_by_value() -> None:
+    at = datetime(2026, 1, 2, tzinfo=UTC)
+    before = UserRecord(7, "a@b.c", "A", Role.CASHIER, True, None, at)
+    after = dataclasses.replace(before, role=Role.VIEWER, active=False)
+
+    assert changes(before, after) == (
+        {"role": "cashier", "active": True},
+        {"role": "viewer", "active": False},
+    )
+
+
+def test_every_mutation_is_audited() -> None:
+    fields = Mutation.__strawberry_definition__.fields  # type: ignore[attr-defined]
+    unaudited = [
+        field.name for field in fields
+        if not getattr(field.base_resolver.wrapped_func, "audited", False)
+    ]  # fmt: skip
+
+    assert len(fields) >= 24
+    assert unaudited == []
