@@ -14,6 +14,7 @@ mutation's success type), or, when nothing was committed, on its own afterwards.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
@@ -27,21 +28,10 @@ SECRET_FIELDS = frozenset(
         "accessToken", "token", "secret",
     }
 )  # fmt: skip
-"""Input fields never written to the trail, at any depth."""
+"""Arguments and input fields never written to the trail, at any depth: their values
+are replaced by ``REDACTED``."""
 
 REDACTED = "[redacted]"
-
-
-def without_secrets(value: Any) -> Any:
-    """``value`` with every field named in ``SECRET_FIELDS`` replaced by ``REDACTED``."""
-    if isinstance(value, dict):
-        return {
-            key: REDACTED if key in SECRET_FIELDS else without_secrets(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [without_secrets(item) for item in value]
-    return value
 
 
 def json_value(value: Any) -> Any:
@@ -68,6 +58,7 @@ def _fields(record: Any) -> dict[str, Any]:
     raise TypeError(f"not a record: {type(record).__name__}")
 
 
+@functools.cache
 def camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)

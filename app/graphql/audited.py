@@ -27,9 +27,9 @@ import typing
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from strawberry.types.unset import UnsetType
+from strawberry.types.unset import UNSET
 
-from app.domain.audit import AuditDraft, camel, json_value, without_secrets
+from app.domain.audit import REDACTED, SECRET_FIELDS, AuditDraft, camel, json_value
 from app.domain.ids import parse_id
 from app.graphql.context import Context
 from app.logs import request_id_var
@@ -60,15 +60,11 @@ def audited(target: str | None = None, *, by: str | None = None) -> Callable[[Re
         @functools.wraps(resolver)
         async def audited_resolver(*args: Any, **kwargs: Any) -> Any:
             context: Context = kwargs["info"].context
-            arguments = {
-                camel(name): _plain(value)
-                for name, value in kwargs.items()
-                if name not in _NOT_ARGUMENTS
-            }
+            arguments = audit_input(kwargs)
             draft = AuditDraft(
                 operation=operation,
                 success=_success_name(resolver),
-                input=without_secrets(arguments),
+                input=arguments,
                 request_id=_request_id(),
                 client_ip=None if context.request.client is None else context.request.client.host,
                 target_type=target,
@@ -135,14 +131,48 @@ def _target_id(arguments: dict[str, Any], by: str | None) -> int | None:
     return parse_id(raw) if isinstance(raw, str) else None
 
 
+def audit_input(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A resolver's arguments as the audit entry keeps them: by their API names, input
+    objects as JSON objects, secrets (``SECRET_FIELDS``) redacted at any depth."""
+    return {
+        camel(name): REDACTED if camel(name) in SECRET_FIELDS else _plain(value)
+        for name, value in kwargs.items()
+        if name not in _NOT_ARGUMENTS
+    }
+
+
+_INPUT_FIELDS: dict[type, tuple[tuple[str, str], ...] | None] = {}
+
+
+def _input_fields(cls: type) -> tuple[tuple[str, str], ...] | None:
+    """An input type's fields, (Python name, API name); ``None`` for any other type."""
+    if cls not in _INPUT_FIELDS:
+        _INPUT_FIELDS[cls] = (
+            tuple((field.name, camel(field.name)) for field in dataclasses.fields(cls))
+            if dataclasses.is_dataclass(cls)
+            else None
+        )
+    return _INPUT_FIELDS[cls]
+
+
+_LEAVES = (str, int, bool, type(None))
+
+
 def _plain(value: Any) -> Any:
-    """An argument as JSON: input objects by their fields' API names, unset fields left out."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            camel(field.name): _plain(getattr(value, field.name))
-            for field in dataclasses.fields(value)
-            if not isinstance(getattr(value, field.name), UnsetType)
-        }
+    if type(value) in _LEAVES:
+        return value
+    fields = _input_fields(type(value))
+    if fields is not None:
+        plain = {}
+        for name, api_name in fields:
+            item = getattr(value, name)
+            if api_name in SECRET_FIELDS:
+                plain[api_name] = REDACTED
+            elif type(item) in _LEAVES:
+                plain[api_name] = item
+            elif item is not UNSET:
+                plain[api_name] = _plain(item)
+        return plain
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     return json_value(value)

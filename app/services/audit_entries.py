@@ -12,6 +12,7 @@ Three ways, all in the transaction of what they describe:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,7 +67,7 @@ def record_params(draft: AuditDraft, outcome: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class AnswerAudit:
+class AnswerAudit:  # not slotted: caches its constant parameters
     """How to read a one-call mutation's audit entry from its function's answer."""
 
     target_type: str
@@ -81,8 +82,11 @@ class AnswerAudit:
         return self.outcomes.get(result, result)
 
     def params(self, draft: AuditDraft) -> dict[str, Any]:
+        return {**_who(draft), **self._constant_params}
+
+    @functools.cached_property
+    def _constant_params(self) -> dict[str, Any]:
         return {
-            **_who(draft),
             "audit_target_type": self.target_type,
             "audit_target_path": list(self.target_path),
             "audit_outcomes": _json(self.outcomes),

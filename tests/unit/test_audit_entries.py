@@ -5,23 +5,29 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
-from app.domain.audit import REDACTED, changes, without_secrets
+import strawberry
+
+from app.domain.audit import REDACTED, changes
 from app.domain.identity import Role
 from app.domain.records import CustomerRecord
 from app.domain.users import UserRecord
+from app.graphql.audited import audit_input
 from app.graphql.schema import Mutation
+from app.graphql.sessions import ChangePasswordInput, LoginInput
+from app.graphql.users import UpdateUserInput
 
 
-def test_secrets_are_redacted_at_any_depth() -> None:
-    given = {
-        "refreshToken": "clr_1_2_secret",
-        "input": {"email": "a@b.c", "password": "hunter2hunter2", "nested": [{"token": "t"}]},
+def test_secrets_are_redacted_at_any_depth_and_unset_fields_left_out() -> None:
+    change = ChangePasswordInput(current_password="old secret", new_password="new secret")
+    login = LoginInput(email="a@b.c", password="hunter2hunter2")
+    update = UpdateUserInput(user_id=strawberry.ID("7"), role=None)
+
+    assert audit_input({"self": None, "info": None, "input": change}) == {
+        "input": {"currentPassword": REDACTED, "newPassword": REDACTED}
     }
-
-    assert without_secrets(given) == {
-        "refreshToken": REDACTED,
-        "input": {"email": "a@b.c", "password": REDACTED, "nested": [{"token": REDACTED}]},
-    }
+    assert audit_input({"input": login}) == {"input": {"email": "a@b.c", "password": REDACTED}}
+    assert audit_input({"refresh_token": "clr_1_2_secret"}) == {"refreshToken": REDACTED}
+    assert audit_input({"input": update}) == {"input": {"userId": "7", "role": None}}
 
 
 def test_an_update_keeps_only_the_fields_that_changed_by_their_api_names() -> None:
