@@ -108,10 +108,13 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         audit = self.audit
-        if audit is not None and audit.written is None and audit.writable:
+        if audit is not None and (audit.written is not None or not audit.writable):
+            audit = None
+        if audit is not None:
             await self.connection.execute(RECORD, record_params(audit, audit.success))
-            audit.written = audit.success
         await self.connection.commit()
+        if audit is not None:  # only now: a retried transaction must write its entry again
+            audit.written = audit.success
         self._committed = True
 
     async def __aexit__(
