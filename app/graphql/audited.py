@@ -156,9 +156,24 @@ def _input_fields(cls: type) -> tuple[tuple[str, str], ...] | None:
 
 
 _LEAVES = (str, int, bool, type(None))
+_NON_TEXT_LEAVES = (int, bool, type(None))
+
+
+def _storable(text: str) -> str:
+    """``text`` as jsonb can hold it: NUL and unpaired surrogates (which a refused input
+    may carry, and which PostgreSQL cannot store) become U+FFFD."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode(errors="surrogatepass").decode(errors="replace")
+    return text
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, str):
+        return _storable(value)
     if type(value) in _LEAVES:
         return value
     fields = _input_fields(type(value))
@@ -168,7 +183,7 @@ def _plain(value: Any) -> Any:
             item = getattr(value, name)
             if api_name in SECRET_FIELDS:
                 plain[api_name] = REDACTED
-            elif type(item) in _LEAVES:
+            elif type(item) in _NON_TEXT_LEAVES:
                 plain[api_name] = item
             elif item is not UNSET:
                 plain[api_name] = _plain(item)

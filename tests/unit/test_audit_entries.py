@@ -61,3 +61,10 @@ def test_every_mutation_is_audited() -> None:
 
     assert len(fields) >= 24
     assert unaudited == []
+
+
+def test_text_postgresql_cannot_store_is_replaced_not_refused() -> None:
+    assert audit_input({"note": "a\x00b", "reason": "x\ud800y"}) == {
+        "note": "a\ufffdb",
+        "reason": "x\ufffd\ufffd\ufffdy",
+    }
