@@ -1,12 +1,14 @@
 """``credit-ledger``: serve, migrate, export the schema, manage businesses, keys and
-users, verify the ledger, prune idempotency keys."""
+users, verify the ledger, prune idempotency keys, manage the audit trail's partitions."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 from typing import Any
 
 import orjson
@@ -15,7 +17,7 @@ from app.config import Settings
 from app.db.embedded import embedded_url
 from app.db.engine import owner_engine
 from app.domain.identity import Role
-from app.services import admin, auth_pruning, idempotency, verify
+from app.services import admin, audit_partitions, auth_pruning, idempotency, verify
 
 
 def _print(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
@@ -162,6 +164,38 @@ def cmd_idempotency_prune(args: argparse.Namespace, settings: Settings) -> None:
     _run_admin(settings, work)
 
 
+def _month(raw: str) -> date:
+    match = re.fullmatch(r"(\d{4})-(\d{2})", raw)
+    if match is None or not 1 <= int(match.group(2)) <= 12:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a month (YYYY-MM)")
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def cmd_audit_detach(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(engine: Any) -> None:
+        detached = await audit_partitions.detach_before(engine, month=args.before)
+        before = args.before.strftime("%Y-%m")
+        lines = [f"detached {name}" for name in detached]
+        lines.append(
+            f"detached {len(detached)} audit partitions wholly before {before}; each is now a"
+            " standalone table to archive" if detached
+            else f"no attached audit partition lies wholly before {before}"
+        )  # fmt: skip
+        _print(args, {"detached": detached, "before": before}, "\n".join(lines))
+
+    _run_admin(settings, work)
+
+
+def cmd_audit_partitions(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(engine: Any) -> None:
+        created = await audit_partitions.add_partitions(engine, months=args.months)
+        lines = [f"created {name}" for name in created]
+        lines.append(f"created {len(created)} audit partitions up to {args.months} months ahead")
+        _print(args, {"created": created, "months": args.months}, "\n".join(lines))
+
+    _run_admin(settings, work)
+
+
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> None:
     report = verify.Report()
 
@@ -303,6 +337,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true")
     check.set_defaults(handler=cmd_verify)
+    return _add_audit_commands(parser, commands)
+
+
+def _add_audit_commands(parser: argparse.ArgumentParser, commands: Any) -> argparse.ArgumentParser:
+    audit = commands.add_parser("audit", help="manage the audit trail").add_subparsers(
+        dest="action", required=True
+    )
+    detach = audit.add_parser(
+        "detach", help="detach the monthly partitions wholly before a month, for archiving"
+    )
+    detach.add_argument("--before", type=_month, required=True, metavar="YYYY-MM")
+    detach.add_argument("--json", action="store_true")
+    detach.set_defaults(handler=cmd_audit_detach)
+    partitions = audit.add_parser(
+        "partitions", help="create the monthly partitions of the coming months"
+    )
+    partitions.add_argument("--months", type=int, default=12, help="how far ahead (default 12)")
+    partitions.add_argument("--json", action="store_true")
+    partitions.set_defaults(handler=cmd_audit_partitions)
     return parser
 
 

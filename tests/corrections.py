@@ -63,7 +63,11 @@ async def count_rows(owner_db: AsyncEngine, business_id: int, table: str, where:
     return int(count)
 
 
-def _archive_mutation(name: str, what: str, done: str) -> str:
+def archive_mutation(verb: str, what: str) -> str:
+    """``archiveCustomer`` and friends; ``verb`` is ``archive`` or ``unarchive``, ``what``
+    ``customer`` or ``product``."""
+    name = f"{verb}{what.capitalize()}"
+    done = f"{what.capitalize()}{'Archived' if verb == 'archive' else 'Unarchived'}"
     fields = "id archivedAt" + (" balance" if what == "customer" else " stock")
     return f"""
 mutation($input: Archive{what.capitalize()}Input!) {{
@@ -83,9 +87,8 @@ async def set_archived(
     """``archiveCustomer`` and friends; ``what`` is ``customer`` or ``product``."""
     verb = "archive" if archived else "unarchive"
     name = f"{verb}{what.capitalize()}"
-    done = f"{what.capitalize()}{'Archived' if archived else 'Unarchived'}"
     data = await tenant.data(
-        _archive_mutation(name, what, done), {"input": {f"{what}Id": row_id}}, role=role
+        archive_mutation(verb, what), {"input": {f"{what}Id": row_id}}, role=role
     )
     return data[name]  # type: ignore[no-any-return]
 

@@ -183,7 +183,7 @@ async def blocked_purchase_pid(owner_db: AsyncEngine) -> int:
     """The backend of a purchase waiting on a lock (polls for up to a second)."""
     query = text(
         "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-        " AND wait_event_type = 'Lock' AND query LIKE 'SELECT purchase(%'"
+        " AND wait_event_type = 'Lock' AND query LIKE '%SELECT purchase(%'"
     )
     for _ in range(100):
         async with owner_db.connect() as connection:

@@ -11,6 +11,7 @@ from app.domain.identity import CreatedBy
 from app.domain.money import MoneyError, to_minor
 from app.domain.results import KeyReused, Missing, Problems
 from app.graphql.actors import Actor, actor_field
+from app.graphql.audited import audited
 from app.graphql.common import (
     IdempotencyKeyReused,
     InvalidInput,
@@ -79,6 +80,7 @@ class AdjustBalanceInput:
 @strawberry.type
 class AdjustmentMutations:
     @strawberry.mutation(permission_classes=OWNER)
+    @audited("Customer", by="customerId")
     async def adjust_balance(self, info: Info, input: AdjustBalanceInput) -> AdjustBalanceResult:
         problems = Problems()
         minor_units = info.context.minor_units

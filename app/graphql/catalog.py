@@ -10,6 +10,7 @@ import strawberry
 from app.domain.records import ProductRecord
 from app.domain.results import Invalid, KeyReused, Missing, Problems
 from app.graphql import loaders
+from app.graphql.audited import audited
 from app.graphql.common import (
     IdempotencyKeyReused,
     InvalidInput,
@@ -199,6 +200,7 @@ class CatalogQueries:
 @strawberry.type
 class CatalogMutations:
     @strawberry.mutation(permission_classes=STOCK)
+    @audited("Product")
     async def create_product(self, info: Info, input: CreateProductInput) -> CreateProductResult:
         problems = Problems()
         minor_units = info.context.minor_units
@@ -226,6 +228,7 @@ class CatalogMutations:
         return ProductCreated(product=Product.of(result, minor_units))
 
     @strawberry.mutation(permission_classes=STOCK)
+    @audited("Product", by="productId")
     async def update_product(self, info: Info, input: UpdateProductInput) -> UpdateProductResult:
         problems = Problems()
         minor_units = info.context.minor_units
@@ -256,6 +259,7 @@ class CatalogMutations:
         return ProductUpdated(product=Product.of(result, minor_units))
 
     @strawberry.mutation(permission_classes=STOCK)
+    @audited("Product", by="productId")
     async def restock_product(self, info: Info, input: RestockProductInput) -> RestockProductResult:
         problems = Problems()
         product_id = read_id(input.product_id, "productId", problems)
@@ -281,6 +285,7 @@ class CatalogMutations:
         return ProductRestocked(product=Product.of(result, info.context.minor_units))
 
     @strawberry.mutation(permission_classes=STOCK)
+    @audited("Product", by="productId")
     async def archive_product(self, info: Info, input: ArchiveProductInput) -> ArchiveProductResult:
         result = await _set_archived(info, input, archived=True)
         if isinstance(result, Product):
@@ -288,6 +293,7 @@ class CatalogMutations:
         return result
 
     @strawberry.mutation(permission_classes=STOCK)
+    @audited("Product", by="productId")
     async def unarchive_product(
         self, info: Info, input: ArchiveProductInput
     ) -> UnarchiveProductResult:

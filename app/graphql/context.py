@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.types import Info as StrawberryInfo
 
+from app.domain.audit import AuditDraft
 from app.domain.identity import Identity
 from app.services.unit_of_work import UnitsOfWork
 
@@ -20,6 +21,8 @@ class Context:
     identity: Identity | None
     units_of_work: UnitsOfWork | None
     loaders: dict[str, Any] = field(default_factory=dict)
+    audit: AuditDraft | None = None
+    """The entry of the mutation being resolved (``app.graphql.audited``)."""
 
     @property
     def caller(self) -> Identity:

@@ -10,6 +10,7 @@ import strawberry
 from app.domain.records import CustomerRecord
 from app.domain.results import Missing, Problems
 from app.graphql import loaders
+from app.graphql.audited import audited
 from app.graphql.common import (
     InvalidInput,
     NotFound,
@@ -275,6 +276,7 @@ class CustomerQueries:
 @strawberry.type
 class CustomerMutations:
     @strawberry.mutation(permission_classes=WRITE)
+    @audited("Customer")
     async def create_customer(self, info: Info, input: CreateCustomerInput) -> CreateCustomerResult:
         if input.credit_limit is not None:
             _forbid_unless_owner(info)
@@ -299,6 +301,7 @@ class CustomerMutations:
         return CustomerCreated(customer=Customer.of(record, minor_units))
 
     @strawberry.mutation(permission_classes=WRITE)
+    @audited("Customer", by="customerId")
     async def update_customer(self, info: Info, input: UpdateCustomerInput) -> UpdateCustomerResult:
         if input.credit_limit is not strawberry.UNSET:
             _forbid_unless_owner(info)
@@ -340,6 +343,7 @@ class CustomerMutations:
         return InvalidInput.of(result)
 
     @strawberry.mutation(permission_classes=WRITE)
+    @audited("Customer", by="customerId")
     async def archive_customer(
         self, info: Info, input: ArchiveCustomerInput
     ) -> ArchiveCustomerResult:
@@ -349,6 +353,7 @@ class CustomerMutations:
         return result
 
     @strawberry.mutation(permission_classes=WRITE)
+    @audited("Customer", by="customerId")
     async def unarchive_customer(
         self, info: Info, input: ArchiveCustomerInput
     ) -> UnarchiveCustomerResult:

@@ -20,6 +20,7 @@ from app.domain.records import CustomerRecord
 from app.domain.results import Invalid, KeyReused, Missing, Problems
 from app.graphql import loaders
 from app.graphql.actors import Actor, actor_field, load_actor
+from app.graphql.audited import audited
 from app.graphql.catalog import Product
 from app.graphql.common import (
     IdempotencyKeyReused,
@@ -420,6 +421,7 @@ class OrderQueries:
 @strawberry.type
 class OrderMutations:
     @strawberry.mutation(permission_classes=WRITE)
+    @audited("Order")
     async def purchase(self, info: Info, input: PurchaseInput) -> PurchaseResult:
         problems = Problems()
         minor_units = info.context.minor_units

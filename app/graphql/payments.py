@@ -11,6 +11,7 @@ import strawberry
 from app.domain import purchases as domain
 from app.domain.results import Invalid, KeyReused, Missing, Problems
 from app.graphql.actors import Actor, actor_field
+from app.graphql.audited import audited
 from app.graphql.common import (
     IdempotencyKeyReused,
     InvalidInput,
@@ -143,6 +144,7 @@ def _result(outcome: service.PaymentOutcome, minor_units: int) -> RecordPaymentR
 @strawberry.type
 class PaymentMutations:
     @strawberry.mutation(permission_classes=WRITE)
+    @audited("Payment")
     async def record_payment(self, info: Info, input: RecordPaymentInput) -> RecordPaymentResult:
         problems = Problems()
         minor_units = info.context.minor_units
@@ -165,6 +167,7 @@ class PaymentMutations:
         return _result(outcome, minor_units)
 
     @strawberry.mutation(permission_classes=OWNER)
+    @audited("Payment", by="paymentId")
     async def reverse_payment(self, info: Info, input: ReversePaymentInput) -> ReversePaymentResult:
         problems = Problems()
         payment_id = read_id(input.payment_id, "paymentId", problems)

@@ -9,6 +9,7 @@ import strawberry
 from app.domain import purchases as domain
 from app.domain.results import Invalid, KeyReused, Missing, Problems
 from app.domain.returns import ReturnLine
+from app.graphql.audited import audited
 from app.graphql.common import (
     IdempotencyKeyReused,
     InvalidInput,
@@ -118,6 +119,7 @@ def _result(outcome: service.ReturnOutcome, minor_units: int) -> ReturnItemsResu
 @strawberry.type
 class ReturnMutations:
     @strawberry.mutation(permission_classes=WRITE)
+    @audited("Order", by="orderId")
     async def return_items(self, info: Info, input: ReturnItemsInput) -> ReturnItemsResult:
         problems = Problems()
         order_id = read_id(input.order_id, "orderId", problems)

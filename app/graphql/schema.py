@@ -21,6 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from app.graphql.adjustments import AdjustmentMutations
+from app.graphql.audit import AuditQueries
 from app.graphql.balances import BalanceQueries
 from app.graphql.catalog import CatalogMutations, CatalogQueries
 from app.graphql.customers import CustomerMutations, CustomerQueries
@@ -47,7 +48,7 @@ Query = merge_types(
     "Query",
     (
         ViewerQueries, CustomerQueries, BalanceQueries, OverdueQueries, CatalogQueries,
-        OrderQueries, SettingsQueries, UserQueries, ReportQueries,
+        OrderQueries, SettingsQueries, UserQueries, ReportQueries, AuditQueries,
     ),
 )  # fmt: skip
 Mutation = merge_types(

@@ -15,6 +15,7 @@ from app.client_address import client_address
 from app.domain.identity import UserActor
 from app.domain.results import Invalid
 from app.domain.users import UserRecord
+from app.graphql.audited import CALLER, audited
 from app.graphql.common import InvalidInput
 from app.graphql.context import Info
 from app.graphql.permissions import SESSION
@@ -103,9 +104,13 @@ def _signed_in(info: Info) -> tuple[UnitOfWork, UserActor]:
 @strawberry.type
 class SessionMutations:
     @strawberry.mutation(description="Sign in with an email and password.")
+    @audited("User")
     async def login(self, info: Info, input: LoginInput) -> LoginResult:
         result = await _sessions(info).sign_in(
-            email=input.email, password=input.password, address=_address(info)
+            email=input.email,
+            password=input.password,
+            address=_address(info),
+            audit=info.context.audit,
         )
         match result:
             case service.SignedIn():
@@ -121,8 +126,9 @@ class SessionMutations:
         description="Trade a refresh token for a new access token and refresh token.  "
         "A refresh token works once: using it again ends its session."
     )
+    @audited("User")
     async def refresh_session(self, info: Info, refresh_token: str) -> LoginSucceeded:
-        result = await _sessions(info).refresh(refresh_token)
+        result = await _sessions(info).refresh(refresh_token, info.context.audit)
         if isinstance(result, service.Refused):
             raise StrawberryGraphQLError(result.message, extensions={"code": "UNAUTHENTICATED"})
         return LoginSucceeded.of(result)
@@ -132,6 +138,7 @@ class SessionMutations:
         description="End the session of the access token in use: its refresh token and "
         "access tokens stop working.",
     )
+    @audited("User", by=CALLER)
     async def logout(self, info: Info) -> bool:
         uow, actor = _signed_in(info)
         await _sessions(info).sign_out(uow, session_id=actor.session_id)
@@ -142,6 +149,7 @@ class SessionMutations:
         description="Choose a new password (at least 10 characters, not a common one); "
         "the user's other sessions end.",
     )
+    @audited("User", by=CALLER)
     async def change_password(self, info: Info, input: ChangePasswordInput) -> ChangePasswordResult:
         uow, actor = _signed_in(info)
         result = await _sessions(info).change_password(

@@ -9,6 +9,7 @@ import strawberry
 
 from app.domain.results import Invalid, Problems
 from app.domain.settings import StoreSettings, is_time_zone
+from app.graphql.audited import BUSINESS, audited
 from app.graphql.common import InvalidInput, read_percent, read_terms, read_text
 from app.graphql.context import Info
 from app.graphql.permissions import OWNER, READ
@@ -138,6 +139,7 @@ class SettingsQueries:
 @strawberry.type
 class SettingsMutations:
     @strawberry.mutation(permission_classes=OWNER)
+    @audited("Business", by=BUSINESS)
     async def update_settings(self, info: Info, input: UpdateSettingsInput) -> UpdateSettingsResult:
         problems = Problems()
         changes = _changes(input, problems)

@@ -10,6 +10,7 @@ import strawberry
 from app.domain.purchases import InsufficientStock as Short
 from app.domain.results import Invalid, KeyReused, Missing, Problems
 from app.graphql.actors import Actor, actor_field
+from app.graphql.audited import audited
 from app.graphql.catalog import Product
 from app.graphql.common import (
     IdempotencyKeyReused,
@@ -80,6 +81,7 @@ class AdjustStockInput:
 @strawberry.type
 class StockMutations:
     @strawberry.mutation(permission_classes=STOCK)
+    @audited("Product", by="productId")
     async def adjust_stock(self, info: Info, input: AdjustStockInput) -> AdjustStockResult:
         problems = Problems()
         product_id = read_id(input.product_id, "productId", problems)

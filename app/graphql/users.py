@@ -11,6 +11,7 @@ import strawberry
 from app.domain.identity import Role as DomainRole
 from app.domain.results import Missing, Problems
 from app.domain.users import MAX_NAME_LENGTH, UserRecord, email_problem, normalize_email
+from app.graphql.audited import audited
 from app.graphql.common import InvalidInput, NotFound, gid, read_id, read_text
 from app.graphql.context import Info
 from app.graphql.pagination import (
@@ -133,6 +134,7 @@ def _own(info: Info, user_id: int) -> bool:
 @strawberry.type
 class UserMutations:
     @strawberry.mutation(permission_classes=OWNER)
+    @audited("User")
     async def create_user(self, info: Info, input: CreateUserInput) -> CreateUserResult:
         problems = Problems()
         email = normalize_email(input.email)
@@ -162,6 +164,7 @@ class UserMutations:
         description="Change a user's role, or deactivate (ending their sessions) or "
         "reactivate them.  Owners cannot change their own account this way.",
     )
+    @audited("User", by="userId")
     async def update_user(self, info: Info, input: UpdateUserInput) -> UpdateUserResult:
         problems = Problems()
         user_id = read_id(input.user_id, "userId", problems)
@@ -187,6 +190,7 @@ class UserMutations:
         permission_classes=OWNER,
         description="A new one-time password for a user; their sessions end.",
     )
+    @audited("User", by="userId")
     async def reset_password(self, info: Info, user_id: strawberry.ID) -> ResetPasswordResult:
         problems = Problems()
         id_ = read_id(user_id, "userId", problems)

@@ -8,6 +8,7 @@ from typing import Annotated
 import strawberry
 
 from app.domain.results import Invalid, KeyReused, Missing, Problems
+from app.graphql.audited import audited
 from app.graphql.common import (
     IdempotencyKeyReused,
     InvalidInput,
@@ -56,6 +57,7 @@ class VoidOrderInput:
 @strawberry.type
 class VoidMutations:
     @strawberry.mutation(permission_classes=OWNER)
+    @audited("Order", by="orderId")
     async def void_order(self, info: Info, input: VoidOrderInput) -> VoidOrderResult:
         problems = Problems()
         order_id = read_id(input.order_id, "orderId", problems)

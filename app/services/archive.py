@@ -44,10 +44,12 @@ async def _set(uow: UnitOfWork, table: Archivable, row_id: int, *, archived: boo
 async def set_customer_archived(
     uow: UnitOfWork, *, customer_id: int, archived: bool
 ) -> CustomerRecord | Missing:
+    before = await get_customer(uow, customer_id)
     if not await _set(uow, Archivable.CUSTOMER, customer_id, archived=archived):
         return Missing("Customer", str(customer_id))
     record = await get_customer(uow, customer_id)
     assert record is not None
+    uow.audit_change(before, record)
     await uow.commit()
     return record
 
@@ -55,9 +57,11 @@ async def set_customer_archived(
 async def set_product_archived(
     uow: UnitOfWork, *, product_id: int, archived: bool
 ) -> ProductRecord | Missing:
+    before = await get_product(uow, product_id)
     if not await _set(uow, Archivable.PRODUCT, product_id, archived=archived):
         return Missing("Product", str(product_id))
     record = await get_product(uow, product_id)
     assert record is not None
+    uow.audit_change(before, record)
     await uow.commit()
     return record

@@ -98,6 +98,7 @@ async def create_product(uow: UnitOfWork, *, product: NewProduct) -> ProductReco
     ).scalar_one_or_none()
     if new_id is None:
         return DuplicateSku(product.sku)
+    uow.audit_target(new_id)
     if product.stock > 0:
         await uow.execute(
             _MOVE,
@@ -129,6 +130,7 @@ async def update_product(
         f"UPDATE products SET updated_at = now(){assignments}"
         f" WHERE business_id = {TENANT} AND id = :id RETURNING id"
     )
+    before = await get_product(uow, product_id)
     try:
         updated = (await uow.execute(statement, {**changes, "id": product_id})).first()
     except IntegrityError as exc:
@@ -140,6 +142,7 @@ async def update_product(
         return Missing("Product", str(product_id))
     record = await get_product(uow, product_id)
     assert record is not None
+    uow.audit_change(before, record)
     await uow.commit()
     return record
 

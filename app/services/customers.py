@@ -70,6 +70,7 @@ _INSERT = text(
 
 async def create_customer(uow: UnitOfWork, *, customer: NewCustomer) -> CustomerRecord:
     new_id = (await uow.execute(_INSERT, vars(customer))).scalar_one()
+    uow.audit_target(new_id)
     created = await get_customer(uow, new_id)
     assert created is not None
     await uow.commit()
@@ -91,10 +92,12 @@ async def update_customer(
         f"UPDATE customers SET updated_at = now(){assignments}"
         f" WHERE business_id = {TENANT} AND id = :id RETURNING id"
     )
+    before = await get_customer(uow, customer_id)
     updated = (await uow.execute(statement, {**changes, "id": customer_id})).first()
     if updated is None:
         return Missing("Customer", str(customer_id))
     record = await get_customer(uow, customer_id)
     assert record is not None
+    uow.audit_change(before, record)
     await uow.commit()
     return record

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from app.domain.identity import CreatedBy
 from app.domain.purchases import PaymentExceedsBalance, PaymentMethod, PaymentRecord, PaymentTaken
 from app.domain.results import KeyReused, Missing
+from app.services.audit_entries import AnswerAudit
 from app.services.call_results import (
     created_by_from_json,
     customer_from_json,
@@ -33,6 +34,15 @@ _RECORD = DriverStatement(
     "SELECT record_payment(:business_id, :customer_id, :amount, :method, :reference, :key, :hash,"
     " :actor_user_id, :actor_key_id)"
 )
+
+AUDIT = AnswerAudit(
+    target_type="Payment",
+    target_path=("payment", "id"),
+    outcomes={
+        "recorded": "PaymentRecorded", "payment_exceeds_balance": "PaymentExceedsBalance",
+        "not_found": "NotFound", "key_reused": "IdempotencyKeyReused",
+    },
+)  # fmt: skip
 
 
 async def record_payment(
@@ -63,6 +73,7 @@ async def record_payment(
             "key": idempotency_key,
             "hash": hash_,
         },
+        AUDIT,
     )
     return outcome_from_json(answer, idempotency_key)
 

@@ -41,6 +41,7 @@ from app.domain.purchases import (
 )
 from app.domain.results import FieldProblem, Invalid, KeyReused, Missing
 from app.services import bills
+from app.services.audit_entries import AnswerAudit
 from app.services.call_results import (
     created_by_from_json,
     customer_from_json,
@@ -64,6 +65,19 @@ _PURCHASE = DriverStatement(
     " CAST(:amounts AS bigint[]), CAST(:methods AS text[]), CAST(:references AS text[]),"
     " :expected_total, :note, :key, :hash, :sold_at, :actor_user_id, :actor_key_id)"
 )
+
+AUDIT = AnswerAudit(
+    target_type="Order",
+    target_path=("order", "id"),
+    outcomes={
+        "completed": "PurchaseCompleted", "insufficient_stock": "InsufficientStock",
+        "credit_limit_exceeded": "CreditLimitExceeded", "price_changed": "PriceChanged",
+        "not_found": "NotFound", "invalid_input": "InvalidInput",
+        "key_reused": "IdempotencyKeyReused",
+    },
+)  # fmt: skip
+"""The audit entry, written by the call's own statement: no round trip is added while
+the sale's locks are held."""
 
 
 def purchase_hash(
@@ -126,6 +140,7 @@ async def purchase(
                 note=note,
             ),
         },
+        AUDIT,
     )
     # A problem with a merged line names the first line of the request for its product.
     first_line: dict[int, int] = {}

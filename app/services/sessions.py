@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.driver_pool import DriverPool
+from app.domain.audit import AuditDraft
 from app.domain.ids import parse_id
 from app.domain.passwords import password_problem, unusable
 from app.domain.results import Invalid, Problems
@@ -36,6 +37,9 @@ from app.services.rate_limits import SignInThrottle, retry_after, sign_in_subjec
 from app.services.unit_of_work import TENANT, UnitOfWork, fetch
 
 REFRESH_PREFIX = "clr"
+REUSE_OUTCOME = "UNAUTHENTICATED"
+"""The audit outcome of a reused refresh token, whose session this ends (the API's
+error code for it)."""
 SIGN_IN_REFUSED = "The email or password is not right."
 
 
@@ -96,7 +100,7 @@ _NEW_REFRESH_TOKEN = text(
 )
 _REFRESH_TOKEN = text(
     "SELECT t.session_id, t.secret_hash, t.used_at, s.user_id, s.revoked_at,"
-    " s.expires_at > now() AS live, u.active"
+    " s.expires_at > now() AS live, u.active, u.role"
     " FROM refresh_tokens t"
     " JOIN user_sessions s ON s.business_id = t.business_id AND s.id = t.session_id"
     " JOIN users u ON u.business_id = s.business_id AND u.id = s.user_id"
@@ -132,8 +136,9 @@ class Sessions:
         self._session_seconds = session_seconds
 
     async def sign_in(
-        self, *, email: str, password: str, address: str | None
+        self, *, email: str, password: str, address: str | None, audit: AuditDraft | None = None
     ) -> SignedIn | Refused | Throttled | Invalid:
+        """``audit``: the attempt's entry, which names the user once the email is theirs."""
         email = normalize_email(email)
         problems = Problems()
         if problem := email_problem(email):
@@ -151,8 +156,10 @@ class Sessions:
             await verify_password(None, password)
             await self._throttle.failed(subjects)
             return Refused()
-        async with UnitOfWork(self._engine, found["business_id"]) as uow:
+        async with UnitOfWork(self._engine, found["business_id"], audit=audit) as uow:
             row = (await uow.execute(_USER_FOR_SIGN_IN, {"id": found["user_id"]})).first()
+            if audit is not None and row is not None:
+                _attempt_by(audit, uow.business_id, row.id, row.role)
             stored = None if row is None else row.password_hash
             if not await verify_password(stored, password) or row is None or not row.active:
                 await self._throttle.failed(subjects)
@@ -170,16 +177,21 @@ class Sessions:
         await self._throttle.succeeded(email)
         return self._signed_in(uow.business_id, session_id, user, refresh_token)
 
-    async def refresh(self, raw_token: str) -> SignedIn | Refused:
-        """The next pair for a refresh token; a reused one ends its whole session."""
+    async def refresh(self, raw_token: str, audit: AuditDraft | None = None) -> SignedIn | Refused:
+        """The next pair for a refresh token; a reused one ends its whole session.
+        ``audit``: the attempt's entry, which names the user once the token is theirs."""
         ref = parse_refresh_token(raw_token)
         if ref is None:
             return Refused("The refresh token is not valid.")
-        async with UnitOfWork(self._engine, ref.business_id) as uow:
+        async with UnitOfWork(self._engine, ref.business_id, audit=audit) as uow:
             row = (await uow.execute(_REFRESH_TOKEN, {"id": ref.token_id})).first()
             if row is None or not hmac.compare_digest(row.secret_hash, hash_secret(ref.secret)):
                 return Refused("The refresh token is not valid.")
+            if audit is not None:
+                _attempt_by(audit, uow.business_id, row.user_id, row.role)
             if row.used_at is not None:
+                if audit is not None:
+                    audit.success = REUSE_OUTCOME  # committed, yet answered as a refusal
                 await uow.execute(_END_SESSION, {"id": row.session_id, "reason": "reuse"})
                 await uow.commit()
                 return Refused("The refresh token was already used; the session is ended.")
@@ -249,3 +261,11 @@ class Sessions:
             expires_at=datetime.fromtimestamp(expires, UTC),
             user=user,
         )
+
+
+def _attempt_by(audit: AuditDraft, business_id: int, user_id: int, role: str) -> None:
+    """A sign-in's entry belongs to the user whose email or token it used."""
+    audit.business_id = business_id
+    audit.actor_user_id = user_id
+    audit.role = role
+    audit.target_id = user_id

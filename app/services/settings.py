@@ -49,6 +49,7 @@ async def update_settings(uow: UnitOfWork, *, changes: dict[str, Any]) -> StoreS
         values["default_tax_rate"] = from_hundredths(values["default_tax_rate"])
     if "currency" in values:
         values["currency_minor_units"] = minor_units_of(values["currency"])
+    before = await get_settings(uow)
     if values:
         assignments = ", ".join(f"{column} = :{column}" for column in values)
         try:
@@ -62,5 +63,6 @@ async def update_settings(uow: UnitOfWork, *, changes: dict[str, Any]) -> StoreS
                 return Invalid.one("timeZone", "is not a time zone the database knows")
             raise
     settings = await get_settings(uow)
+    uow.audit_change(before, settings)
     await uow.commit()
     return settings

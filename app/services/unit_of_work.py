@@ -30,6 +30,9 @@ hot path SQLAlchemy's execution layer cost about as much Python time as the rest
 of the request, and the Python process, not PostgreSQL, limits throughput
 (DESIGN.md section 2; bench/README.md).
 
+A mutation's audit entry (``app.domain.audit``) is written in the transaction of
+its effect: by ``commit`` just before it commits, or by the statement of ``call``.
+
 Both ways, a database out of reach, a lost connection or a timeout leaves here as
 ``TryAgain`` (``app.services.retry.try_again``), whoever called.
 """
@@ -47,7 +50,9 @@ from sqlalchemy.exc import TimeoutError as EnginePoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.db.driver_pool import DriverPool, PoolTimeout
+from app.domain.audit import AuditDraft
 from app.domain.identity import NOBODY, CreatedBy
+from app.services.audit_entries import RECORD, AnswerAudit, answer_audited, record_params
 from app.services.retry import BUSY, TryAgain, try_again, with_retries
 
 TENANT = "CAST(:business_id AS bigint)"
@@ -70,11 +75,17 @@ _BIND_TENANT = text("SELECT set_config('app.business_id', :business_id, true)")
 
 class UnitOfWork:
     def __init__(
-        self, engine: AsyncEngine, business_id: int, created_by: CreatedBy = NOBODY
+        self,
+        engine: AsyncEngine,
+        business_id: int,
+        created_by: CreatedBy = NOBODY,
+        audit: AuditDraft | None = None,
     ) -> None:
         self._engine = engine
         self.business_id = business_id
         self._bound = {**_actor(created_by), "business_id": business_id}
+        self.audit = audit
+        """The entry of the mutation this unit of work is part of; ``commit`` writes it."""
         self._connection: AsyncConnection | None = None
         self._committed = False
 
@@ -107,8 +118,25 @@ class UnitOfWork:
         result: Result[Any] = await self.connection.execute(statement, values)
         return result
 
+    def audit_target(self, target_id: int) -> None:
+        """Name what the mutation created in its audit entry."""
+        if self.audit is not None:
+            self.audit.target_id = target_id
+
+    def audit_change(self, before: Any, after: Any) -> None:
+        """Record in the audit entry what an update changed (the record before and after)."""
+        if self.audit is not None:
+            self.audit.changed(before, after)
+
     async def commit(self) -> None:
+        audit = self.audit
+        if audit is not None and (audit.written is not None or not audit.writable):
+            audit = None
+        if audit is not None:
+            await self.connection.execute(RECORD, record_params(audit, audit.success))
         await self.connection.commit()
+        if audit is not None:  # only now: a retried transaction must write its entry again
+            audit.written = audit.success
         self._committed = True
 
     async def __aexit__(
@@ -142,6 +170,8 @@ class DriverStatement:
     """SQL written with ``:name`` parameters, turned once into the driver's ``$n`` form."""
 
     def __init__(self, sql: str) -> None:
+        self._sql = sql
+        self._audited: DriverStatement | None = None
         self.names: list[str] = []
 
         def position(match: re.Match[str]) -> str:
@@ -154,6 +184,12 @@ class DriverStatement:
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:
         return [params[name] for name in self.names]
+
+    def audited(self) -> DriverStatement:
+        """This function call, also writing its audit entry (``AnswerAudit``); made once."""
+        if self._audited is None:
+            self._audited = DriverStatement(answer_audited(self._sql))
+        return self._audited
 
 
 class ReadStatement(DriverStatement):
@@ -194,17 +230,33 @@ class UnitsOfWork:
         self.business_id = business_id
         self.created_by = created_by
         self._bound = {**_actor(created_by), "business_id": business_id}
+        self.audit: AuditDraft | None = None
+        """The entry of the mutation being resolved (``app.graphql.audit``)."""
 
     def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self._engine, self.business_id, self.created_by)
+        return UnitOfWork(self._engine, self.business_id, self.created_by, self.audit)
 
-    async def call(self, statement: DriverStatement, params: Mapping[str, Any]) -> Any:
+    async def call(
+        self,
+        statement: DriverStatement,
+        params: Mapping[str, Any],
+        audit: AnswerAudit | None = None,
+    ) -> Any:
         """Run one self-contained server-side function call; return its scalar result.
 
         The function must bind the tenant from ``business_id`` as its first act.
         No transaction block is opened: the statement is its own transaction.
-        Deadlocks and serialization failures are retried.
+        Deadlocks and serialization failures are retried.  With ``audit``, during a
+        mutation, the same statement writes the mutation's audit entry from the answer.
         """
+        draft = self.audit
+        if audit is not None and draft is not None and draft.written is None and draft.writable:
+            answer = await self._call(statement.audited(), {**params, **audit.params(draft)})
+            draft.written = audit.outcome_of(answer)
+            return answer
+        return await self._call(statement, params)
+
+    async def _call(self, statement: DriverStatement, params: Mapping[str, Any]) -> Any:
         args = statement.args({**params, **self._bound})
         return await with_retries(lambda: fetch(self._pool.fetchval, statement.sql, args))
 

@@ -54,6 +54,7 @@ async def create_user(
         if constraint_name(exc) in ("user_emails_pkey", "users_business_id_email_key"):
             return EMAIL_TAKEN
         raise
+    uow.audit_target(row.id)
     return user_from_row(row._mapping)
 
 
@@ -91,6 +92,7 @@ async def update_user(
     uow: UnitOfWork, *, user_id: int, role: Role | None, active: bool | None
 ) -> UserRecord | Missing:
     changes = {"role": None if role is None else role.value, "active": active}
+    before = await get_user(uow, user_id)
     row = (
         await uow.execute(
             text(
@@ -105,7 +107,9 @@ async def update_user(
         return Missing("User", str(user_id))
     if active is False:
         await end_sessions(uow, user_id, "deactivated")
-    return user_from_row(row._mapping)
+    updated = user_from_row(row._mapping)
+    uow.audit_change(before, updated)
+    return updated
 
 
 _SET_PASSWORD = text(

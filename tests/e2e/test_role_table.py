@@ -7,11 +7,14 @@ with an API key and with a signed-in user's access token.
 reads, the dashboard                                       yes    yes      yes    yes
 sales, payments; customers (not their credit limits)       yes    yes
 products: create, update, restock                          yes    yes      yes
-credit limits, users                                       yes
+credit limits, users, voids, reversals, write-offs, audit  yes
 analytics, statements, report files                        yes
 =========================================================  =====  =======  =====  ======
 
-A call the role may not make gets ``FORBIDDEN`` and writes nothing.  ``logout`` and
+A call the role may not make gets ``FORBIDDEN`` and writes nothing, not even an
+audit entry (but for a credit limit, which the mutation itself refuses and audits);
+a call it may make writes exactly one audit entry, naming the caller,
+the role and the answer's type.  ``logout`` and
 ``changePassword`` belong to a session (every signed-in user, no API key);
 ``login`` and ``refreshSession`` need no caller (``test_sign_in.py``).
 """
@@ -43,6 +46,15 @@ from tests.accounts import (
     staffed_tenant,
 )
 from tests.conftest import Tenant, new_tenant, post_graphql
+from tests.corrections import (
+    ADJUST_BALANCE,
+    ADJUST_STOCK,
+    RETURN_ITEMS,
+    REVERSE_PAYMENT,
+    VOID_ORDER,
+    archive_mutation,
+    set_archived,
+)
 from tests.helpers import (
     CREATE_CUSTOMER,
     CREATE_PRODUCT,
@@ -57,7 +69,7 @@ from tests.helpers import (
     make_product,
     row_counts,
 )
-from tests.purchases import PURCHASE, RECORD_PAYMENT, buy, new_key, purchase_input
+from tests.purchases import PURCHASE, RECORD_PAYMENT, buy, new_key, pay, purchase_input
 
 ROLES = list(Role)
 EVERYONE = frozenset(Role)
@@ -71,6 +83,8 @@ class Ids:
     customer: str
     product: str
     user: str
+    order: str = "1"
+    payment: str = "1"
 
 
 @dataclass(frozen=True)
@@ -117,6 +131,8 @@ QUERIES = [
          lambda i: {"id": i.customer}, OWNERS),
     Call("taxSummary", '{ taxSummary(from: "2026-01-01", to: "2026-01-31") { taxAmount } }',
          lambda _: {}, OWNERS),
+    Call("auditLog", "{ auditLog(first: 5) { edges { node { id operation outcome } } } }",
+         lambda _: {}, OWNERS),
 ]  # fmt: skip
 
 UPDATE_SETTINGS = """
@@ -161,6 +177,31 @@ MUTATIONS = [
          lambda i: {"input": {"userId": i.user, "role": "VIEWER", "active": False}}, OWNERS,
          "UserUpdated"),
     Call("resetPassword", RESET_PASSWORD, lambda i: {"userId": i.user}, OWNERS, "PasswordReset"),
+    Call("voidOrder", VOID_ORDER,
+         lambda i: {"input": {"orderId": i.order, "reason": "Rung up twice",
+                              "idempotencyKey": new_key()}}, OWNERS, "OrderVoided"),
+    Call("returnItems", RETURN_ITEMS,
+         lambda i: {"input": {"orderId": i.order, "items": [{"productId": i.product,
+                                                             "quantity": 1}],
+                              "idempotencyKey": new_key()}}, SELLERS, "ItemsReturned"),
+    Call("reversePayment", REVERSE_PAYMENT,
+         lambda i: {"input": {"paymentId": i.payment, "reason": "Cheque bounced",
+                              "idempotencyKey": new_key()}}, OWNERS, "PaymentReversed"),
+    Call("adjustBalance", ADJUST_BALANCE,
+         lambda i: {"input": {"customerId": i.customer, "amount": "1.00", "kind": "WRITE_OFF",
+                              "reason": "Goodwill", "idempotencyKey": new_key()}}, OWNERS,
+         "BalanceAdjusted"),
+    Call("adjustStock", ADJUST_STOCK,
+         lambda i: {"input": {"productId": i.product, "change": -1, "reason": "DAMAGE",
+                              "idempotencyKey": new_key()}}, STOCK_KEEPERS, "StockAdjusted"),
+    Call("archiveCustomer", archive_mutation("archive", "customer"),
+         lambda i: {"input": {"customerId": i.customer}}, SELLERS, "CustomerArchived"),
+    Call("unarchiveCustomer", archive_mutation("unarchive", "customer"),
+         lambda i: {"input": {"customerId": i.customer}}, SELLERS, "CustomerUnarchived"),
+    Call("archiveProduct", archive_mutation("archive", "product"),
+         lambda i: {"input": {"productId": i.product}}, STOCK_KEEPERS, "ProductArchived"),
+    Call("unarchiveProduct", archive_mutation("unarchive", "product"),
+         lambda i: {"input": {"productId": i.product}}, STOCK_KEEPERS, "ProductUnarchived"),
 ]  # fmt: skip
 
 
@@ -174,13 +215,36 @@ async def shop(
     return await staffed_tenant(owner_db, http)
 
 
-async def _ids(owner_db: AsyncEngine, shop: Tenant) -> Ids:
+async def _ids(owner_db: AsyncEngine, shop: Tenant, call: Call) -> Ids:
     customer, product = await make_customer(shop), await make_product(shop)
-    assert (await buy(shop, customer, [(product, 2)], role=Role.OWNER))["__typename"] == (
-        "PurchaseCompleted"
-    )
+    sale = await buy(shop, customer, [(product, 2)], role=Role.OWNER)
+    assert sale["__typename"] == "PurchaseCompleted", sale
+    payment = await pay(shop, customer, "1.00", role=Role.OWNER)
     user, _, _ = await new_user(owner_db, shop.id, Role.CASHIER)
-    return Ids(customer=customer, product=product, user=user)
+    if call.name.startswith("unarchive"):
+        for what, row_id in (("customer", customer), ("product", product)):
+            archived = await set_archived(shop, what, row_id, role=Role.OWNER)
+            assert archived["__typename"].endswith("Archived"), archived
+    return Ids(
+        customer=customer, product=product, user=user, order=sale["order"]["id"],
+        payment=payment["payment"]["id"],
+    )  # fmt: skip
+
+
+async def audit_entries(owner_db: AsyncEngine, business_id: int) -> list[Any]:
+    """The business's audit entries, oldest first (as the owner, tenant bound)."""
+    async with owner_db.connect() as connection:
+        await connection.execute(
+            text("SELECT set_config('app.business_id', :b, true)"), {"b": str(business_id)}
+        )
+        rows = await connection.execute(
+            text(
+                "SELECT operation, outcome, role, actor_user_id, actor_key_id FROM audit_log"
+                " WHERE business_id = :b ORDER BY at, id"
+            ),
+            {"b": business_id},
+        )
+        return list(rows)
 
 
 async def _passwords(owner_db: AsyncEngine, business_id: int) -> str:
@@ -198,6 +262,11 @@ async def _passwords(owner_db: AsyncEngine, business_id: int) -> str:
         return str(digest.scalar_one())
 
 
+ARCHIVED = """
+query($c: ID!, $p: ID!) { customer(id: $c) { archivedAt } product(id: $p) { archivedAt } }
+"""
+
+
 async def _state(owner_db: AsyncEngine, shop: Tenant, ids: Ids) -> dict[str, Any]:
     users = await shop.data(USERS, {"first": 100})
     return {
@@ -206,6 +275,7 @@ async def _state(owner_db: AsyncEngine, shop: Tenant, ids: Ids) -> dict[str, Any
         **await shop.data(CUSTOMER, {"id": ids.customer}),
         **await shop.data(PRODUCT, {"id": ids.product}),
         **await shop.data("{ settings { receiptFooter } }"),
+        "archived": await shop.data(ARCHIVED, {"c": ids.customer, "p": ids.product}),
         "users": [edge["node"] for edge in users["users"]["edges"]],
     }
 
@@ -215,19 +285,32 @@ async def _state(owner_db: AsyncEngine, shop: Tenant, ids: Ids) -> dict[str, Any
 async def test_each_role_may_make_exactly_the_mutations_of_its_row(
     owner_db: AsyncEngine, shop: Tenant, call: Call, role: Role
 ) -> None:
-    ids = await _ids(owner_db, shop)
+    ids = await _ids(owner_db, shop, call)
     before = await _state(owner_db, shop, ids)
+    entries = len(await audit_entries(owner_db, shop.id))
 
     answer = await shop.gql(call.document, call.variables(ids), role=role)
 
+    new_entries = (await audit_entries(owner_db, shop.id))[entries:]
     if role in call.allowed:
         assert "errors" not in answer, answer
         assert next(iter(answer["data"].values()))["__typename"] == call.success
         assert await _state(owner_db, shop, ids) != before
+        [entry] = new_entries
+        assert (entry.operation, entry.outcome, entry.role) == (
+            call.name.split(" ")[0],
+            call.success,
+            role.value,
+        )
+        assert (entry.actor_user_id is None) == (shop.keys[role].startswith("cl_"))
     else:
         assert answer["data"] is None
         assert error_codes(answer) == ["FORBIDDEN"], answer
         assert await _state(owner_db, shop, ids) == before
+        # A permission refusal comes before the mutation runs; a cashier's credit limit is
+        # refused by the mutation itself, which records the attempt.
+        refused_inside = ["FORBIDDEN"] if "creditLimit" in call.name and role in SELLERS else []
+        assert [entry.outcome for entry in new_entries] == refused_inside
 
 
 @pytest.mark.parametrize("role", ROLES, ids=[role.value for role in ROLES])

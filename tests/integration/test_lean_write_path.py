@@ -39,7 +39,7 @@ async def _blocked_purchase(owner_db: AsyncEngine, wait_event: str) -> int:
     on a loaded machine the purchase can take more than one to get there)."""
     query = text(
         "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-        " AND wait_event = :event AND query LIKE 'SELECT purchase(%'"
+        " AND wait_event = :event AND query LIKE '%SELECT purchase(%'"
     )
     for _ in range(500):
         async with owner_db.connect() as connection:
