@@ -26,3 +26,28 @@ def set_password(owner_url: str, password: str) -> None:
                 sql.Identifier(APP_ROLE), sql.Literal(verifier.decode())
             )
         )
+
+
+_ENSURE_ROLE = sql.SQL(
+    """
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {name}) THEN
+        CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+    END IF;
+END $$;
+DO $$ BEGIN
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO {role}', current_database());
+END $$;
+"""
+)
+
+
+def ensure_role(owner_url: str) -> None:
+    """Create the service role as the core migration does, if the server lacks it, and
+    let it connect to the owner URL's database: a restore's grants need it."""
+    libpq_url = make_url(owner_url).set(drivername="postgresql")
+    with psycopg.connect(libpq_url.render_as_string(hide_password=False)) as connection:
+        connection.execute(
+            _ENSURE_ROLE.format(name=sql.Literal(APP_ROLE), role=sql.Identifier(APP_ROLE))
+        )
