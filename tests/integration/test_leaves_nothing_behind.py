@@ -40,7 +40,7 @@ def state(url: str) -> tuple[set[str], set[str]]:
 
 def run_suite(url: str) -> subprocess.CompletedProcess[str]:
     """A small suite of its own that migrates a database, as ``make test`` does."""
-    return subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+    return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
          "tests/e2e/test_cli_operations.py::test_version_names_the_installed_release"],
         env={**os.environ, "TEST_DATABASE_URL": url}, capture_output=True, text=True,
