@@ -120,6 +120,12 @@ class Settings:
     (migration ``0010_service_secrets``), the same for every worker and instance."""
     receipt_link_days: int = 30
     """How long a receipt link (``Order.receiptUrl``) works."""
+    metrics: bool = False
+    """Serve Prometheus metrics on ``/metrics`` and count them (``METRICS=on``;
+    ``app.metrics`` says what and who may read them)."""
+    metrics_token: str | None = field(default=None, repr=False)
+    """With ``METRICS=on``: the bearer token a scraper must send; unset, anyone who
+    reaches the port may read ``/metrics``."""
     trust_forwarded_headers: bool = False
     """Build absolute URLs (receipt links) from ``X-Forwarded-Proto`` and
     ``X-Forwarded-Host``: only behind a proxy that sets them, else a client could."""
@@ -163,6 +169,8 @@ class Settings:
             graphiql=_choice("GRAPHIQL", ("off", "on")) == "on",
             secret_key=env.get("SECRET_KEY") or None,
             receipt_link_days=_int("RECEIPT_LINK_DAYS", 30),
+            metrics=_choice("METRICS", ("off", "on")) == "on",
+            metrics_token=env.get("METRICS_TOKEN") or None,
             trust_forwarded_headers=_choice("TRUST_FORWARDED_HEADERS", ("off", "on")) == "on",
         )
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hmac
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import metrics, tracing
 from app.config import Settings
 from app.db.engine import service_driver_pool, service_engine
 from app.db.migrations import head_revision
@@ -72,8 +75,17 @@ class RequestContext:
     key).  Code that computes without awaiting is bounded by ``app.deadline``.
     """
 
-    def __init__(self, starlette: Starlette, max_body_bytes: int, deadline_seconds: float) -> None:
+    def __init__(
+        self,
+        starlette: Starlette,
+        max_body_bytes: int,
+        deadline_seconds: float,
+        handler: ASGIApp | None = None,
+    ) -> None:
+        """``handler``: what serves a request once its body is read (``starlette``, or
+        ``starlette`` inside the tracing middleware)."""
         self.starlette = starlette
+        self.handler = handler or starlette
         self.max_body_bytes = max_body_bytes
         self.deadline_seconds = deadline_seconds
 
@@ -113,7 +125,7 @@ class RequestContext:
                 if body is None:
                     await _too_large(limit)(scope, receive, send_with_id)
                 else:
-                    await self.starlette(scope, _replay(body, receive), send_with_id)
+                    await self.handler(scope, _replay(body, receive), send_with_id)
         except TimeoutError:
             if not deadline.expired():
                 raise
@@ -127,13 +139,31 @@ class RequestContext:
                 await error_response(503, SHUTTING_DOWN)(scope, receive, send_with_id)
             raise
         finally:
-            if access_log.isEnabledFor(logging.INFO):  # skip building the line when it is off
-                ms = round((time.perf_counter() - started) * 1000, 2)
-                access_log.info(
-                    "%s %s %s", scope["method"], scope["path"], status,
-                    extra={"status": status, "ms": ms},
-                )  # fmt: skip
+            _record(scope, status, time.perf_counter() - started)
             request_id_var.reset(token)
+
+
+def _record(scope: Scope, status: int, seconds: float) -> None:
+    """The request's access-log line and metrics, each only if it is on."""
+    if metrics.enabled:
+        route = _route(scope["path"])
+        metrics.HTTP_REQUESTS.labels(route, str(status)).inc()
+        metrics.HTTP_SECONDS.labels(route).observe(seconds)
+    if access_log.isEnabledFor(logging.INFO):  # skip building the line when it is off
+        access_log.info(
+            "%s %s %s", scope["method"], scope["path"], status,
+            extra={"status": status, "ms": round(seconds * 1000, 2)},
+        )  # fmt: skip
+
+
+ROUTES = frozenset(("/graphql", "/healthz", "/readyz", "/metrics"))
+
+
+def _route(path: str) -> str:
+    """A request's route as a metric label: a bounded set, never the client's path."""
+    if path in ROUTES:
+        return path
+    return "/receipts/{order_id}" if path.startswith("/receipts/") else "other"
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
@@ -195,8 +225,40 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings | None = None) -> RequestContext:
+def metrics_endpoint(token: str | None) -> Callable[[Request], Awaitable[Response]]:
+    """``/metrics``: for anyone who reaches it, or only with ``token`` as a bearer token."""
+    expected = f"Bearer {token}".encode() if token else None
+
+    async def serve_metrics(request: Request) -> Response:
+        if expected is not None:
+            sent = request.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(sent, expected):
+                return Response(
+                    "metrics need METRICS_TOKEN as a bearer token\n", 401,
+                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                )  # fmt: skip
+        body, media_type = metrics.exposition()
+        return Response(body, media_type=media_type)
+
+    return serve_metrics
+
+
+async def _sample_pools(sampler: metrics.PoolSampler) -> None:
+    while True:
+        sampler.sample()
+        await asyncio.sleep(metrics.SAMPLE_SECONDS)
+
+
+def create_app(
+    settings: Settings | None = None, *, tracer_provider: TracerProvider | None = None
+) -> RequestContext:
+    """``tracer_provider``: where spans go (tests); else from the ``OTEL_*`` variables, if
+    they ask for traces (``app.tracing``)."""
     settings = settings or Settings.from_env()
+    metrics.enable(settings.metrics)
+    if tracer_provider is None and tracing.requested():
+        tracer_provider = tracing.provider_from_env()
+    traces = None if tracer_provider is None else tracing.Tracing(tracer_provider)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -244,10 +306,19 @@ def create_app(settings: Settings | None = None) -> RequestContext:
             )
             await app.state.key_changes.start()
         app.state.head_revision = head_revision()
+        sampling = None
+        if settings.metrics:
+            sampler = metrics.PoolSampler(app.state.driver_pool, engine.pool)
+            app.state.pool_sampler = sampler
+            sampling = asyncio.create_task(_sample_pools(sampler))
         freeze_startup_objects()
         try:
             yield {}
         finally:
+            if sampling is not None:
+                sampling.cancel()
+            if traces is not None:
+                traces.close()
             if app.state.key_changes is not None:
                 await app.state.key_changes.close()
             if app.state.request_limiter is not None:
@@ -256,20 +327,29 @@ def create_app(settings: Settings | None = None) -> RequestContext:
             await app.state.driver_pool.close()
             await engine.dispose()
 
-    graphql = GraphQLApp(
-        build_schema(fast_execution=settings.fast_execution, introspection=settings.introspection),
-        graphql_ide="graphiql" if settings.graphiql else None,
+    schema = build_schema(
+        fast_execution=settings.fast_execution,
+        introspection=settings.introspection,
+        observed=settings.metrics,
     )
-    app = Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/receipts/{order_id}", receipt_page),
-        ],
-        lifespan=lifespan,
-    )
-    return RequestContext(app, settings.max_body_bytes, settings.request_deadline_seconds)
+    graphql = GraphQLApp(schema, graphql_ide="graphiql" if settings.graphiql else None)
+    app = Starlette(routes=_routes(settings, graphql), lifespan=lifespan)
+    return RequestContext(
+        app, settings.max_body_bytes, settings.request_deadline_seconds,
+        handler=None if traces is None else traces.wrap(app),
+    )  # fmt: skip
+
+
+def _routes(settings: Settings, graphql: GraphQLApp) -> list[Route]:
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/receipts/{order_id}", receipt_page),
+    ]
+    if settings.metrics:
+        routes.append(Route("/metrics", metrics_endpoint(settings.metrics_token)))
+    return routes
 
 
 def asgi() -> ASGIApp:

@@ -28,6 +28,7 @@ import uvicorn
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from app import metrics
 from app.config import Settings
 from app.db.app_role import set_password
 from app.db.embedded import EmbeddedUnavailableError, embedded_url
@@ -128,11 +129,13 @@ def serve(
         proxy_headers=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
-    if workers > 1:
-        # Deals the connections out evenly, replaces silent workers (app/workers.py).
-        Supervisor(config, workers, settings.request_deadline_seconds).run()
-    else:
-        Server(config).run()
+    # Several workers count into files of a folder made for them (app/metrics.py).
+    with metrics.worker_files(workers if settings.metrics else 1):
+        if workers > 1:
+            # Deals the connections out evenly, replaces silent workers (app/workers.py).
+            Supervisor(config, workers, settings.request_deadline_seconds).run()
+        else:
+            Server(config).run()
 
 
 def _allow_many_connections() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from app import metrics
 from app.domain.purchases import PaymentExceedsBalance, PaymentMethod, PaymentRecord, PaymentTaken
 from app.domain.results import KeyReused, Missing
 from app.services.call_results import customer_from_json, instant, missing_from_json
@@ -57,7 +58,9 @@ async def record_payment(
             "hash": hash_,
         },
     )
-    return outcome_from_json(answer, idempotency_key)
+    result = outcome_from_json(answer, idempotency_key)
+    metrics.outcome(metrics.PAYMENTS, result)
+    return result
 
 
 def payment_from_json(raw: dict[str, Any]) -> PaymentRecord:

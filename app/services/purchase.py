@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from app import metrics
 from app.domain.purchases import (
     CreditLimitExceeded,
     InsufficientStock,
@@ -118,7 +119,9 @@ async def purchase(
     for index, line in enumerate(lines):
         first_line.setdefault(line.product_id, index)
     line_numbers = [first_line[line.product_id] for line in merged]
-    return outcome_from_json(answer, idempotency_key, line_numbers)
+    result = outcome_from_json(answer, idempotency_key, line_numbers)
+    metrics.outcome(metrics.SALES, result)
+    return result
 
 
 def order_from_json(raw: dict[str, Any]) -> OrderRecord:
