@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## Create the virtual environment and install the project
 
 run: $(STAMP) ## Run the service for development (embedded PostgreSQL unless DATABASE_URL is set)
-	INTROSPECTION=$${INTROSPECTION:-public} GRAPHIQL=$${GRAPHIQL:-on} $(VENV)/bin/credit-ledger serve
+	INTROSPECTION=$${INTROSPECTION:-public} GRAPHIQL=$${GRAPHIQL:-on} METRICS=$${METRICS:-on} \
+		$(VENV)/bin/credit-ledger serve
 
 stop-db: $(STAMP) ## Stop the embedded PostgreSQL that `make run` left running
 	$(PY) -m app.db.embedded stop
