@@ -146,9 +146,7 @@ class RequestContext:
 def _record(scope: Scope, status: int, seconds: float) -> None:
     """The request's access-log line and metrics, each only if it is on."""
     if metrics.enabled:
-        route = _route(scope["path"])
-        metrics.HTTP_REQUESTS.labels(route, str(status)).inc()
-        metrics.HTTP_SECONDS.labels(route).observe(seconds)
+        metrics.count_request(_route(scope["path"]), status, seconds)
     if access_log.isEnabledFor(logging.INFO):  # skip building the line when it is off
         access_log.info(
             "%s %s %s", scope["method"], scope["path"], status,
@@ -328,9 +326,7 @@ def create_app(
             await engine.dispose()
 
     schema = build_schema(
-        fast_execution=settings.fast_execution,
-        introspection=settings.introspection,
-        observed=settings.metrics,
+        fast_execution=settings.fast_execution, introspection=settings.introspection
     )
     graphql = GraphQLApp(schema, graphql_ide="graphiql" if settings.graphiql else None)
     app = Starlette(routes=_routes(settings, graphql), lifespan=lifespan)

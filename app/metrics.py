@@ -12,8 +12,8 @@ off, since the engine runs inside Strawberry's pipeline):
 - HTTP requests by route and status, with a latency histogram (``app.main.RequestContext``);
 - GraphQL operations by name, type and result (``ok``, ``error``, ``partial``), with a
   latency histogram, and every error answered by its ``extensions.code``
-  (``app.graphql.observed.Observed``, a schema extension; HTTP-level refusals in
-  ``app.graphql.http.error_response``).  Operation names are the client's: past
+  (``app.graphql.observed``, called by the outermost schema extension; HTTP-level
+  refusals in ``app.graphql.http.error_response``).  Operation names are the client's: past
   ``MAX_OPERATION_NAMES`` distinct ones, the rest count as ``other``;
 - database calls by kind (``call``: one server-side function; ``read``: one page
   query; ``transaction``: a SQLAlchemy unit of work), latency histogram
@@ -117,6 +117,21 @@ def operation_label(name: str | None) -> str:
         return "other"
     _operation_names.add(name)
     return name
+
+
+_requests: dict[tuple[str, int], tuple[Any, Any]] = {}
+"""Each label set's counter and histogram, so a request skips prometheus-client's lookup."""
+
+
+def count_request(route: str, status: int, seconds: float) -> None:
+    children = _requests.get((route, status))
+    if children is None:
+        children = _requests[route, status] = (
+            HTTP_REQUESTS.labels(route, str(status)),
+            HTTP_SECONDS.labels(route),
+        )
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def outcome(counter: Counter, result: object) -> None:

@@ -28,7 +28,6 @@ from app.graphql.engine import engine_extensions
 from app.graphql.errors import ClientErrors, request_error_code
 from app.graphql.introspection import introspection_extensions
 from app.graphql.limits import LIMIT_RULES, MAX_TOKENS
-from app.graphql.observed import Observed
 from app.graphql.orders import OrderMutations, OrderQueries
 from app.graphql.overdue import OverdueQueries
 from app.graphql.payments import PaymentMutations
@@ -86,11 +85,8 @@ class Schema(strawberry.Schema):
                 error.extensions = {**(error.extensions or {}), "code": code}
 
 
-def build_schema(
-    *, fast_execution: bool = True, introspection: str = "authenticated", observed: bool = False
-) -> Schema:
-    """The service's schema; with ``fast_execution``, the engine plugged in; ``observed``:
-    each operation counted for ``/metrics`` (``app.graphql.observed``).
+def build_schema(*, fast_execution: bool = True, introspection: str = "authenticated") -> Schema:
+    """The service's schema; with ``fast_execution``, the engine plugged in.
 
     ``introspection`` (``app.graphql.introspection``) also decides whether error
     messages suggest names ("Did you mean …?"): only when it is ``public``.
@@ -99,7 +95,6 @@ def build_schema(
     # Classes and factories, never instances: Strawberry keeps each request's execution
     # context on the extension, so a shared instance would be shared by concurrent requests.
     extensions: list[Any] = [
-        *([Observed] if observed else []),
         lambda: ClientErrors(suggestions=suggestions),
         OperationSelection,
         lambda: AddValidationRules(LIMIT_RULES),
