@@ -1,5 +1,7 @@
 # The service image.  The project is installed in editable mode on purpose: the
 # code finds alembic.ini and the migrations next to the `app` package (/srv).
+# Without the `embedded` extra: the image always runs against DATABASE_URL, so the
+# embedded PostgreSQL (pgserver, ~30 MB of server binaries) stays out of it.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -9,7 +9,7 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,embedded]'
 	@touch $(STAMP)
 
 install: $(STAMP) graphiql ## Create the virtual environment and install the project
@@ -19,7 +19,7 @@ graphiql: $(STAMP) ## Fetch GraphiQL's pinned files into .graphiql/ if missing (
 
 run: $(STAMP) graphiql ## Run the service for development (embedded PostgreSQL unless DATABASE_URL is set)
 	INTROSPECTION=$${INTROSPECTION:-public} GRAPHIQL=$${GRAPHIQL:-on} \
-		CORS_ORIGINS=$${CORS_ORIGINS-http://localhost:*} $(VENV)/bin/credit-ledger serve
+		CORS_ORIGINS=$${CORS_ORIGINS-http://localhost:*} METRICS=$${METRICS:-on} $(VENV)/bin/credit-ledger serve
 
 stop-db: $(STAMP) ## Stop the embedded PostgreSQL that `make run` left running
 	$(PY) -m app.db.embedded stop

@@ -1,5 +1,6 @@
 """``credit-ledger``: serve, migrate, export the schema, manage businesses, keys and
-users, verify the ledger, prune idempotency keys, manage the audit trail's partitions."""
+users, verify the ledger, prune idempotency keys and sessions, manage the audit
+trail's partitions, back up and restore."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
-from typing import Any
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, TypeAlias
 
 import orjson
 
 from app.config import Settings
-from app.db.embedded import embedded_url
+from app.db.embedded import EmbeddedUnavailableError, embedded_url
 from app.db.engine import owner_engine
 from app.domain.identity import Role
 from app.services import admin, audit_partitions, auth_pruning, idempotency, verify
@@ -27,7 +30,10 @@ def _print(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None
 def _owner_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url
-    return embedded_url(settings.data_dir)
+    try:
+        return embedded_url(settings.data_dir)
+    except EmbeddedUnavailableError as exc:
+        sys.exit(f"error: {exc}")
 
 
 def _run_admin(settings: Settings, work: Callable[[Any], Awaitable[None]]) -> None:
@@ -75,6 +81,50 @@ def cmd_key_create(args: argparse.Namespace, settings: Settings) -> None:
             {"id": key.ref.public_id, "businessId": str(key.ref.business_id),
              "role": key.role.value, "key": key.token},
             f"key {key.ref.public_id} ({key.role.value}); shown once:\n{key.token}",
+        )  # fmt: skip
+
+    _run_admin(settings, work)
+
+
+def cmd_business_list(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(engine: Any) -> None:
+        rows = await admin.list_businesses(engine)
+        _print(
+            args,
+            {"businesses": [
+                {"id": str(row.id), "name": row.name, "currency": row.currency,
+                 "paymentTermsDays": row.payment_terms_days,
+                 "createdAt": row.created_at.isoformat()}
+                for row in rows
+            ]},
+            "\n".join(
+                f"{row.id}\t{row.name}\t{row.currency}\t{row.payment_terms_days} days"
+                f"\tcreated {row.created_at:%Y-%m-%d}"
+                for row in rows
+            ) or "no business",
+        )  # fmt: skip
+
+    _run_admin(settings, work)
+
+
+def cmd_key_list(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(engine: Any) -> None:
+        rows = await admin.list_keys(engine, args.business)
+        _print(
+            args,
+            {"keys": [
+                {"id": row.ref.public_id, "businessId": str(row.ref.business_id),
+                 "role": row.role.value, "name": row.name,
+                 "createdAt": row.created_at.isoformat(),
+                 "revokedAt": row.revoked_at and row.revoked_at.isoformat()}
+                for row in rows
+            ]},
+            "\n".join(
+                f"{row.ref.public_id}\t{row.role.value}\tcreated {row.created_at:%Y-%m-%d}"
+                + (f"\trevoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "")
+                + (f"\t{row.name}" if row.name else "")
+                for row in rows
+            ) or "no key",
         )  # fmt: skip
 
     _run_admin(settings, work)
@@ -224,11 +274,46 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> None:
         sys.exit(1)
 
 
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
+    from app.db.backup import BackupError, backup
+
+    url = _owner_url(settings)
+    try:
+        tool = backup(url, args.file)
+    except BackupError as exc:
+        sys.exit(f"error: {exc}")
+    _print(
+        args,
+        {"file": str(args.file), "pgDump": str(tool)},
+        f"backed up to {args.file} (with {tool})",
+    )
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
+    from app.db.backup import BackupError, restore
+    from app.server import migrate
+
+    url = _owner_url(settings)
+    try:
+        tool = restore(url, args.file)
+    except BackupError as exc:
+        sys.exit(f"error: {exc}")
+    migrate(settings, url)
+    _print(
+        args,
+        {"file": str(args.file), "pgRestore": str(tool), "migrated": True},
+        f"restored {args.file} (with {tool}) and upgraded to the latest schema",
+    )
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     from app.server import StartupError, serve
 
     try:
-        serve(settings, host=args.host, port=args.port, workers=args.workers)
+        serve(
+            settings, host=args.host, port=args.port, workers=args.workers,
+            migrate_first=not args.no_migrate,
+        )  # fmt: skip
     except StartupError as exc:
         print(f"credit-ledger: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -237,126 +322,204 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         sys.exit(130)
 
 
-def _add_pruning_commands(commands: Any) -> None:
-    """``idempotency prune`` and ``sessions prune``."""
-    keys = commands.add_parser("idempotency", help="manage idempotency keys").add_subparsers(
-        dest="action", required=True
+DATABASE_HELP = """
+
+Every command works on DATABASE_URL (the owner's connection), else on the embedded
+PostgreSQL of CREDIT_LEDGER_DATA_DIR (default: .data), which it starts if needed."""
+
+
+def _version() -> str:
+    try:
+        return version("credit-ledger")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's, naming each option's default unless it has none (``None``, a flag)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False) or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _commands(parent: Commands, name: str, text: str) -> Commands:
+    group = parent.add_parser(name, help=text, description=text, formatter_class=HelpFormatter)
+    return group.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+
+def _command(
+    group: Commands,
+    name: str,
+    text: str,
+    handler: Callable[[argparse.Namespace, Settings], None],
+) -> argparse.ArgumentParser:
+    command = group.add_parser(name, help=text, description=text, formatter_class=HelpFormatter)
+    command.set_defaults(handler=handler)
+    return command
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="credit-ledger",
+        description=__doc__ + DATABASE_HELP,
+        formatter_class=HelpFormatter,
     )
-    prune = keys.add_parser("prune", help="delete idempotency keys older than a given age")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = _command(commands, "serve", "run the GraphQL service", cmd_serve)
+    serve.add_argument("--host", help="address to listen on (default: $HOST, else 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: $PORT, else 8000)")
+    serve.add_argument("--workers", type=int, help="worker processes (default: $WORKERS, else 1)")
+    serve.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="do not upgrade the database first: a separate `credit-ledger migrate` does"
+        " (default: upgrade it)",
+    )
+
+    migrate = _command(
+        commands, "migrate", "upgrade the database to the latest schema", cmd_migrate
+    )
+    _json_flag(migrate)
+
+    _command(commands, "export-schema", "print the GraphQL SDL", cmd_export_schema)
+    _tenant_commands(commands)
+    _book_commands(commands)
+    return parser
+
+
+def _tenant_commands(commands: Commands) -> None:
+    """Businesses, their keys and users."""
+    business = _commands(commands, "business", "manage businesses")
+    create = _command(business, "create", "create a business", cmd_business_create)
+    create.add_argument("--name", required=True, help="the business's name")
+    create.add_argument("--currency", default="INR", help="ISO 4217 currency code")
+    create.add_argument(
+        "--terms-days", type=int, default=30, help="days a customer has to pay a purchase"
+    )
+    _json_flag(create)
+    listed = _command(business, "list", "list the businesses", cmd_business_list)
+    _json_flag(listed)
+
+    key = _commands(commands, "key", "manage API keys")
+    key_create = _command(
+        key, "create", "create an API key (its secret is shown once)", cmd_key_create
+    )
+    key_create.add_argument("--business", type=int, required=True, help="the business's id")
+    key_create.add_argument(
+        "--role", choices=[*ROLE_NAMES, "clerk"], required=True, help="what the key may do"
+    )
+    _json_flag(key_create)
+    key_list = _command(
+        key, "list", "list API keys: ids, roles, dates; never their secrets", cmd_key_list
+    )
+    key_list.add_argument(
+        "--business", type=int, action="append",
+        help="only this business's keys (repeatable; default: every business's)",
+    )  # fmt: skip
+    _json_flag(key_list)
+    key_revoke = _command(key, "revoke", "revoke an API key", cmd_key_revoke)
+    key_revoke.add_argument("key_id", metavar="KEY_ID", help="e.g. cl_1_2, or the whole key")
+    _json_flag(key_revoke)
+
+    user = _commands(commands, "user", "manage a business's users")
+    user_create = _command(
+        user, "create", "create a user (their one-time password is shown once)", cmd_user_create
+    )
+    user_create.add_argument("--business", type=int, required=True, help="the business's id")
+    user_create.add_argument("--email", required=True, help="the user's email, to sign in with")
+    user_create.add_argument(
+        "--role", choices=[*ROLE_NAMES, "clerk"], required=True, help="what the user may do"
+    )
+    user_create.add_argument("--name", help="full name (default: the email)")
+    _json_flag(user_create)
+    user_reset = _command(
+        user, "reset-password", "give a user a new one-time password; their sessions end",
+        cmd_user_reset_password,
+    )  # fmt: skip
+    user_reset.add_argument("--email", required=True, help="the user's email")
+    _json_flag(user_reset)
+
+
+def _book_commands(commands: Commands) -> None:
+    """Keeping the books: pruning, verifying, backing up, restoring."""
+    keys = _commands(commands, "idempotency", "manage idempotency keys")
+    prune = _command(
+        keys, "prune", "delete idempotency keys older than a given age", cmd_idempotency_prune
+    )
     prune.add_argument(
         "--older-than-hours",
         type=int,
         default=idempotency.MIN_RETENTION_HOURS,
-        help=f"at least {idempotency.MIN_RETENTION_HOURS} (the default)",
+        help=f"at least {idempotency.MIN_RETENTION_HOURS}",
     )
-    prune.add_argument("--json", action="store_true")
-    prune.set_defaults(handler=cmd_idempotency_prune)
-
-    sessions = commands.add_parser("sessions", help="manage sign-in sessions").add_subparsers(
-        dest="action", required=True
-    )
-    sessions_prune = sessions.add_parser(
-        "prune", help="delete ended sessions, their refresh tokens and stale sign-in throttling"
-    )
+    _json_flag(prune)
+    sessions = _commands(commands, "sessions", "manage sign-in sessions")
+    sessions_prune = _command(
+        sessions, "prune",
+        "delete ended sessions, their refresh tokens and stale sign-in throttling",
+        cmd_sessions_prune,
+    )  # fmt: skip
     sessions_prune.add_argument(
         "--older-than-days",
         type=int,
         default=30,
         help=f"sessions ended this long ago (at least {auth_pruning.MIN_RETENTION_DAYS})",
     )
-    sessions_prune.add_argument("--json", action="store_true")
-    sessions_prune.set_defaults(handler=cmd_sessions_prune)
+    _json_flag(sessions_prune)
 
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="credit-ledger", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    serve = commands.add_parser("serve", help="run the GraphQL service")
-    serve.add_argument("--host", default=None)
-    serve.add_argument("--port", type=int, default=None)
-    serve.add_argument("--workers", type=int, default=None)
-    serve.set_defaults(handler=cmd_serve)
-
-    migrate = commands.add_parser("migrate", help="upgrade the database to the latest schema")
-    migrate.add_argument("--json", action="store_true")
-    migrate.set_defaults(handler=cmd_migrate)
-
-    export = commands.add_parser("export-schema", help="print the GraphQL SDL")
-    export.set_defaults(handler=cmd_export_schema)
-
-    business = commands.add_parser("business", help="manage businesses").add_subparsers(
-        dest="action", required=True
-    )
-    create = business.add_parser("create", help="create a business")
-    create.add_argument("--name", required=True)
-    create.add_argument("--currency", default="INR")
-    create.add_argument("--terms-days", type=int, default=30)
-    create.add_argument("--json", action="store_true")
-    create.set_defaults(handler=cmd_business_create)
-
-    key = commands.add_parser("key", help="manage API keys").add_subparsers(
-        dest="action", required=True
-    )
-    key_create = key.add_parser("create", help="create an API key (its secret is shown once)")
-    key_create.add_argument("--business", type=int, required=True)
-    key_create.add_argument("--role", choices=[*ROLE_NAMES, "clerk"], required=True)
-    key_create.add_argument("--json", action="store_true")
-    key_create.set_defaults(handler=cmd_key_create)
-    key_revoke = key.add_parser("revoke", help="revoke an API key")
-    key_revoke.add_argument("key_id", metavar="KEY_ID", help="e.g. cl_1_2")
-    key_revoke.add_argument("--json", action="store_true")
-    key_revoke.set_defaults(handler=cmd_key_revoke)
-
-    user = commands.add_parser("user", help="manage a business's users").add_subparsers(
-        dest="action", required=True
-    )
-    user_create = user.add_parser(
-        "create", help="create a user (their one-time password is shown once)"
-    )
-    user_create.add_argument("--business", type=int, required=True)
-    user_create.add_argument("--email", required=True)
-    user_create.add_argument("--role", choices=[*ROLE_NAMES, "clerk"], required=True)
-    user_create.add_argument("--name", help="full name (default: the email)")
-    user_create.add_argument("--json", action="store_true")
-    user_create.set_defaults(handler=cmd_user_create)
-    user_reset = user.add_parser(
-        "reset-password", help="give a user a new one-time password; their sessions end"
-    )
-    user_reset.add_argument("--email", required=True)
-    user_reset.add_argument("--json", action="store_true")
-    user_reset.set_defaults(handler=cmd_user_reset_password)
-
-    _add_pruning_commands(commands)
-
-    check = commands.add_parser(
-        "verify", help="prove balances equal the ledger and stock equals its movements"
-    )
+    check = _command(
+        commands, "verify", "prove balances equal the ledger and stock equals its movements",
+        cmd_verify,
+    )  # fmt: skip
     check.add_argument(
-        "--business", type=int, action="append", help="only this business (repeatable)"
-    )
-    check.add_argument("--json", action="store_true")
-    check.set_defaults(handler=cmd_verify)
-    return _add_audit_commands(parser, commands)
+        "--business", type=int, action="append",
+        help="only this business (repeatable; default: every business)",
+    )  # fmt: skip
+    _json_flag(check)
+
+    dump = _command(
+        commands, "backup",
+        "write the whole database to FILE with the pg_dump of the server's version"
+        " (run as a superuser or a role with BYPASSRLS)",
+        cmd_backup,
+    )  # fmt: skip
+    dump.add_argument("file", metavar="FILE", type=Path, help="where to write the backup")
+    _json_flag(dump)
+    load = _command(
+        commands, "restore",
+        "restore a backup into the database, which must be empty, then upgrade it",
+        cmd_restore,
+    )  # fmt: skip
+    load.add_argument("file", metavar="FILE", type=Path, help="a file written by backup")
+    _json_flag(load)
+    _audit_commands(commands)
 
 
-def _add_audit_commands(parser: argparse.ArgumentParser, commands: Any) -> argparse.ArgumentParser:
-    audit = commands.add_parser("audit", help="manage the audit trail").add_subparsers(
-        dest="action", required=True
-    )
-    detach = audit.add_parser(
-        "detach", help="detach the monthly partitions wholly before a month, for archiving"
-    )
+def _audit_commands(commands: Commands) -> None:
+    audit = _commands(commands, "audit", "manage the audit trail")
+    detach = _command(
+        audit, "detach", "detach the monthly partitions wholly before a month, for archiving",
+        cmd_audit_detach,
+    )  # fmt: skip
     detach.add_argument("--before", type=_month, required=True, metavar="YYYY-MM")
-    detach.add_argument("--json", action="store_true")
-    detach.set_defaults(handler=cmd_audit_detach)
-    partitions = audit.add_parser(
-        "partitions", help="create the monthly partitions of the coming months"
-    )
-    partitions.add_argument("--months", type=int, default=12, help="how far ahead (default 12)")
-    partitions.add_argument("--json", action="store_true")
-    partitions.set_defaults(handler=cmd_audit_partitions)
-    return parser
+    _json_flag(detach)
+    partitions = _command(
+        audit, "partitions", "create the monthly partitions of the coming months",
+        cmd_audit_partitions,
+    )  # fmt: skip
+    partitions.add_argument("--months", type=int, default=12, help="how far ahead")
+    _json_flag(partitions)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -124,6 +124,12 @@ class Settings:
     """Origins whose pages may call the API from a browser (``app.cors``); none unless
     listed (``CORS_ORIGINS``, comma-separated; ``make run`` allows
     ``http://localhost:*``)."""
+    metrics: bool = False
+    """Serve Prometheus metrics on ``/metrics`` and count them (``METRICS=on``;
+    ``app.metrics`` says what and who may read them)."""
+    metrics_token: str | None = field(default=None, repr=False)
+    """With ``METRICS=on``: the bearer token a scraper must send; unset, anyone who
+    reaches the port may read ``/metrics``."""
     trust_forwarded_headers: bool = False
     """Believe the proxy's ``X-Forwarded-*`` headers: receipt links are built from
     ``X-Forwarded-Proto`` and ``X-Forwarded-Host``, and sign-in throttling counts the
@@ -172,6 +178,8 @@ class Settings:
             cors_origins=tuple(
                 o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()
             ),
+            metrics=_choice("METRICS", ("off", "on")) == "on",
+            metrics_token=env.get("METRICS_TOKEN") or None,
             trust_forwarded_headers=_choice("TRUST_FORWARDED_HEADERS", ("off", "on")) == "on",
         )
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hmac
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import metrics, tracing
 from app.config import Settings
 from app.cors import with_cors
 from app.db.engine import service_driver_pool, service_engine
@@ -82,10 +85,13 @@ class RequestContext:
         max_body_bytes: int,
         deadline_seconds: float,
         cors_origins: tuple[str, ...] = (),
+        handler: ASGIApp | None = None,
     ) -> None:
+        """``handler``: what serves a request once its body is read (``starlette``, or
+        ``starlette`` inside the tracing middleware); CORS wraps it."""
         self.starlette = starlette
         self.cors_origins = cors_origins
-        self.app = with_cors(starlette, cors_origins)
+        self.app = with_cors(handler or starlette, cors_origins)
         self.max_body_bytes = max_body_bytes
         self.deadline_seconds = deadline_seconds
 
@@ -139,17 +145,33 @@ class RequestContext:
                 await self.refuse(error_response(503, SHUTTING_DOWN))(scope, receive, send_with_id)
             raise
         finally:
-            if access_log.isEnabledFor(logging.INFO):  # skip building the line when it is off
-                ms = round((time.perf_counter() - started) * 1000, 2)
-                access_log.info(
-                    "%s %s %s", scope["method"], scope["path"], status,
-                    extra={"status": status, "ms": ms},
-                )  # fmt: skip
+            _record(scope, status, time.perf_counter() - started)
             request_id_var.reset(token)
 
     def refuse(self, response: Response) -> ASGIApp:
         """One of this class's own refusals, readable by an allowed origin's page too."""
         return with_cors(response, self.cors_origins)
+
+
+def _record(scope: Scope, status: int, seconds: float) -> None:
+    """The request's access-log line and metrics, each only if it is on."""
+    if metrics.enabled:
+        metrics.count_request(_route(scope["path"]), status, seconds)
+    if access_log.isEnabledFor(logging.INFO):  # skip building the line when it is off
+        access_log.info(
+            "%s %s %s", scope["method"], scope["path"], status,
+            extra={"status": status, "ms": round(seconds * 1000, 2)},
+        )  # fmt: skip
+
+
+ROUTES = frozenset(("/graphql", "/healthz", "/readyz", "/metrics"))
+
+
+def _route(path: str) -> str:
+    """A request's route as a metric label: a bounded set, never the client's path."""
+    if path in ROUTES:
+        return path
+    return "/receipts/{order_id}" if path.startswith("/receipts/") else "other"
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
@@ -211,15 +233,46 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings | None = None) -> RequestContext:
+def metrics_endpoint(token: str | None) -> Callable[[Request], Awaitable[Response]]:
+    """``/metrics``: for anyone who reaches it, or only with ``token`` as a bearer token."""
+    expected = f"Bearer {token}".encode() if token else None
+
+    async def serve_metrics(request: Request) -> Response:
+        if expected is not None:
+            sent = request.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(sent, expected):
+                return Response(
+                    "metrics need METRICS_TOKEN as a bearer token\n", 401,
+                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                )  # fmt: skip
+        body, media_type = metrics.exposition()
+        return Response(body, media_type=media_type)
+
+    return serve_metrics
+
+
+async def _sample_pools(sampler: metrics.PoolSampler) -> None:
+    while True:
+        sampler.sample()
+        await asyncio.sleep(metrics.SAMPLE_SECONDS)
+
+
+def create_app(
+    settings: Settings | None = None, *, tracer_provider: TracerProvider | None = None
+) -> RequestContext:
+    """``tracer_provider``: where spans go (tests); else from the ``OTEL_*`` variables, if
+    they ask for traces (``app.tracing``)."""
     settings = settings or Settings.from_env()
+    metrics.enable(settings.metrics)
+    if tracer_provider is None and tracing.requested():
+        tracer_provider = tracing.provider_from_env()
+    traces = None if tracer_provider is None else tracing.Tracing(tracer_provider)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         engine = service_engine(settings)
         app.state.engine = engine
-        app.state.driver_pool = service_driver_pool(settings, engine)
-        pool = app.state.driver_pool
+        app.state.driver_pool = pool = service_driver_pool(settings, engine)
         signing_keys = SigningKeys(
             pool,
             TokenPolicy(
@@ -261,10 +314,19 @@ def create_app(settings: Settings | None = None) -> RequestContext:
             )
             await app.state.key_changes.start()
         app.state.head_revision = head_revision()
+        sampling = None
+        if settings.metrics:
+            sampler = metrics.PoolSampler(app.state.driver_pool, engine.pool)
+            app.state.pool_sampler = sampler
+            sampling = asyncio.create_task(_sample_pools(sampler))
         freeze_startup_objects()
         try:
             yield {}
         finally:
+            if sampling is not None:
+                sampling.cancel()
+            if traces is not None:
+                traces.close()
             if app.state.key_changes is not None:
                 await app.state.key_changes.close()
             if app.state.request_limiter is not None:
@@ -273,10 +335,19 @@ def create_app(settings: Settings | None = None) -> RequestContext:
             await app.state.driver_pool.close()
             await engine.dispose()
 
-    graphql = GraphQLApp(
-        build_schema(fast_execution=settings.fast_execution, introspection=settings.introspection),
-        graphql_ide="graphiql" if settings.graphiql else None,
+    schema = build_schema(
+        fast_execution=settings.fast_execution, introspection=settings.introspection
     )
+    graphql = GraphQLApp(schema, graphql_ide="graphiql" if settings.graphiql else None)
+    app = Starlette(routes=_routes(settings, graphql), lifespan=lifespan)
+    return RequestContext(
+        app, settings.max_body_bytes, settings.request_deadline_seconds,
+        cors_origins=settings.cors_origins,
+        handler=None if traces is None else traces.wrap(app),
+    )  # fmt: skip
+
+
+def _routes(settings: Settings, graphql: GraphQLApp) -> list[Route]:
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Route("/healthz", healthz),
@@ -288,10 +359,9 @@ def create_app(settings: Settings | None = None) -> RequestContext:
     if settings.graphiql:
         graphql.ide_page = graphiql_page()
         routes.append(Route(f"{GRAPHIQL_ROUTE}{{path:path}}", asset_route()))
-    app = Starlette(routes=routes, lifespan=lifespan)
-    return RequestContext(
-        app, settings.max_body_bytes, settings.request_deadline_seconds, settings.cors_origins
-    )
+    if settings.metrics:
+        routes.append(Route("/metrics", metrics_endpoint(settings.metrics_token)))
+    return routes
 
 
 def asgi() -> ASGIApp:

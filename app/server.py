@@ -30,9 +30,10 @@ import uvicorn
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from app import metrics
 from app.config import Settings
 from app.db.app_role import set_password
-from app.db.embedded import embedded_url
+from app.db.embedded import EmbeddedUnavailableError, embedded_url
 from app.db.engine import owner_engine, service_driver_pool, service_engine
 from app.db.migrations import upgrade
 from app.http_protocol import BoundedHttpProtocol
@@ -84,17 +85,25 @@ def serve(
     host: str | None = None,
     port: int | None = None,
     workers: int | None = None,
+    migrate_first: bool = True,
 ) -> None:
+    """``migrate_first=False``: a separate ``credit-ledger migrate`` upgrades the database
+    (Docker Compose's one-shot ``migrate`` service), so that several instances starting
+    at once never migrate concurrently."""
     configure_logging(settings.log_level)
     host = host or settings.host
     port = port or settings.port
     workers = workers or settings.workers
     embedded = settings.database_url is None
     if settings.database_url is None:
-        settings = replace(settings, database_url=embedded_url(settings.data_dir))
+        try:
+            settings = replace(settings, database_url=embedded_url(settings.data_dir))
+        except EmbeddedUnavailableError as exc:
+            raise StartupError(str(exc)) from None
     assert settings.database_url is not None
     check_database(settings.database_url, settings.connect_timeout_seconds)
-    migrate(settings, settings.database_url)
+    if migrate_first:
+        migrate(settings, settings.database_url)
 
     graphql_url = f"http://{_display_host(host)}:{port}/graphql"
     _say(asyncio.run(first_run(settings, embedded=embedded, graphql_url=graphql_url)))
@@ -122,11 +131,13 @@ def serve(
         proxy_headers=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
-    if workers > 1:
-        # Deals the connections out evenly, replaces silent workers (app/workers.py).
-        Supervisor(config, workers, settings.request_deadline_seconds).run()
-    else:
-        Server(config).run()
+    # Several workers count into files of a folder made for them (app/metrics.py).
+    with metrics.worker_files(workers if settings.metrics else 1):
+        if workers > 1:
+            # Deals the connections out evenly, replaces silent workers (app/workers.py).
+            Supervisor(config, workers, settings.request_deadline_seconds).run()
+        else:
+            Server(config).run()
 
 
 def _allow_many_connections() -> None:

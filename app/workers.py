@@ -39,6 +39,7 @@ from typing import Any
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
+from app import metrics
 from app.config import Settings
 from app.deadline import LoopWatchdog
 
@@ -242,6 +243,8 @@ class Supervisor:
                 process.join()
             else:
                 continue
+            process.join()
+            metrics.worker_exited(process.pid)
             self._close_channel(slot)
             self._start(slot)
 
@@ -326,6 +329,7 @@ class Supervisor:
             if process.is_alive():
                 process.kill()
                 process.join()
+            metrics.worker_exited(process.pid)
         for slot in range(self.workers):
             self._close_channel(slot)
         self._selector.close()

@@ -27,7 +27,14 @@ from app.domain.identity import Role
 from app.main import create_app
 from app.services import admin
 from bench import pgbouncer as pgbouncer_tool
-from tests.db import create_database, disable_row_level_security, drop_database, server_url
+from tests.db import (
+    SuiteClaim,
+    create_database,
+    describe,
+    disable_row_level_security,
+    drop_database,
+    server_url,
+)
 
 ROUTES = {"both_routes": ("direct", "pgbouncer"), "isolation": ("direct", "pgbouncer", "no-rls")}
 
@@ -41,9 +48,31 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             return
 
 
+CLAIMS: list[SuiteClaim] = []
+"""This session's hold on the server (``tests.db.SuiteClaim``), released when it ends."""
+RELEASED: list[str] = []
+
+
+def pytest_report_header() -> str:
+    return f"tests use {describe(server_url())}"
+
+
 @pytest.fixture(scope="session")
 def server() -> str:
-    return server_url()
+    url = server_url()
+    CLAIMS.append(SuiteClaim(url))
+    return url
+
+
+def pytest_sessionfinish() -> None:
+    """After every fixture, the session's databases included, is gone."""
+    while CLAIMS:
+        RELEASED.append(CLAIMS.pop().release())
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in RELEASED:
+        terminalreporter.write_line(f"tests used {describe(server_url())}; {line}")
 
 
 @pytest.fixture(scope="session")

@@ -97,11 +97,20 @@ class DriverPool:
             collections.deque()
         )
         self._closed = False
+        self.waits = 0
+        """Borrowers that found no free connection and waited (``app.metrics``)."""
+        self.timeouts = 0
+        """Borrowers that gave up waiting."""
 
     @property
     def opened(self) -> int:
         """Connections open or being opened, idle or lent."""
         return self._opened
+
+    @property
+    def in_use(self) -> int:
+        """Connections lent or being opened."""
+        return self._opened - len(self._idle)
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         """The rows of one statement, run as its own transaction."""
@@ -165,9 +174,11 @@ class DriverPool:
             asyncio.get_running_loop().create_future()
         )
         self._waiters.append(waiter)
+        self.waits += 1
         try:
             handed = await asyncio.wait_for(waiter, self.timeout)
         except TimeoutError:
+            self.timeouts += 1
             self._return_unclaimed(waiter)
             raise PoolTimeout(f"no database connection came free in {self.timeout:g} s") from None
         except BaseException:

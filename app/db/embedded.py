@@ -1,4 +1,5 @@
-"""An embedded PostgreSQL 16 for running without ``DATABASE_URL`` (the ``pgserver`` package).
+"""An embedded PostgreSQL 16 for running without ``DATABASE_URL`` (the ``pgserver`` package,
+the optional ``embedded`` extra: the Docker image leaves it out).
 
 The data directory is ``<data dir>/postgres`` (``CREDIT_LEDGER_DATA_DIR``, default
 ``<project>/.data``), so data survives restarts.  The server listens only on a
@@ -33,6 +34,16 @@ SUPERUSER = "postgres"
 SYSTEM_USER = "pgserver"
 
 
+NOT_INSTALLED = (
+    "DATABASE_URL is not set and the embedded PostgreSQL is not installed"
+    " (pip install 'credit-ledger[embedded]', which `make install` does)"
+)
+
+
+class EmbeddedUnavailableError(RuntimeError):
+    """No ``DATABASE_URL`` and no ``pgserver`` package (an install without ``[embedded]``)."""
+
+
 def pgdata_dir(data_dir: Path | None = None) -> Path:
     return (data_dir or Settings.from_env().data_dir).resolve() / "postgres"
 
@@ -42,7 +53,10 @@ def _pgserver() -> Any:
     # /tmp/runtime-<uid> for pgserver's lock file, which is fine).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pgserver  # noqa: PLC0415 - heavy; only needed in embedded mode
+        try:
+            import pgserver  # noqa: PLC0415 - heavy; only needed in embedded mode
+        except ModuleNotFoundError as exc:
+            raise EmbeddedUnavailableError(NOT_INSTALLED) from exc
 
     # pgserver logs every command it runs at INFO.
     logging.getLogger("pgserver").setLevel(logging.WARNING)

@@ -28,11 +28,14 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 
 from graphql.error import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
+from app import metrics
 from app.deadline import DeadlineExceeded
+from app.graphql import observed
 from app.graphql.limits import TOO_COMPLEX
 from app.logs import request_id_var
 from app.services.retry import TryAgain
@@ -120,6 +123,7 @@ class ClientErrors(SchemaExtension):
         self.validation_errors = {id(error) for error in errors}
 
     def on_operation(self):  # type: ignore[no-untyped-def]
+        started = time.perf_counter() if metrics.enabled else 0.0
         yield
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
@@ -131,3 +135,5 @@ class ClientErrors(SchemaExtension):
             if not self.suggestions:
                 answered = [without_suggestion(error) for error in answered]
             result.errors = answered
+        if metrics.enabled:  # the outermost hook: errors now carry the codes clients see
+            observed.record(self.execution_context, started)

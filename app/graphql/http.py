@@ -22,6 +22,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
+from app import metrics
 from app.domain.identity import Identity
 from app.graphql.context import Context
 from app.graphql.media_types import (
@@ -65,6 +66,8 @@ def error_response(
         status, "BAD_USER_INPUT" if status < 500 else "INTERNAL_SERVER_ERROR"
     )
     headers = {"Retry-After": retry_after} if status in (429, 503) else None
+    if metrics.enabled:
+        metrics.ERRORS.labels(code).inc()
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
     return JSONResponse(body, status, headers, media_type=CONTENT_TYPES[media_type])
 

@@ -8,6 +8,7 @@ insert itself satisfies the policy.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -169,3 +170,58 @@ async def reset_password(engine: AsyncEngine, *, email: str) -> NewPassword:
         assert isinstance(user, UserRecord)
         await uow.commit()
     return NewPassword(found.business_id, user, password)
+
+
+@dataclass(frozen=True)
+class BusinessRow:
+    id: int
+    name: str
+    currency: str
+    payment_terms_days: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    """What an operator may see of a key: never its secret or the secret's hash."""
+
+    ref: KeyRef
+    role: Role
+    name: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+_BUSINESSES = text(
+    "SELECT id, name, currency, payment_terms_days, created_at FROM businesses ORDER BY id"
+)
+_KEYS = text(
+    "SELECT id, role, name, created_at, revoked_at FROM api_keys WHERE business_id = :b ORDER BY id"
+)
+
+
+async def list_businesses(engine: AsyncEngine) -> list[BusinessRow]:
+    """Every business, as ``verify`` sees them: the owner must not be subject to RLS
+    (a superuser, or a role with ``BYPASSRLS``)."""
+    async with engine.connect() as connection:
+        rows = (await connection.execute(_BUSINESSES)).all()
+    return [
+        BusinessRow(row.id, row.name, row.currency, row.payment_terms_days, row.created_at)
+        for row in rows
+    ]
+
+
+async def list_keys(engine: AsyncEngine, business_ids: list[int] | None = None) -> list[KeyRow]:
+    """The keys of the given businesses (else of every one), each business's read with
+    its tenant bound."""
+    if business_ids is None:
+        business_ids = [business.id for business in await list_businesses(engine)]
+    keys: list[KeyRow] = []
+    async with engine.begin() as connection:
+        for business_id in business_ids:
+            await _bind(connection, business_id)
+            for row in await connection.execute(_KEYS, {"b": business_id}):
+                role = Role.CASHIER if row.role == "clerk" else Role(row.role)
+                ref = KeyRef(business_id, int(row.id))
+                keys.append(KeyRow(ref, role, row.name, row.created_at, row.revoked_at))
+    return keys

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from app import metrics
 from app.domain.identity import CreatedBy
 from app.domain.purchases import PaymentExceedsBalance, PaymentMethod, PaymentRecord, PaymentTaken
 from app.domain.results import KeyReused, Missing
@@ -75,7 +76,9 @@ async def record_payment(
         },
         AUDIT,
     )
-    return outcome_from_json(answer, idempotency_key)
+    result = outcome_from_json(answer, idempotency_key)
+    metrics.outcome(metrics.PAYMENTS, result)
+    return result
 
 
 def payment_from_json(raw: dict[str, Any]) -> PaymentRecord:

@@ -27,6 +27,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from app import metrics
 from app.domain.purchases import (
     CreditLimitExceeded,
     InsufficientStock,
@@ -151,6 +152,7 @@ async def purchase(
     if isinstance(outcome, Purchased) and outcome.order.number is None:
         number = await bills.number_sale(units, outcome.order.id)
         outcome = replace(outcome, order=replace(outcome.order, number=number))
+    metrics.outcome(metrics.SALES, outcome)
     return outcome
 
 

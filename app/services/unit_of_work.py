@@ -40,6 +40,7 @@ Both ways, a database out of reach, a lost connection or a timeout leaves here a
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -49,6 +50,7 @@ from sqlalchemy.engine import Result
 from sqlalchemy.exc import TimeoutError as EnginePoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app import metrics
 from app.db.driver_pool import DriverPool, PoolTimeout
 from app.domain.audit import AuditDraft
 from app.domain.identity import NOBODY, CreatedBy
@@ -88,8 +90,10 @@ class UnitOfWork:
         """The entry of the mutation this unit of work is part of; ``commit`` writes it."""
         self._connection: AsyncConnection | None = None
         self._committed = False
+        self._started = 0.0
 
     async def __aenter__(self) -> Self:
+        self._started = time.perf_counter()
         try:
             self._connection = await self._engine.connect()
         except EnginePoolTimeout as exc:
@@ -148,6 +152,8 @@ class UnitOfWork:
         connection, self._connection = self._connection, None
         if connection is None:
             return
+        if metrics.enabled:
+            metrics.DB_TRANSACTION.observe(time.perf_counter() - self._started)
         failure: Exception | None = None
         try:
             if not self._committed:
@@ -258,7 +264,13 @@ class UnitsOfWork:
 
     async def _call(self, statement: DriverStatement, params: Mapping[str, Any]) -> Any:
         args = statement.args({**params, **self._bound})
-        return await with_retries(lambda: fetch(self._pool.fetchval, statement.sql, args))
+        if not metrics.enabled:
+            return await with_retries(lambda: fetch(self._pool.fetchval, statement.sql, args))
+        started = time.perf_counter()
+        try:
+            return await with_retries(lambda: fetch(self._pool.fetchval, statement.sql, args))
+        finally:
+            metrics.DB_CALL.observe(time.perf_counter() - started)
 
     async def read(self, statement: ReadStatement, params: Mapping[str, Any]) -> list[Any]:
         """The rows of ``statement``: one round trip, one implicit transaction, one snapshot.
@@ -269,7 +281,14 @@ class UnitsOfWork:
         re-planning the bigger ones for every execution cost more than running them.
         """
         args = statement.args({**params, **self._bound})
-        rows: list[Any] = await fetch(self._pool.fetch, statement.sql, args)
+        if not metrics.enabled:
+            rows: list[Any] = await fetch(self._pool.fetch, statement.sql, args)
+            return rows
+        started = time.perf_counter()
+        try:
+            rows = await fetch(self._pool.fetch, statement.sql, args)
+        finally:
+            metrics.DB_READ.observe(time.perf_counter() - started)
         return rows
 
 
