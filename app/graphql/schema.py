@@ -31,6 +31,7 @@ from app.graphql.limits import LIMIT_RULES, MAX_TOKENS
 from app.graphql.orders import OrderMutations, OrderQueries
 from app.graphql.overdue import OverdueQueries
 from app.graphql.payments import PaymentMutations
+from app.graphql.product_lists import ProductListQueries
 from app.graphql.returns import ReturnMutations
 from app.graphql.scalars import SCALAR_MAP
 from app.graphql.sessions import SessionMutations
@@ -46,7 +47,7 @@ Query = merge_types(
     "Query",
     (
         ViewerQueries, CustomerQueries, BalanceQueries, OverdueQueries, CatalogQueries,
-        OrderQueries, SettingsQueries, UserQueries,
+        ProductListQueries, OrderQueries, SettingsQueries, UserQueries,
     ),
 )  # fmt: skip
 Mutation = merge_types(

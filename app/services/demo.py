@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.domain.identity import Role
+from app.domain.records import ProductRecord
 from app.services import admin
-from app.services.catalog import DuplicateSku, NewProduct, create_product
+from app.services.catalog import NewProduct, create_product
 from app.services.customers import NewCustomer, create_customer
 from app.services.unit_of_work import UnitOfWork
 
@@ -56,7 +57,7 @@ async def create_demo(*, owner: AsyncEngine, service: AsyncEngine) -> Demo:
         async with UnitOfWork(service, business_id) as uow:
             product = NewProduct(name=name, sku=sku, price=price, stock=stock)
             created = await create_product(uow, product=product)
-            assert not isinstance(created, DuplicateSku), "a brand-new business has no SKUs"
+            assert isinstance(created, ProductRecord), "a brand-new business has no SKUs"
             product_ids.append(created.id)
     key = await admin.create_key(owner, business_id=business_id, role=Role.OWNER, name="demo")
     return Demo(
