@@ -72,12 +72,8 @@ async def shelf(tenant: Tenant) -> list[dict[str, Any]]:
     """Nine products whose names, stock and prices tie in threes."""
     made = []
     for n in range(9):
-        made.append(
-            await created(
-                tenant, name=f"Item {n % 3}", stock=10 * (n % 3), price=f"{n // 3}.00",
-                category="Odd" if n % 2 else "Even",
-            )  # fmt: skip
-        )
+        fields = {"name": f"Item {n % 3}", "stock": 10 * (n % 3), "price": f"{n // 3}.00"}
+        made.append(await created(tenant, category="Odd" if n % 2 else "Even", **fields))
     return made
 
 
