@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -77,7 +78,7 @@ async def shelf(tenant: Tenant) -> list[dict[str, Any]]:
     return made
 
 
-SORTS = {
+SORTS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "NAME": lambda p: p["name"],
     "STOCK": lambda p: p["stock"],
     "PRICE": lambda p: float(p["price"]),
