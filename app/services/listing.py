@@ -12,7 +12,10 @@ it, filter all the business's rows.  Either way the matches are read first and
 then sorted: walking the name index instead is quick when matches are common but
 visits every row in name order when they are rare, and a cached generic plan
 would always walk it.  Each combination of filters is its own constant
-statement, so every statement has a stable plan.
+statement, so every statement has a stable plan.  Before that, a search looks
+through the first ``WINDOW`` customers by name: if they hold a whole page of
+matches, that is the page (no match sorts before them), so common matches never
+read the index at all.
 """
 
 from __future__ import annotations
@@ -51,6 +54,10 @@ def search_condition(column: str, search: str) -> tuple[str, dict[str, str]]:
     return f"strpos({column}, lower(:search)) > 0", {"search": search}
 
 
+WINDOW = 1_000
+"""Rows a search first looks through in list order (``customers_page``, ``products_page``)."""
+
+
 def searchable(search: str | None) -> bool:
     return search is None or len(search) <= LONGEST_SEARCHABLE
 
@@ -63,19 +70,26 @@ def _customers_statement(
     after: bool,
     overdue: bool = False,
     archived: bool = False,
+    window: bool = False,
 ) -> ReadQuery:
     """With ``overdue``, each row also carries its overdue status now (``STATUS_COLUMNS``);
     with ``archived``, archived customers are listed too; ``search`` is the condition of
-    ``search_condition``, or ``None``."""
+    ``search_condition``, or ``None``; with ``window``, it is applied to the first
+    ``WINDOW`` customers by name only."""
     conditions = [f"c.business_id = {TENANT}"]
     if not archived:
         conditions.append("c.archived_at IS NULL")
-    if search is not None:
-        conditions.append(search)
     if owing is not None:
         conditions.append("c.balance > 0" if owing else "c.balance <= 0")
     if after:
         conditions.append("(c.name, c.id) > (:after_name, :after_id)")
+    if search is not None and window:
+        first = f"SELECT * FROM customers c WHERE {' AND '.join(conditions)}"
+        conditions = [search]
+        search = f"(SELECT * FROM ({first} ORDER BY c.name, c.id LIMIT :window) c WHERE {search})"
+    elif search is not None:
+        conditions.append(search)
+        search = f"(SELECT c.* FROM customers c WHERE {' AND '.join(conditions)})"
     where = " AND ".join(conditions)
     columns, source, ctes = CUSTOMER_COLUMNS, CUSTOMER_FROM, []
     if overdue:
@@ -83,7 +97,7 @@ def _customers_statement(
         source += f" CROSS JOIN q {CUTOFF} {CACHED_POSITION}"
         ctes.append(AS_OF)
     if search is not None:
-        ctes.append(f"matches AS MATERIALIZED (SELECT c.* FROM customers c WHERE {where})")
+        ctes.append(f"matches AS MATERIALIZED {search}")
         source = source.replace("customers c", "matches c")
         where = "true"
     with_ = f"WITH {', '.join(ctes)}" if ctes else ""
@@ -119,15 +133,23 @@ async def customers_page(
     if search:
         condition, search_params = search_condition("c.search_text", search)
         params.update(search_params)
-    statement = _customers_statement(
-        search=condition, owing=owing, after=after is not None, overdue=overdue,
-        archived=include_archived,
-    )  # fmt: skip
+    shape = {
+        "search": condition, "owing": owing, "after": after is not None, "overdue": overdue,
+        "archived": include_archived,
+    }  # fmt: skip
     if after is not None:
         params["after_name"], params["after_id"] = after
     if overdue:
         params["as_of"] = None
-    rows = await statement.fetch(units, params)
+    rows = None
+    if condition is not None:
+        # As products_page: the first WINDOW customers by name hold the page when
+        # matches are common; when they are rare, the index reads them all.
+        rows = await _customers_statement(**shape, window=True).fetch(
+            units, {**params, "window": WINDOW}
+        )
+    if rows is None or len(rows) < limit:
+        rows = await _customers_statement(**shape).fetch(units, params)
     return [
         ListedCustomer(customer_from_row(row), status_from_row(row) if overdue else None)
         for row in rows

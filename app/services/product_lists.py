@@ -6,13 +6,17 @@ tie.  Each combination of filters is its own constant statement with a stable
 generic plan (``_products_statement`` is the one builder of the list's SQL).
 
 Search matches a case-insensitive part of ``search_text`` (name, SKU and
-barcode, lower-cased; migration 0014).  A search of three characters or more is
-an ``ILIKE`` that the trigram index serves where the server has one (the
-business's matches are read first, then sorted: a ``MATERIALIZED`` step, so a
-generic plan never walks the sort order hoping to meet rare matches); shorter
-searches have no trigram to look up and filter the business's rows with
-``strpos``.  Without the index the same statements filter the business's rows.
-A search longer than any searchable text matches nothing and is not sent.
+barcode, lower-cased; migration 0014).  Sorted by name or price, a search first
+looks through the first ``WINDOW`` products in that order (an index range): if
+they hold a whole page of matches, that is the page, since no match sorts
+before them.  Otherwise the matches are few (under ``limit`` per ``WINDOW``) and
+the business's matches are read first, then sorted: a search of three
+characters or more is an ``ILIKE`` that the trigram index serves where the
+server has one; shorter searches have no trigram to look up and filter the
+business's rows with ``strpos``, as every search does without the index.  The
+read-then-sort step sits behind ``OFFSET 0``, so a generic plan never walks the
+sort order hoping to meet rare matches.  A search longer than any searchable
+text matches nothing and is not sent.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any, NamedTuple
 
 from app.domain.records import ProductRecord
 from app.services.catalog import PRODUCT_COLUMNS, product_from_row
-from app.services.listing import search_condition, searchable
+from app.services.listing import WINDOW, search_condition, searchable
 from app.services.reads import ReadQuery
 from app.services.unit_of_work import TENANT, UnitsOfWork
 
@@ -49,35 +53,46 @@ class ProductFilters(NamedTuple):
     include_archived: bool = False
 
 
+INDEXED_SORTS = frozenset({ProductSort.NAME, ProductSort.PRICE})
+"""Sorts with a (business_id, value, id) index: a window of them is an index range."""
+
+
 @cache
 def _products_statement(
     *, search: str | None, category: bool, status: bool, low_stock: bool | None,
-    archived: bool, sort: ProductSort, order: SortOrder, after: bool,
+    archived: bool, sort: ProductSort, order: SortOrder, after: bool, window: bool = False,
 ) -> ReadQuery:  # fmt: skip
-    """``search`` is the search condition (``search_condition``), or ``None``."""
-    conditions = [f"p.business_id = {TENANT}"]
+    """``search`` is the search condition (``search_condition``), or ``None``; with
+    ``window``, it is applied to the first ``WINDOW`` products in sort order only."""
+    listed = [f"p.business_id = {TENANT}"]
     if not archived:
-        conditions.append("p.archived_at IS NULL")
+        listed.append("p.archived_at IS NULL")
     if category:
-        conditions.append("p.category = :category")
+        listed.append("p.category = :category")
     if status:
-        conditions.append("p.status = :status")
+        listed.append("p.status = :status")
+    if after:
+        listed.append(f"({sort.value}, p.id) {'>' if order is SortOrder.ASC else '<'}"
+                      " (:after_value, :after_id)")  # fmt: skip
+    ordered = f"{sort.value} {order.value}, p.id {order.value}"
+    conditions = []
+    if search is None:
+        source, conditions = "products p", listed
+    elif window:
+        source = (f"(SELECT * FROM products p WHERE {' AND '.join(listed)}"
+                  f" ORDER BY {ordered} LIMIT :window) p")  # fmt: skip
+        conditions = [search]
+    else:
+        source = (f"(SELECT * FROM products p WHERE p.business_id = {TENANT} AND {search}"
+                  " OFFSET 0) p")  # fmt: skip
+        conditions = listed
     if low_stock is not None:
         low = "p.stock < coalesce(p.min_stock, s.low_stock_default)"
-        conditions.append(low if low_stock else f"NOT ({low})")
-    if after:
-        conditions.append(f"({sort.value}, p.id) {'>' if order is SortOrder.ASC else '<'}"
-                          " (:after_value, :after_id)")  # fmt: skip
-    source = "products p"
-    if search is not None:
-        source = (
-            f"(SELECT * FROM products p WHERE p.business_id = {TENANT} AND {search} OFFSET 0) p"
-        )
-    if low_stock is not None:
+        conditions = [*conditions, low if low_stock else f"NOT ({low})"]
         source += f" CROSS JOIN (SELECT low_stock_default FROM businesses WHERE id = {TENANT}) s"
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     return ReadQuery(
-        f"SELECT {PRODUCT_COLUMNS} FROM {source} WHERE {' AND '.join(conditions)}"
-        f" ORDER BY {sort.value} {order.value}, p.id {order.value} LIMIT :limit"
+        f"SELECT {PRODUCT_COLUMNS} FROM {source}{where} ORDER BY {ordered} LIMIT :limit"
     )
 
 
@@ -118,12 +133,21 @@ async def products_page(
         params["status"] = filters.status
     if after is not None:
         params["after_value"], params["after_id"] = after
-    statement = _products_statement(
-        search=condition, category=filters.category is not None,
-        status=filters.status is not None, low_stock=filters.low_stock,
-        archived=filters.include_archived, sort=sort, order=order, after=after is not None,
-    )  # fmt: skip
-    return [product_from_row(row) for row in await statement.fetch(units, params)]
+    shape = {
+        "search": condition, "category": filters.category is not None,
+        "status": filters.status is not None, "low_stock": filters.low_stock,
+        "archived": filters.include_archived, "sort": sort, "order": order,
+        "after": after is not None,
+    }  # fmt: skip
+    if condition is not None and sort in INDEXED_SORTS:
+        # The first WINDOW products in sort order hold the whole page when matches are
+        # common; when they are rare, the index reads them all (at most ~WINDOW x limit).
+        first = _products_statement(**shape, window=True)
+        rows = await first.fetch(units, {**params, "window": WINDOW})
+        if len(rows) == limit:
+            return [product_from_row(row) for row in rows]
+    rows = await _products_statement(**shape).fetch(units, params)
+    return [product_from_row(row) for row in rows]
 
 
 _BY_BARCODE = ReadQuery(

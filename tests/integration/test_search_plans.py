@@ -86,13 +86,14 @@ def index_scans(plan: Any) -> set[str]:
     return found
 
 
-def product_search(search: str, business: int) -> tuple[str, list[Any]]:
+def product_search(search: str, business: int, *, window: bool = False) -> tuple[str, list[Any]]:
     condition, params = listing.search_condition("p.search_text", search)
     statement: ReadQuery = product_lists._products_statement(
         search=condition, category=False, status=False, low_stock=None, archived=False,
-        sort=ProductSort.NAME, order=SortOrder.ASC, after=False,
+        sort=ProductSort.NAME, order=SortOrder.ASC, after=False, window=window,
     )  # fmt: skip
-    return statement.sql, statement.args({**params, "limit": 21, "business_id": business})
+    values = {**params, "limit": 21, "business_id": business, "window": listing.WINDOW}
+    return statement.sql, statement.args(values)
 
 
 def customer_search(search: str, business: int) -> tuple[str, list[Any]]:
@@ -140,3 +141,19 @@ async def test_without_the_index_a_search_filters_the_business_and_answers_the_s
             assert len(rows) == 21 or search == "sku-1234"
     finally:
         await savepoint.rollback()  # the index is back for whatever runs next
+
+
+async def test_a_window_that_holds_a_whole_page_answers_as_the_index_does(
+    seeded: tuple[asyncpg.Connection, int],
+) -> None:
+    connection, business = seeded
+    held = 0
+    for search in ("a", "ab", "abc", "product 0", "sku-1", "99"):
+        _, window = await as_service(connection, *product_search(search, business, window=True))
+        _, full = await as_service(connection, *product_search(search, business))
+        if len(window) == 21:
+            held += 1
+            assert [row["id"] for row in window] == [row["id"] for row in full], search
+        else:
+            assert len(full) >= len(window)
+    assert held >= 3
