@@ -64,13 +64,25 @@ async def as_service(connection: asyncpg.Connection, sql: str, args: list[Any]) 
         "SET LOCAL ROLE credit_ledger_app; SET LOCAL plan_cache_mode = force_generic_plan"
     )
     try:
-        statement = await connection.prepare(sql)
-        rows = await statement.fetch(*args)
-        explain = await connection.prepare(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
-        plan = json.loads(await explain.fetchval(*args))
+        rows = await (await connection.prepare(sql)).fetch(*args)
+        # EXPLAIN of a statement with parameters would plan it for their values:
+        # EXPLAIN EXECUTE shows the generic plan the service's sessions keep.
+        await connection.execute(f"PREPARE search AS {sql}")
+        values = ", ".join(literal(arg) for arg in args)
+        plan = json.loads(
+            await connection.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE search({values})")
+        )
+        await connection.execute("DEALLOCATE search")
     finally:
         await connection.execute("RESET ROLE")
     return plan, rows
+
+
+def literal(value: object) -> str:
+    if isinstance(value, int):
+        return str(value)
+    assert isinstance(value, str)
+    return "'" + value.replace("'", "''") + "'"
 
 
 def index_scans(plan: Any) -> set[str]:
