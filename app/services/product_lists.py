@@ -141,7 +141,7 @@ async def products_page(
     }  # fmt: skip
     if condition is not None and sort in INDEXED_SORTS:
         # The first WINDOW products in sort order hold the whole page when matches are
-        # common; when they are rare, the index reads them all (at most ~WINDOW x limit).
+        # common; when they do not, matches are rare and the index reads them all.
         first = _products_statement(**shape, window=True)
         rows = await first.fetch(units, {**params, "window": WINDOW})
         if len(rows) == limit:
