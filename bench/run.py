@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 from app.config import APP_ROLE, app_url_for
 from app.db.migrations import upgrade
 from bench import graphql, invariants, pgbench, pgbouncer, report
+from bench.catalogue import seed_catalogue
 from bench.database import connect, create_database, drop_database, pick_server
 from bench.loadgen import pyload, wrk
 from bench.loadgen.plan import Outcome, Plan, body_parts, classify
@@ -231,9 +232,9 @@ def in_schema(workload: Workload, fields: graphql.RootFields) -> bool:
     return name in fields.get(kind, {})
 
 
-DATASETS = ("shop", "ledger")
+DATASETS = ("shop", "catalogue", "ledger")
 """In the order they are seeded, each just before the first workload that needs it,
-so the shop's workloads (all the writes) run before the ledger seed.
+so the shop's workloads (all the writes) run before the catalogue and ledger seeds.
 
 That seed writes several GB, and for minutes after it this machine's disk stalls
 single writes for a tenth of a second and more; every commit waits for its WAL
@@ -248,6 +249,10 @@ percentiles, as the bench reported them then: ``bench/loadgen/wrk.lua``)."""
 
 
 def seed_dataset(config: Config, database_url: str, name: str) -> Dataset:
+    if name == "catalogue":
+        catalogue = seed_catalogue(database_url)
+        say(f"seeded catalogue: {catalogue.counts} in {catalogue.seconds:.1f} s")
+        return catalogue
     if name == "shop":
         shop = seed_shop(database_url, customers=config.shop_customers, products=config.products)
         say(

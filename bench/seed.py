@@ -101,7 +101,7 @@ class Dataset:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-async def _business_with_keys(url: str, name: str) -> tuple[int, dict[Role, str]]:
+async def business_with_keys(url: str, name: str) -> tuple[int, dict[Role, str]]:
     engine = owner_engine(url)
     try:
         business_id = await admin.create_business(engine, name=name, currency="INR", terms_days=30)
@@ -116,7 +116,7 @@ async def _business_with_keys(url: str, name: str) -> tuple[int, dict[Role, str]
 
 def seed_shop(url: str, *, customers: int = 1_000, products: int = 1_000) -> Dataset:
     started = time.perf_counter()
-    business_id, tokens = asyncio.run(_business_with_keys(url, "Bench shop"))
+    business_id, tokens = asyncio.run(business_with_keys(url, "Bench shop"))
     params = {
         "b": business_id, "customers": customers, "products": products,
         "limit": CREDIT_LIMIT, "quantity": OPENING_QUANTITY, "stock": INITIAL_STOCK,
@@ -192,7 +192,7 @@ def seed_ledger(
     through_triggers: bool = False,
 ) -> Dataset:
     started = time.perf_counter()
-    business_id, tokens = asyncio.run(_business_with_keys(url, "Bench wholesaler"))
+    business_id, tokens = asyncio.run(business_with_keys(url, "Bench wholesaler"))
     with connect(url) as connection:
         with tenant(connection, business_id) as cursor:
             cursor.execute(

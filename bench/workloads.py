@@ -9,7 +9,8 @@ workload is one entry below.
 ``ok`` lists the ``__typename`` values that count as success (empty: any answer
 without GraphQL errors); ``refusals`` the typed business refusals, counted apart
 and never as errors.  Any other answer is an error.  ``dataset`` says which
-seeded business the workload runs against: ``shop`` (1,000 products) or
+seeded business the workload runs against: ``shop`` (1,000 products),
+``catalogue`` (100,000 products and 100,000 customers, ``bench/catalogue.py``) or
 ``ledger`` (the 100,000-customer, 2,000,000-entry history of issue 4).
 """
 
@@ -49,7 +50,7 @@ class Workload:
     """The root field that must exist in the schema, else the workload is skipped."""
     query: str
     variables: dict[str, Any]
-    dataset: Literal["shop", "ledger"]
+    dataset: Literal["shop", "catalogue", "ledger"]
     ok: tuple[str, ...] = ()
     refusals: tuple[str, ...] = ()
     writes: bool = False
@@ -129,7 +130,22 @@ query CustomerLookup($id: ID!) {
 }
 """
 
-PURCHASE_REFUSALS = ("InsufficientStock", "CreditLimitExceeded")
+PRODUCT_SEARCH = """
+query ProductSearch($search: String!) {
+  products(first: 20, search: $search) {
+    edges { cursor node { id name sku barcode price stock status } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+BARCODE_LOOKUP = """
+query BarcodeLookup($barcode: String!) {
+  productByBarcode(barcode: $barcode) { id name price stock status taxRate }
+}
+"""
+
+PURCHASE_REFUSALS = ("InsufficientStock", "CreditLimitExceeded", "ProductNotActive")
 
 SALE = """
 mutation Sale($input: PurchaseInput!) {
@@ -295,6 +311,28 @@ WORKLOADS: tuple[Workload, ...] = (
         target=Target(p95_ms=150),
         issue=19,
         notes="the last 31 days by day, from the 15-minute summaries",
+    ),
+    Workload(
+        name="product-search",
+        operation=("query", "products"),
+        query=PRODUCT_SEARCH,
+        variables={"search": "<<search_term>>"},
+        dataset="catalogue",
+        role=Role.VIEWER,
+        target=Target(p95_ms=50),
+        issue=18,
+        notes="first page (20) of a search for 3-6 characters of a seeded name, SKU or"
+        " barcode among 100,000 products",
+    ),
+    Workload(
+        name="barcode-lookup",
+        operation=("query", "productByBarcode"),
+        query=BARCODE_LOOKUP,
+        variables={"barcode": "<<barcode>>"},
+        dataset="catalogue",
+        role=Role.CLERK,
+        issue=18,
+        notes="a scan at the counter: one of 100,000 products by its barcode",
     ),
     # Stand-ins from the foundation: they exercise the same path (locked row,
     # stock movement, idempotency record) and keep the harness honest end to end.

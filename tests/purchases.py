@@ -29,6 +29,7 @@ mutation($input: PurchaseInput!) {{
     ... on InsufficientStock {{ message lines {{ productId requested available }} }}
     ... on CreditLimitExceeded {{ message creditLimit balance orderTotal availableCredit }}
     ... on PriceChanged {{ message expectedTotal actualTotal }}
+    ... on ProductNotActive {{ message productId status }}
     ... on NotFound {{ message id }}
     ... on InvalidInput {{ message fields {{ field message }} }}
     ... on IdempotencyKeyReused {{ message idempotencyKey }}

@@ -187,6 +187,19 @@ class PriceChanged:
 
 
 @dataclass(frozen=True)
+class ProductNotActive:
+    """Only an ``ACTIVE`` product can be sold (migration 0014)."""
+
+    product_id: int
+    status: str
+
+    @property
+    def message(self) -> str:
+        status = self.status.lower()
+        return f"Product {self.product_id} is {status}: only active products can be sold."
+
+
+@dataclass(frozen=True)
 class PaymentExceedsBalance:
     balance: int
     amount: int

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import strawberry
 
+from app.domain.catalogue import ProductStatus, Unit
 from app.domain.records import ProductRecord
 from app.domain.results import Invalid, KeyReused, Missing, Problems
 from app.graphql import loaders
@@ -24,23 +25,20 @@ from app.graphql.common import (
     read_text,
 )
 from app.graphql.context import Info
-from app.graphql.pagination import (
-    DEFAULT_PAGE_SIZE,
-    Connection,
-    connection,
-    decode_name_id,
-    encode_cursor,
-    page_size,
-    read_search,
-)
 from app.graphql.permissions import READ, STOCK
+from app.graphql.product_details import read_details
 from app.graphql.scalars import Money, Percent, money, percent
-from app.services import archive, listing
+from app.services import archive
 from app.services import catalog as service
 from app.services.catalog import MAX_STOCK
 from app.services.retry import with_retries
 
-CURSOR_KIND = "products"
+strawberry.enum(Unit, name="ProductUnit")
+strawberry.enum(
+    ProductStatus,
+    name="ProductStatus",
+    description="Only ACTIVE products can be sold; separate from archiving.",
+)
 
 
 @strawberry.type
@@ -56,6 +54,17 @@ class Product:
     archived_at: datetime | None = strawberry.field(
         description="When archived: left out of lists unless asked, cannot be sold."
     )
+    description: str | None
+    category: str | None
+    unit: Unit
+    barcode: str | None = strawberry.field(description="Unique within the business.")
+    cost_price: Money | None
+    min_stock: int | None = strawberry.field(
+        description="Low on stock below this; null: the store's lowStockDefault."
+    )
+    expiry_date: date | None
+    status: ProductStatus
+    updated_at: datetime
     record: strawberry.Private[ProductRecord]
 
     @classmethod
@@ -68,6 +77,15 @@ class Product:
             stock=record.stock,
             tax_rate=None if record.tax_rate is None else percent(record.tax_rate),
             archived_at=record.archived_at,
+            description=record.description,
+            category=record.category,
+            unit=Unit(record.unit),
+            barcode=record.barcode,
+            cost_price=None if record.cost_price is None else money(record.cost_price, minor_units),
+            min_stock=record.min_stock,
+            expiry_date=record.expiry_date,
+            status=ProductStatus(record.status),
+            updated_at=record.updated_at or record.created_at,
             record=record,
         )
 
@@ -131,6 +149,28 @@ class CreateProductInput:
     tax_rate: Percent | None = strawberry.field(
         default=None, description="Null: the store's default rate."
     )
+    description: str | None = None
+    category: str | None = None
+    unit: str | None = strawberry.field(
+        default=None, description="One of PCS KG G L ML DOZEN PACK BOX; null: PCS."
+    )
+    barcode: str | None = strawberry.field(
+        default=None, description="At most 64 characters, unique within the business."
+    )
+    cost_price: Money | None = None
+    min_stock: int | None = strawberry.field(
+        default=None, description="Null: the store's lowStockDefault."
+    )
+    expiry_date: date | None = None
+    status: str | None = strawberry.field(
+        default=None, description="One of ACTIVE INACTIVE DISCONTINUED; null: ACTIVE."
+    )
+
+
+DETAIL_FIELDS = (
+    "description", "category", "unit", "barcode", "cost_price", "min_stock", "expiry_date",
+    "status",
+)  # fmt: skip
 
 
 @strawberry.input
@@ -142,6 +182,22 @@ class UpdateProductInput:
     tax_rate: Percent | None = strawberry.field(
         default=strawberry.UNSET, description="Null: the store's default rate from now on."
     )
+    description: str | None = strawberry.UNSET
+    category: str | None = strawberry.UNSET
+    unit: str | None = strawberry.field(
+        default=strawberry.UNSET, description="One of PCS KG G L ML DOZEN PACK BOX."
+    )
+    barcode: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Null or empty: no barcode."
+    )
+    cost_price: Money | None = strawberry.UNSET
+    min_stock: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Null: the store's lowStockDefault from now on."
+    )
+    expiry_date: date | None = strawberry.UNSET
+    status: str | None = strawberry.field(
+        default=strawberry.UNSET, description="One of ACTIVE INACTIVE DISCONTINUED."
+    )
 
 
 @strawberry.input
@@ -152,8 +208,15 @@ class RestockProductInput:
     note: str | None = None
 
 
-def _duplicate_sku(sku: str) -> InvalidInput:
-    return InvalidInput.one("sku", f"{sku!r} is already used by another product")
+def _duplicate(
+    duplicate: service.DuplicateSku | service.DuplicateBarcode,
+) -> InvalidInput:
+    field = "sku" if isinstance(duplicate, service.DuplicateSku) else "barcode"
+    return InvalidInput.one(field, f"{str(duplicate)!r} is already used by another product")
+
+
+def _details(input: CreateProductInput | UpdateProductInput) -> dict[str, Any]:
+    return {name: getattr(input, name) for name in DETAIL_FIELDS}
 
 
 @strawberry.type
@@ -162,39 +225,6 @@ class CatalogQueries:
     async def product(self, info: Info, id: strawberry.ID) -> Product | None:
         record = await loaders.load_by_client_id(loaders.product_by_id(info), id)
         return None if record is None else Product.of(record, info.context.minor_units)
-
-    @strawberry.field(
-        permission_classes=READ,
-        description=(
-            "Products ordered by name, then id; `search` matches a case-insensitive part "
-            "of the name or SKU; archived products only with `includeArchived`."
-        ),
-    )
-    async def products(
-        self,
-        info: Info,
-        first: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-        search: str | None = None,
-        include_archived: bool = False,
-    ) -> Connection[Product]:
-        limit = page_size(first)
-        key = decode_name_id(after, CURSOR_KIND)
-        search = read_search(search)
-        records = await listing.products_page(
-            info.context.uow,
-            limit=limit + 1,
-            after=key,
-            search=search,
-            include_archived=include_archived,
-        )
-        minor_units = info.context.minor_units
-        return connection(
-            records,
-            limit,
-            cursor=lambda record: encode_cursor(CURSOR_KIND, record.name, record.id),
-            node=lambda record: Product.of(record, minor_units),
-        )
 
 
 @strawberry.type
@@ -214,17 +244,19 @@ class CatalogMutations:
         tax_rate = None
         if input.tax_rate is not None:
             tax_rate = read_percent(input.tax_rate, "taxRate", problems)
+        given = {name: value for name, value in _details(input).items() if value is not None}
+        details = read_details(given, problems, minor_units)
         if invalid := problems.result():
             return InvalidInput.of(invalid)
         assert name is not None
         assert sku is not None
         new = service.NewProduct(
-            name=name, sku=sku, price=price, stock=input.stock, tax_rate=tax_rate
+            name=name, sku=sku, price=price, stock=input.stock, tax_rate=tax_rate, details=details
         )
         async with info.context.uow() as uow:
             result = await service.create_product(uow, product=new)
-        if isinstance(result, service.DuplicateSku):
-            return _duplicate_sku(sku)
+        if isinstance(result, service.DuplicateSku | service.DuplicateBarcode):
+            return _duplicate(result)
         return ProductCreated(product=Product.of(result, minor_units))
 
     @strawberry.mutation(permission_classes=STOCK)
@@ -248,14 +280,15 @@ class CatalogMutations:
         if input.tax_rate is not strawberry.UNSET:
             rate = input.tax_rate
             changes["tax_rate"] = None if rate is None else read_percent(rate, "taxRate", problems)
+        changes.update(read_details(_details(input), problems, minor_units))
         if invalid := problems.result():
             return InvalidInput.of(invalid)
         async with info.context.uow() as uow:
             result = await service.update_product(uow, product_id=product_id, changes=changes)
         if isinstance(result, Missing):
             return NotFound.of(result)
-        if isinstance(result, service.DuplicateSku):
-            return _duplicate_sku(str(result))
+        if isinstance(result, service.DuplicateSku | service.DuplicateBarcode):
+            return _duplicate(result)
         return ProductUpdated(product=Product.of(result, minor_units))
 
     @strawberry.mutation(permission_classes=STOCK)

@@ -15,6 +15,7 @@ from typing import Annotated
 import strawberry
 
 from app.domain import purchases as domain
+from app.domain.catalogue import ProductStatus
 from app.domain.checkout import PaymentStatus
 from app.domain.records import CustomerRecord
 from app.domain.results import Invalid, KeyReused, Missing, Problems
@@ -261,6 +262,13 @@ class PriceChanged:
     actual_total: Money = strawberry.field(description="The total at current prices.")
 
 
+@strawberry.type
+class ProductNotActive:
+    message: str
+    product_id: strawberry.ID
+    status: ProductStatus = strawberry.field(description="Why it cannot be sold now.")
+
+
 def insufficient_stock(short: domain.InsufficientStock) -> InsufficientStock:
     return InsufficientStock(
         message=short.message,
@@ -280,7 +288,8 @@ PurchaseResult = Annotated[
     | NotFound
     | InvalidInput
     | IdempotencyKeyReused
-    | PriceChanged,
+    | PriceChanged
+    | ProductNotActive,
     strawberry.union("PurchaseResult"),
 ]
 
@@ -382,10 +391,19 @@ def _result(outcome: service.PurchaseOutcome, minor_units: int) -> PurchaseResul
 
 
 def _refusal(
-    outcome: domain.InsufficientStock | domain.CreditLimitExceeded | domain.PriceChanged,
+    outcome: domain.InsufficientStock
+    | domain.CreditLimitExceeded
+    | domain.PriceChanged
+    | domain.ProductNotActive,
     minor_units: int,
 ) -> PurchaseResult:
     match outcome:
+        case domain.ProductNotActive():
+            return ProductNotActive(
+                message=outcome.message,
+                product_id=gid(outcome.product_id),
+                status=ProductStatus(outcome.status),
+            )
         case domain.InsufficientStock():
             return insufficient_stock(outcome)
         case domain.CreditLimitExceeded():

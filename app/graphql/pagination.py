@@ -25,10 +25,10 @@ from strawberry.exceptions import StrawberryGraphQLError
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-MAX_SEARCH_LENGTH = 100
 
 T = TypeVar("T")
 R = TypeVar("R")
+V = TypeVar("V")
 
 
 @strawberry.type
@@ -64,10 +64,9 @@ def page_size(first: int, argument: str = "first") -> int:
 
 
 def read_search(raw: str | None) -> str | None:
-    """Trimmed search text; ``None`` when there is nothing to search for."""
+    """Trimmed search text; ``None`` when there is nothing to search for.  Any length is
+    taken literally: one longer than any searchable text finds nothing, unsent."""
     search = (raw or "").strip()
-    if len(search) > MAX_SEARCH_LENGTH:
-        raise bad_input("search", f"must be at most {MAX_SEARCH_LENGTH} characters")
     if any(not character.isprintable() for character in search):
         raise bad_input("search", "must not contain control characters")
     return search or None
@@ -134,6 +133,34 @@ def decode_instant_id(raw: str | None, kind: str) -> tuple[datetime, int] | None
     if instant is None or not _is_id(id_):
         raise _bad_cursor()
     return instant, id_
+
+
+def decode_value_id(
+    raw: str | None, kind: str, read: Callable[[object], V | None]
+) -> tuple[V, int] | None:
+    """The (value, id) key of cursor ``raw`` of list ``kind``; ``read`` returns the value
+    checked and converted, or ``None`` when it is not one the list sorts by."""
+    if raw is None:
+        return None
+    value, id_ = _key(raw, kind, 2)
+    checked = read(value)
+    if checked is None or not _is_id(id_):
+        raise _bad_cursor()
+    return checked, id_
+
+
+def read_name(value: object) -> str | None:
+    # PostgreSQL text cannot hold NUL, and no name of ours is longer than 200.
+    ok = isinstance(value, str) and "\x00" not in value and len(value) <= 200
+    return value if ok else None  # type: ignore[return-value]
+
+
+def read_bigint(value: object) -> int | None:
+    return value if type(value) is int and -(2**63) <= value < 2**63 else None
+
+
+def read_instant(value: object) -> datetime | None:
+    return _instant(value)
 
 
 def decode_id(raw: str | None, kind: str) -> int | None:

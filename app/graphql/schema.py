@@ -32,6 +32,7 @@ from app.graphql.limits import LIMIT_RULES, MAX_TOKENS
 from app.graphql.orders import OrderMutations, OrderQueries
 from app.graphql.overdue import OverdueQueries
 from app.graphql.payments import PaymentMutations
+from app.graphql.product_lists import ProductListQueries
 from app.graphql.reports import ReportQueries
 from app.graphql.returns import ReturnMutations
 from app.graphql.scalars import SCALAR_MAP
@@ -48,7 +49,7 @@ Query = merge_types(
     "Query",
     (
         ViewerQueries, CustomerQueries, BalanceQueries, OverdueQueries, CatalogQueries,
-        OrderQueries, SettingsQueries, UserQueries, ReportQueries, AuditQueries,
+        ProductListQueries, OrderQueries, SettingsQueries, UserQueries, ReportQueries, AuditQueries,
     ),
 )  # fmt: skip
 Mutation = merge_types(

@@ -7,7 +7,7 @@ applies it to ``products.stock`` under the row lock and refuses a negative resul
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
@@ -24,7 +24,8 @@ MAX_STOCK = 2**31 - 1
 
 PRODUCT_COLUMNS = (
     "p.id, p.name, p.sku, p.price, p.stock, p.created_at,"
-    " CAST(p.tax_rate * 100 AS integer) AS tax_rate, p.archived_at"
+    " CAST(p.tax_rate * 100 AS integer) AS tax_rate, p.archived_at, p.description, p.category,"
+    " p.unit, p.barcode, p.cost_price, p.min_stock, p.expiry_date, p.status, p.updated_at"
 )
 
 
@@ -32,6 +33,9 @@ def product_from_row(row: Any) -> ProductRecord:
     return ProductRecord(
         id=row["id"], name=row["name"], sku=row["sku"], price=row["price"], stock=row["stock"],
         created_at=row["created_at"], tax_rate=row["tax_rate"], archived_at=row["archived_at"],
+        description=row["description"], category=row["category"], unit=row["unit"],
+        barcode=row["barcode"], cost_price=row["cost_price"], min_stock=row["min_stock"],
+        expiry_date=row["expiry_date"], status=row["status"], updated_at=row["updated_at"],
     )  # fmt: skip
 
 
@@ -53,14 +57,39 @@ class DuplicateSku(Exception):  # noqa: N818
     """Another product of this business already has the SKU."""
 
 
+class DuplicateBarcode(Exception):  # noqa: N818
+    """Another product of this business already has the barcode."""
+
+
 SKU_CONSTRAINT = "products_business_id_sku_key"
+BARCODE_CONSTRAINT = "products_business_id_barcode_key"
 _SKU_TAKEN = text(
     f"SELECT 1 FROM products WHERE business_id = {TENANT} AND sku = :sku AND id <> :id"
+)
+_BARCODE_TAKEN = text(
+    f"SELECT 1 FROM products WHERE business_id = {TENANT} AND barcode = :barcode AND id <> :id"
 )
 
 
 async def _sku_taken(uow: UnitOfWork, sku: str, product_id: int = 0) -> bool:
     return (await uow.execute(_SKU_TAKEN, {"sku": sku, "id": product_id})).first() is not None
+
+
+async def _barcode_taken(uow: UnitOfWork, barcode: str | None, product_id: int = 0) -> bool:
+    if barcode is None:
+        return False
+    found = await uow.execute(_BARCODE_TAKEN, {"barcode": barcode, "id": product_id})
+    return found.first() is not None
+
+
+def _duplicate(exc: IntegrityError, changes: dict[str, Any]) -> DuplicateSku | DuplicateBarcode:
+    """The duplicate a unique violation names (another request took the value meanwhile)."""
+    name = constraint_name(exc)
+    if name == SKU_CONSTRAINT:
+        return DuplicateSku(changes["sku"])
+    if name == BARCODE_CONSTRAINT:
+        return DuplicateBarcode(changes["barcode"])
+    raise exc
 
 
 @dataclass(frozen=True)
@@ -71,11 +100,19 @@ class NewProduct:
     stock: int
     tax_rate: int | None = None
     """Hundredths of a percent; ``None``: the store's default."""
+    details: dict[str, Any] = field(default_factory=dict)
+    """Catalogue columns (``DETAILS``) given a value; the rest keep their defaults."""
 
 
+DETAILS = (
+    "description", "category", "unit", "barcode", "cost_price", "min_stock", "expiry_date",
+    "status",
+)  # fmt: skip
 _INSERT = text(
-    f"INSERT INTO products (business_id, name, sku, price, tax_rate)"
-    f" VALUES ({TENANT}, :name, :sku, :price, CAST(:tax_rate AS numeric) / 100)"
+    f"INSERT INTO products (business_id, name, sku, price, tax_rate, {', '.join(DETAILS)})"
+    f" VALUES ({TENANT}, :name, :sku, :price, CAST(:tax_rate AS numeric) / 100,"
+    f" :description, :category, coalesce(:unit, 'PCS'), :barcode, :cost_price, :min_stock,"
+    f" :expiry_date, coalesce(:status, 'ACTIVE'))"
     f" ON CONFLICT (business_id, sku) DO NOTHING RETURNING id"
 )
 _MOVE = text(
@@ -84,18 +121,23 @@ _MOVE = text(
 )
 
 
-async def create_product(uow: UnitOfWork, *, product: NewProduct) -> ProductRecord | DuplicateSku:
-    new_id = (
-        await uow.execute(
-            _INSERT,
-            {
-                "name": product.name,
-                "sku": product.sku,
-                "price": product.price,
-                "tax_rate": product.tax_rate,
-            },
-        )
-    ).scalar_one_or_none()
+async def create_product(
+    uow: UnitOfWork, *, product: NewProduct
+) -> ProductRecord | DuplicateSku | DuplicateBarcode:
+    unknown = set(product.details) - set(DETAILS)
+    if unknown:
+        raise ValueError(f"not product details: {sorted(unknown)}")
+    values = {column: product.details.get(column) for column in DETAILS}
+    if await _barcode_taken(uow, values["barcode"]):
+        return DuplicateBarcode(values["barcode"])
+    params = {
+        "name": product.name, "sku": product.sku, "price": product.price,
+        "tax_rate": product.tax_rate, **values,
+    }  # fmt: skip
+    try:
+        new_id = (await uow.execute(_INSERT, params)).scalar_one_or_none()
+    except IntegrityError as exc:
+        return _duplicate(exc, params)
     if new_id is None:
         return DuplicateSku(product.sku)
     uow.audit_target(new_id)
@@ -110,17 +152,19 @@ async def create_product(uow: UnitOfWork, *, product: NewProduct) -> ProductReco
     return created
 
 
-UPDATABLE = ("name", "sku", "price", "tax_rate")
+UPDATABLE = ("name", "sku", "price", "tax_rate", *DETAILS)
 
 
 async def update_product(
     uow: UnitOfWork, *, product_id: int, changes: dict[str, Any]
-) -> ProductRecord | Missing | DuplicateSku:
+) -> ProductRecord | Missing | DuplicateSku | DuplicateBarcode:
     unknown = set(changes) - set(UPDATABLE)
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")
     if "sku" in changes and await _sku_taken(uow, changes["sku"], product_id):
         return DuplicateSku(changes["sku"])
+    if "barcode" in changes and await _barcode_taken(uow, changes["barcode"], product_id):
+        return DuplicateBarcode(changes["barcode"])
     assignments = "".join(
         f", {column} = CAST(:{column} AS numeric) / 100" if column == "tax_rate"
         else f", {column} = :{column}"
@@ -134,10 +178,8 @@ async def update_product(
     try:
         updated = (await uow.execute(statement, {**changes, "id": product_id})).first()
     except IntegrityError as exc:
-        # Another request took the SKU between the check above and this update.
-        if constraint_name(exc) == SKU_CONSTRAINT:
-            return DuplicateSku(changes["sku"])
-        raise
+        # Another request took the SKU or barcode between the check above and this update.
+        return _duplicate(exc, changes)
     if updated is None:
         return Missing("Product", str(product_id))
     record = await get_product(uow, product_id)

@@ -33,9 +33,10 @@ from app.domain.purchases import (
     PurchaseLine,
     SalePayment,
 )
+from app.domain.records import ProductRecord
 from app.domain.returns import ReturnLine
 from app.services import admin
-from app.services.catalog import DuplicateSku, NewProduct, create_product
+from app.services.catalog import NewProduct, create_product
 from app.services.customers import NewCustomer, create_customer
 from app.services.payments import record_payment
 from app.services.purchase import purchase
@@ -224,7 +225,7 @@ async def _product(service: AsyncEngine, business_id: int, row: tuple[str, str, 
     async with UnitOfWork(service, business_id) as uow:
         product = NewProduct(name=name, sku=sku, price=price, stock=stock)
         created = await create_product(uow, product=product)
-        assert not isinstance(created, DuplicateSku), "a brand-new business has no SKUs"
+        assert isinstance(created, ProductRecord), "a brand-new business has no SKUs or barcodes"
         return created.id
 
 

@@ -1,16 +1,21 @@
-"""Keyset-paginated lists of customers and products, and balances by id.
+"""Keyset-paginated lists of customers, and balances by id.
 
 Lists are ordered by (name, id) and read from the (business_id, name, id)
 indexes: a page after a cursor is an index range scan that stops after
 ``limit`` rows, however deep the page.  ``search`` is a case-insensitive
-substring of the name or the phone (customers: of the generated, lower-cased
-``search_text``) or of the name or the SKU (products).  No index serves a
-substring under Row Level Security (``LIKE`` is not leakproof), so a search
-filters all the business's rows first and sorts the matches: walking the name
-index instead is quick when matches are common but visits every row in name
-order when they are rare (about 5x slower at 100,000 customers), and a cached
-generic plan would always walk it.  Each combination of filters is its own
-constant statement, so every statement has a stable plan.
+substring of the name or the phone (of the generated, lower-cased
+``search_text``; products: ``app.services.product_lists``).  A search of three
+characters or more is an ``ILIKE`` served by the trigram index where the server
+has one (migration 0014: ``ILIKE`` is marked leakproof, so the index can be used
+under Row Level Security); shorter ones, and every search on a server without
+it, filter all the business's rows.  Either way the matches are read first and
+then sorted: walking the name index instead is quick when matches are common but
+visits every row in name order when they are rare, and a cached generic plan
+would always walk it.  Each combination of filters is its own constant
+statement, so every statement has a stable plan.  Before that, a search looks
+through the first ``WINDOW`` customers by name: if they hold a whole page of
+matches, that is the page (no match sorts before them), so common matches never
+read the index at all.
 """
 
 from __future__ import annotations
@@ -20,9 +25,8 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from app.domain.overdue import OverdueStatus
-from app.domain.records import CustomerRecord, ProductRecord
+from app.domain.records import CustomerRecord
 from app.services.as_of import AS_OF, CACHED_POSITION, CUTOFF
-from app.services.catalog import PRODUCT_COLUMNS, product_from_row
 from app.services.customers import CUSTOMER_COLUMNS, CUSTOMER_FROM, customer_from_row
 from app.services.overdue import STATUS_COLUMNS, status_from_row
 from app.services.reads import ReadQuery
@@ -35,29 +39,65 @@ def like_pattern(search: str) -> str:
     return f"%{escaped}%"
 
 
+TRIGRAM = 3
+"""pg_trgm looks up three-character pieces: shorter searches cannot use its index."""
+LONGEST_SEARCHABLE = 1000
+"""Longer than any searchable text (a name is at most 200 characters, a SKU and a
+barcode 64 each, a phone 40): a longer search matches nothing and is not sent."""
+
+
+def search_condition(column: str, search: str) -> tuple[str, dict[str, str]]:
+    """The condition and parameters matching ``search`` literally anywhere in ``column``
+    (lower-cased text).  Each returned condition is one constant SQL text."""
+    if len(search) >= TRIGRAM:
+        return f"{column} ILIKE :pattern", {"pattern": like_pattern(search)}
+    return f"strpos({column}, lower(:search)) > 0", {"search": search}
+
+
+WINDOW = 1_000
+"""Rows a search first looks through in list order (``customers_page``, ``products_page``)."""
+
+
+def searchable(search: str | None) -> bool:
+    return search is None or len(search) <= LONGEST_SEARCHABLE
+
+
 @cache
 def _customers_statement(
-    *, search: bool, owing: bool | None, after: bool, overdue: bool = False, archived: bool = False
+    *,
+    search: str | None,
+    owing: bool | None,
+    after: bool,
+    overdue: bool = False,
+    archived: bool = False,
+    window: bool = False,
 ) -> ReadQuery:
     """With ``overdue``, each row also carries its overdue status now (``STATUS_COLUMNS``);
-    with ``archived``, archived customers are listed too."""
+    with ``archived``, archived customers are listed too; ``search`` is the condition of
+    ``search_condition``, or ``None``; with ``window``, it is applied to the first
+    ``WINDOW`` customers by name only."""
     conditions = [f"c.business_id = {TENANT}"]
     if not archived:
         conditions.append("c.archived_at IS NULL")
-    if search:
-        conditions.append("c.search_text LIKE lower(:pattern)")
     if owing is not None:
         conditions.append("c.balance > 0" if owing else "c.balance <= 0")
     if after:
         conditions.append("(c.name, c.id) > (:after_name, :after_id)")
+    if search is not None and window:
+        first = f"SELECT * FROM customers c WHERE {' AND '.join(conditions)}"
+        conditions = [search]
+        search = f"(SELECT * FROM ({first} ORDER BY c.name, c.id LIMIT :window) c WHERE {search})"
+    elif search is not None:
+        conditions.append(search)
+        search = f"(SELECT c.* FROM customers c WHERE {' AND '.join(conditions)})"
     where = " AND ".join(conditions)
     columns, source, ctes = CUSTOMER_COLUMNS, CUSTOMER_FROM, []
     if overdue:
         columns += f", {STATUS_COLUMNS}"
         source += f" CROSS JOIN q {CUTOFF} {CACHED_POSITION}"
         ctes.append(AS_OF)
-    if search:
-        ctes.append(f"matches AS MATERIALIZED (SELECT c.* FROM customers c WHERE {where})")
+    if search is not None:
+        ctes.append(f"matches AS MATERIALIZED {search}")
         source = source.replace("customers c", "matches c")
         where = "true"
     with_ = f"WITH {', '.join(ctes)}" if ctes else ""
@@ -86,57 +126,34 @@ async def customers_page(
     ``owing``: ``True`` keeps positive balances, ``False`` the rest, ``None`` everyone.
     With ``overdue``, each customer's overdue status now is read in the same statement.
     """
-    statement = _customers_statement(
-        search=bool(search), owing=owing, after=after is not None, overdue=overdue,
-        archived=include_archived,
-    )  # fmt: skip
+    if not searchable(search):
+        return []
     params: dict[str, Any] = {"limit": limit}
+    condition = None
     if search:
-        params["pattern"] = like_pattern(search)
+        condition, search_params = search_condition("c.search_text", search)
+        params.update(search_params)
+    shape = {
+        "search": condition, "owing": owing, "after": after is not None, "overdue": overdue,
+        "archived": include_archived,
+    }  # fmt: skip
     if after is not None:
         params["after_name"], params["after_id"] = after
     if overdue:
         params["as_of"] = None
-    rows = await statement.fetch(units, params)
+    rows = None
+    if condition is not None:
+        # As products_page: the first WINDOW customers by name hold the page when
+        # matches are common; when they are rare, the index reads them all.
+        rows = await _customers_statement(**shape, window=True).fetch(
+            units, {**params, "window": WINDOW}
+        )
+    if rows is None or len(rows) < limit:
+        rows = await _customers_statement(**shape).fetch(units, params)
     return [
         ListedCustomer(customer_from_row(row), status_from_row(row) if overdue else None)
         for row in rows
     ]
-
-
-@cache
-def _products_statement(*, search: bool, after: bool, archived: bool = False) -> ReadQuery:
-    conditions = [f"p.business_id = {TENANT}"]
-    if not archived:
-        conditions.append("p.archived_at IS NULL")
-    if search:
-        conditions.append("(p.name ILIKE :pattern OR p.sku ILIKE :pattern)")
-    if after:
-        conditions.append("(p.name, p.id) > (:after_name, :after_id)")
-    return ReadQuery(
-        f"SELECT {PRODUCT_COLUMNS} FROM products p"
-        f" WHERE {' AND '.join(conditions)} ORDER BY p.name, p.id LIMIT :limit"
-    )
-
-
-async def products_page(
-    units: UnitsOfWork,
-    *,
-    limit: int,
-    after: tuple[str, int] | None,
-    search: str | None,
-    include_archived: bool = False,
-) -> list[ProductRecord]:
-    statement = _products_statement(
-        search=bool(search), after=after is not None, archived=include_archived
-    )
-    params: dict[str, Any] = {"limit": limit}
-    if search:
-        params["pattern"] = like_pattern(search)
-    if after is not None:
-        params["after_name"], params["after_id"] = after
-    rows = await statement.fetch(units, params)
-    return [product_from_row(row) for row in rows]
 
 
 class Balance(NamedTuple):

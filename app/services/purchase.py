@@ -34,6 +34,7 @@ from app.domain.purchases import (
     OrderItemRecord,
     OrderRecord,
     PriceChanged,
+    ProductNotActive,
     Purchased,
     PurchaseLine,
     SalePayment,
@@ -56,8 +57,8 @@ from app.services.unit_of_work import DriverStatement, UnitsOfWork
 OPERATION = "purchase"
 
 PurchaseOutcome = (
-    Purchased | InsufficientStock | CreditLimitExceeded | PriceChanged | Missing | KeyReused
-    | Invalid
+    Purchased | InsufficientStock | CreditLimitExceeded | PriceChanged | ProductNotActive
+    | Missing | KeyReused | Invalid
 )  # fmt: skip
 
 _PURCHASE = DriverStatement(
@@ -224,8 +225,12 @@ def outcome_from_json(
     return _refusal(answer)
 
 
-def _refusal(answer: dict[str, Any]) -> InsufficientStock | CreditLimitExceeded | PriceChanged:
+def _refusal(
+    answer: dict[str, Any],
+) -> InsufficientStock | CreditLimitExceeded | PriceChanged | ProductNotActive:
     result = answer["result"]
+    if result == "product_not_active":
+        return ProductNotActive(int(answer["productId"]), answer["status"])
     if result == "insufficient_stock":
         return InsufficientStock(
             tuple(

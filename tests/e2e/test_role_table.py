@@ -108,6 +108,16 @@ QUERIES = [
     Call("agingReport", "{ agingReport { total } }", lambda _: {}, EVERYONE),
     Call("product", PRODUCT, lambda i: {"id": i.product}, EVERYONE),
     Call("products", "{ products { edges { node { id } } } }", lambda _: {}, EVERYONE),
+    Call("products filtered and sorted",
+         '{ products(search: "ric", lowStock: false, sortBy: STOCK, sortOrder: DESC)'
+         " { edges { node { id } } } }", lambda _: {}, EVERYONE),
+    Call("productByBarcode", '{ productByBarcode(barcode: "8901234567890") { id } }',
+         lambda _: {}, EVERYONE),
+    Call("categories", "{ categories { name productCount } }", lambda _: {}, EVERYONE),
+    Call("lowStockProducts", "{ lowStockProducts { edges { node { minimum } } } }",
+         lambda _: {}, EVERYONE),
+    Call("expiringProducts", "{ expiringProducts(withinDays: 30) { edges { node { daysLeft } } } }",
+         lambda _: {}, EVERYONE),
     Call("order", "query($id: ID!) { order(id: $id) { id } }", lambda _: {"id": "1"}, EVERYONE),
     Call("orderByNumber", '{ orderByNumber(number: "BILL-2026-000001") { id } }', lambda _: {},
          EVERYONE),
@@ -135,6 +145,10 @@ QUERIES = [
          lambda _: {}, OWNERS),
 ]  # fmt: skip
 
+PRODUCT_DETAILS = (
+    "query($id: ID!) { details: product(id: $id) { category minStock status updatedAt } }"
+)
+
 UPDATE_SETTINGS = """
 mutation($input: UpdateSettingsInput!) {
   updateSettings(input: $input) { __typename }
@@ -159,6 +173,14 @@ MUTATIONS = [
     Call("updateProduct", UPDATE_PRODUCT,
          lambda i: {"input": {"productId": i.product, "price": "11.00"}}, STOCK_KEEPERS,
          "ProductUpdated"),
+    Call("createProduct with catalogue fields", CREATE_PRODUCT,
+         lambda _: {"input": {"name": "Milk", "sku": uuid.uuid4().hex[:12], "price": "1.00",
+                              "unit": "L", "category": "Dairy", "barcode": uuid.uuid4().hex,
+                              "costPrice": "0.80", "minStock": 5, "expiryDate": "2030-01-01"}},
+         STOCK_KEEPERS, "ProductCreated"),
+    Call("updateProduct with catalogue fields", UPDATE_PRODUCT,
+         lambda i: {"input": {"productId": i.product, "category": "Grains", "minStock": 2,
+                              "status": "ACTIVE"}}, STOCK_KEEPERS, "ProductUpdated"),
     Call("restockProduct", RESTOCK_PRODUCT,
          lambda i: {"input": {"productId": i.product, "quantity": 3,
                               "idempotencyKey": new_key()}}, STOCK_KEEPERS, "ProductRestocked"),
@@ -274,6 +296,7 @@ async def _state(owner_db: AsyncEngine, shop: Tenant, ids: Ids) -> dict[str, Any
         "passwords": await _passwords(owner_db, shop.id),
         **await shop.data(CUSTOMER, {"id": ids.customer}),
         **await shop.data(PRODUCT, {"id": ids.product}),
+        **await shop.data(PRODUCT_DETAILS, {"id": ids.product}),
         **await shop.data("{ settings { receiptFooter } }"),
         "archived": await shop.data(ARCHIVED, {"c": ids.customer, "p": ids.product}),
         "users": [edge["node"] for edge in users["users"]["edges"]],

@@ -1,0 +1,253 @@
+"""Finding products: the filtered, sorted list, by barcode, categories and the alerts.
+
+Every list is keyset-paginated on (sort value, id), so a page after a cursor
+never repeats or skips a row whose sort value did not change, even when values
+tie.  Each combination of filters is its own constant statement with a stable
+generic plan (``_products_statement`` is the one builder of the list's SQL).
+
+Search matches a case-insensitive part of ``search_text`` (name, SKU and
+barcode, lower-cased; migration 0014).  Sorted by name or price, a search first
+looks through the first ``WINDOW`` products in that order (an index range): if
+they hold a whole page of matches, that is the page, since no match sorts
+before them.  Otherwise the matches are few (under ``limit`` per ``WINDOW``) and
+the business's matches are read first, then sorted: a search of three
+characters or more is an ``ILIKE`` that the trigram index serves where the
+server has one; shorter searches have no trigram to look up and filter the
+business's rows with ``strpos``, as every search does without the index.  The
+read-then-sort step sits behind ``OFFSET 0``, so a generic plan never walks the
+sort order hoping to meet rare matches.  A search longer than any searchable
+text matches nothing and is not sent.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from functools import cache
+from typing import Any, NamedTuple
+
+from app.domain.records import ProductRecord
+from app.services.catalog import PRODUCT_COLUMNS, product_from_row
+from app.services.listing import WINDOW, search_condition, searchable
+from app.services.reads import ReadQuery
+from app.services.unit_of_work import TENANT, UnitsOfWork
+
+
+class ProductSort(Enum):
+    NAME = "p.name"
+    STOCK = "p.stock"
+    PRICE = "p.price"
+    UPDATED_AT = "p.updated_at"
+
+
+class SortOrder(Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+class ProductFilters(NamedTuple):
+    search: str | None = None
+    category: str | None = None
+    status: str | None = None
+    low_stock: bool | None = None
+    include_archived: bool = False
+
+
+INDEXED_SORTS = frozenset({ProductSort.NAME, ProductSort.PRICE})
+"""Sorts with a (business_id, value, id) index: a window of them is an index range."""
+
+
+@cache
+def _products_statement(
+    *, search: str | None, category: bool, status: bool, low_stock: bool | None,
+    archived: bool, sort: ProductSort, order: SortOrder, after: bool, window: bool = False,
+) -> ReadQuery:  # fmt: skip
+    """``search`` is the search condition (``search_condition``), or ``None``; with
+    ``window``, it is applied to the first ``WINDOW`` products in sort order only."""
+    listed = [f"p.business_id = {TENANT}"]
+    if not archived:
+        listed.append("p.archived_at IS NULL")
+    if category:
+        listed.append("p.category = :category")
+    if status:
+        listed.append("p.status = :status")
+    if after:
+        listed.append(f"({sort.value}, p.id) {'>' if order is SortOrder.ASC else '<'}"
+                      " (:after_value, :after_id)")  # fmt: skip
+    ordered = f"{sort.value} {order.value}, p.id {order.value}"
+    conditions = []
+    if search is None:
+        source, conditions = "products p", listed
+    elif window:
+        source = (f"(SELECT * FROM products p WHERE {' AND '.join(listed)}"
+                  f" ORDER BY {ordered} LIMIT :window) p")  # fmt: skip
+        conditions = [search]
+    else:
+        source = (f"(SELECT * FROM products p WHERE p.business_id = {TENANT} AND {search}"
+                  " OFFSET 0) p")  # fmt: skip
+        conditions = listed
+    if low_stock is not None:
+        low = "p.stock < coalesce(p.min_stock, s.low_stock_default)"
+        conditions = [*conditions, low if low_stock else f"NOT ({low})"]
+        source += f" CROSS JOIN (SELECT low_stock_default FROM businesses WHERE id = {TENANT}) s"
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    return ReadQuery(
+        f"SELECT {PRODUCT_COLUMNS} FROM {source}{where} ORDER BY {ordered} LIMIT :limit"
+    )
+
+
+def sort_value(record: ProductRecord, sort: ProductSort) -> str | int | datetime:
+    """The value of ``record`` that ``sort`` orders by (a cursor holds it)."""
+    match sort:
+        case ProductSort.NAME:
+            return record.name
+        case ProductSort.STOCK:
+            return record.stock
+        case ProductSort.PRICE:
+            return record.price
+        case ProductSort.UPDATED_AT:
+            assert record.updated_at is not None
+            return record.updated_at
+
+
+async def products_page(
+    units: UnitsOfWork,
+    *,
+    limit: int,
+    filters: ProductFilters,
+    sort: ProductSort = ProductSort.NAME,
+    order: SortOrder = SortOrder.ASC,
+    after: tuple[str | int | datetime, int] | None = None,
+) -> list[ProductRecord]:
+    """Up to ``limit`` products after the (sort value, id) ``after``."""
+    if not searchable(filters.search):
+        return []
+    params: dict[str, Any] = {"limit": limit}
+    condition = None
+    if filters.search:
+        condition, search_params = search_condition("p.search_text", filters.search)
+        params.update(search_params)
+    if filters.category is not None:
+        params["category"] = filters.category
+    if filters.status is not None:
+        params["status"] = filters.status
+    if after is not None:
+        params["after_value"], params["after_id"] = after
+    shape = {
+        "search": condition, "category": filters.category is not None,
+        "status": filters.status is not None, "low_stock": filters.low_stock,
+        "archived": filters.include_archived, "sort": sort, "order": order,
+        "after": after is not None,
+    }  # fmt: skip
+    if condition is not None and sort in INDEXED_SORTS:
+        # The first WINDOW products in sort order hold the whole page when matches are
+        # common; when they do not, matches are rare and the index reads them all.
+        first = _products_statement(**shape, window=True)
+        rows = await first.fetch(units, {**params, "window": WINDOW})
+        if len(rows) == limit:
+            return [product_from_row(row) for row in rows]
+    rows = await _products_statement(**shape).fetch(units, params)
+    return [product_from_row(row) for row in rows]
+
+
+_BY_BARCODE = ReadQuery(
+    f"SELECT {PRODUCT_COLUMNS} FROM products p"
+    f" WHERE p.business_id = {TENANT} AND p.barcode = :barcode"
+)
+
+
+async def product_by_barcode(units: UnitsOfWork, *, barcode: str) -> ProductRecord | None:
+    """Archived products too: a scan at the counter should say why it cannot be sold."""
+    rows = await _BY_BARCODE.fetch(units, {"barcode": barcode})
+    return product_from_row(rows[0]) if rows else None
+
+
+class Category(NamedTuple):
+    name: str
+    product_count: int
+
+
+MAX_CATEGORIES = 1000
+
+_CATEGORIES = ReadQuery(
+    "SELECT p.category AS name, count(*) AS product_count FROM products p"
+    f" WHERE p.business_id = {TENANT} AND p.category IS NOT NULL AND p.archived_at IS NULL"
+    f" GROUP BY p.category ORDER BY p.category LIMIT {MAX_CATEGORIES}"
+)
+
+
+async def categories(units: UnitsOfWork) -> list[Category]:
+    """Categories of the listed (not archived) products, by name, with their counts."""
+    rows = await _CATEGORIES.fetch(units, {})
+    return [Category(row["name"], row["product_count"]) for row in rows]
+
+
+class LowStock(NamedTuple):
+    product: ProductRecord
+    minimum: int
+    ratio: str
+    """Stock over minimum as PostgreSQL's exact decimal text: the cursor keeps it."""
+
+
+def _low_stock_statement(after: bool) -> ReadQuery:
+    keyset = " AND (l.ratio, l.id) > (CAST(:after_ratio AS numeric), :after_id)" if after else ""
+    return ReadQuery(
+        f"SELECT l.*, l.ratio::text AS ratio_text FROM ("
+        f" SELECT {PRODUCT_COLUMNS}, coalesce(p.min_stock, s.low_stock_default) AS minimum,"
+        "  p.stock::numeric / coalesce(p.min_stock, s.low_stock_default) AS ratio"
+        f" FROM products p CROSS JOIN (SELECT low_stock_default FROM businesses"
+        f"  WHERE id = {TENANT}) s"
+        f" WHERE p.business_id = {TENANT} AND p.archived_at IS NULL"
+        "  AND p.status <> 'DISCONTINUED'"
+        "  AND p.stock < coalesce(p.min_stock, s.low_stock_default)) l"
+        f" WHERE true{keyset} ORDER BY l.ratio, l.id LIMIT :limit"
+    )
+
+
+_LOW_STOCK = {after: _low_stock_statement(after) for after in (False, True)}
+
+
+async def low_stock(
+    units: UnitsOfWork, *, limit: int, after: tuple[str, int] | None
+) -> list[LowStock]:
+    """Products below their minimum, lowest ratio of stock to minimum first; archived and
+    discontinued products are left out (nobody restocks them)."""
+    params: dict[str, Any] = {"limit": limit}
+    if after is not None:
+        params["after_ratio"], params["after_id"] = after
+    rows = await _LOW_STOCK[after is not None].fetch(units, params)
+    return [LowStock(product_from_row(row), row["minimum"], row["ratio_text"]) for row in rows]
+
+
+class Expiring(NamedTuple):
+    product: ProductRecord
+    today: date
+    """The store's today, in its time zone."""
+
+
+def _expiring_statement(after: bool) -> ReadQuery:
+    keyset = " AND (p.expiry_date, p.id) > (:after_date, :after_id)" if after else ""
+    return ReadQuery(
+        f"SELECT {PRODUCT_COLUMNS}, d.today FROM (SELECT"
+        f"  CAST(now() AT TIME ZONE b.time_zone AS date) AS today FROM businesses b"
+        f"  WHERE b.id = {TENANT}) d"
+        f" JOIN products p ON p.business_id = {TENANT} AND p.expiry_date IS NOT NULL"
+        "  AND p.expiry_date <= d.today + CAST(:within_days AS integer)"
+        f"  AND p.archived_at IS NULL{keyset}"
+        " ORDER BY p.expiry_date, p.id LIMIT :limit"
+    )
+
+
+_EXPIRING = {after: _expiring_statement(after) for after in (False, True)}
+
+
+async def expiring(
+    units: UnitsOfWork, *, within_days: int, limit: int, after: tuple[date, int] | None
+) -> list[Expiring]:
+    """Products expiring within ``within_days`` of the store's today, soonest first,
+    those already expired included; archived products are left out."""
+    params: dict[str, Any] = {"limit": limit, "within_days": within_days}
+    if after is not None:
+        params["after_date"], params["after_id"] = after
+    rows = await _EXPIRING[after is not None].fetch(units, params)
+    return [Expiring(product_from_row(row), row["today"]) for row in rows]
