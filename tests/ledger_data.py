@@ -137,3 +137,28 @@ async def post(
             ids.append(row.id)
             entries.append(Entry(row.amount, row.created_at, id=row.id, corrects=corrects))
     return entries
+
+
+_ENTRIES = text(
+    """
+    SELECT l.customer_id, l.id, l.amount, l.created_at,
+           coalesce(l.reverses_entry_id, charge.id) AS corrects
+      FROM credit_ledger l
+      LEFT JOIN order_returns r ON r.business_id = l.business_id AND r.id = l.return_id
+      LEFT JOIN credit_ledger charge
+             ON charge.business_id = l.business_id AND charge.order_id = r.order_id
+     WHERE l.business_id = :b
+     ORDER BY l.customer_id, l.created_at, l.charged_total, l.credited_total
+    """
+)
+
+
+async def ledger_entries(owner_db: AsyncEngine, business_id: int) -> dict[int, list[Entry]]:
+    """Every customer's entries as ``app.domain.overdue`` reads them, corrections pointing
+    at what they correct (a return at its order's charge)."""
+    entries: dict[int, list[Entry]] = {}
+    async with owner_db.connect() as connection:
+        for row in await connection.execute(_ENTRIES, {"b": business_id}):
+            entry = Entry(row.amount, row.created_at, id=row.id, corrects=row.corrects)
+            entries.setdefault(row.customer_id, []).append(entry)
+    return entries
