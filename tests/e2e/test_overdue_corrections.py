@@ -120,12 +120,13 @@ async def test_a_reversed_payment_leaves_what_it_paid_unpaid_since_its_original_
     assert await listed(tenant, between) == []
 
 
-async def test_a_write_off_settles_the_oldest_charge_first_like_a_payment(
-    tenant: Tenant, owner_db: AsyncEngine
+@pytest.mark.parametrize(("amount", "kind"), [("100.00", "WRITE_OFF"), ("-100.00", "CORRECTION")])
+async def test_a_write_off_or_a_negative_correction_settles_the_oldest_charge_like_a_payment(
+    tenant: Tenant, owner_db: AsyncEngine, amount: str, kind: str
 ) -> None:
     customer, _, order = await old_charge_and_a_purchase(tenant, owner_db)
-    written_off = await adjust_balance(tenant, customer, "100.00", kind="WRITE_OFF")
-    assert written_off["__typename"] == "BalanceAdjusted", written_off
+    adjusted = await adjust_balance(tenant, customer, amount, kind=kind)
+    assert adjusted["__typename"] == "BalanceAdjusted", adjusted
 
     now = await overdue(tenant, customer, None)
     assert (now["balance"], now["isOverdue"]) == ("37.50", False)
@@ -134,23 +135,18 @@ async def test_a_write_off_settles_the_oldest_charge_first_like_a_payment(
     assert (await aging(tenant))["1-30"] == "0.00"
 
 
-async def test_a_negative_correction_counts_as_a_payment_and_a_positive_one_as_a_new_charge(
+async def test_a_positive_correction_is_a_new_charge_falling_due_from_when_it_was_made(
     tenant: Tenant, owner_db: AsyncEngine
 ) -> None:
     customer, _, _ = await old_charge_and_a_purchase(tenant, owner_db)
-    lowered = await adjust_balance(tenant, customer, "-100.00", kind="CORRECTION")
-    assert lowered["__typename"] == "BalanceAdjusted", lowered
-    assert (await overdue(tenant, customer, None))["isOverdue"] is False
-
+    assert (await pay(tenant, customer, "137.50"))["__typename"] == "PaymentRecorded"
     raised = await adjust_balance(tenant, customer, "20.00", kind="CORRECTION")
     assert raised["__typename"] == "BalanceAdjusted", raised
-    settled = await pay(tenant, customer, "37.50")
-    assert settled["__typename"] == "PaymentRecorded", settled
 
-    # What is left is the correction, falling due 30 days after it was made.
     now = await overdue(tenant, customer, None)
     assert (now["balance"], now["isOverdue"]) == ("20.00", False)
     made = parse(now["oldestUnpaidAt"])
     assert made >= parse(raised["adjustment"]["createdAt"])
+    assert await listed(tenant) == []
     late = await overdue(tenant, customer, made + 31 * DAY)
     assert (late["isOverdue"], late["overdueAmount"], late["daysOverdue"]) == (True, "20.00", 1)
