@@ -28,16 +28,19 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                  ON charge.business_id = p_business_id AND charge.order_id = r.order_id
          WHERE e.kind IN ('reversal', 'return')
     ),
+    reduced AS (
+        SELECT corrects, CAST(sum(-amount) AS bigint) AS amount FROM corrections WHERE amount < 0
+         GROUP BY corrects
+    ),
     counted AS (
-        SELECT e.created_at, e.charged_total,
-               e.amount - coalesce((SELECT sum(-x.amount) FROM corrections x
-                                     WHERE x.corrects = e.id AND x.amount < 0), 0) AS amount
-          FROM entries e
+        SELECT e.created_at, e.charged_total, e.amount - coalesce(r.amount, 0) AS amount
+          FROM entries e LEFT JOIN reduced r ON r.corrects = e.id
          WHERE e.kind NOT IN ('reversal', 'return')
            AND NOT EXISTS (SELECT FROM corrections x WHERE x.corrects = e.id AND x.amount > 0)
     ),
-    credited AS (
-        SELECT coalesce(sum(-amount), 0) AS total FROM counted WHERE amount < 0
+    -- Materialized: read once, not once per debit.
+    credited AS MATERIALIZED (
+        SELECT CAST(coalesce(sum(-amount), 0) AS bigint) AS total FROM counted WHERE amount < 0
     ),
     debits AS (
         SELECT d.created_at, d.charged_total, d.amount,
