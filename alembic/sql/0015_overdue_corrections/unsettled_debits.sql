@@ -51,7 +51,7 @@ BEGIN
     ),
     debits AS (
         SELECT d.created_at, d.charged_total, d.amount,
-               sum(d.amount) OVER (ORDER BY d.charged_total) AS through
+               CAST(sum(d.amount) OVER (ORDER BY d.charged_total) AS bigint) AS through
           FROM counted d WHERE d.amount > 0
     )
     SELECT d.created_at, d.charged_total, least(d.amount, d.through - credited.total)
