@@ -3,8 +3,9 @@
 Per business: every customer's cached balance and totals equal the sums of its
 ledger; every entry's ``balance_after`` (and running totals) equal the previous
 entry's plus its amount; ``oldest_unpaid_at`` is the first-in-first-out oldest
-unpaid charge; every charge points at an order of the same customer and amount
-and every payment entry at its payment; every product's stock equals the sum of
+unpaid charge (for a customer with corrections, as ``unsettled_debits()`` counts
+them); every charge points at an order of the same customer and amount and every
+payment entry at its payment; every product's stock equals the sum of
 its movements (initial + restocks - sold) and each ``stock_after`` the previous
 plus its quantity.  Each check counts violations; all zero means intact.
 
@@ -65,10 +66,16 @@ CHECKS: dict[str, str] = {
         SELECT count(*) FROM customers c
         LEFT JOIN LATERAL (
             SELECT l.created_at FROM credit_ledger l
-            WHERE l.business_id = c.business_id AND l.customer_id = c.id
+            WHERE c.corrected_at IS NULL
+              AND l.business_id = c.business_id AND l.customer_id = c.id
               AND l.amount > 0 AND l.charged_total > c.credited_total
             ORDER BY l.charged_total LIMIT 1) f ON c.balance > 0
-        WHERE c.business_id = %(b)s AND c.oldest_unpaid_at IS DISTINCT FROM f.created_at
+        LEFT JOIN LATERAL (
+            SELECT d.made_at FROM unsettled_debits(c.business_id, c.id, 'infinity') d
+            WHERE c.corrected_at IS NOT NULL
+            ORDER BY d.charged_total LIMIT 1) g ON true
+        WHERE c.business_id = %(b)s
+          AND c.oldest_unpaid_at IS DISTINCT FROM coalesce(f.created_at, g.made_at)
     """,
     "charge or payment entry without its order/payment": """
         SELECT count(*) FROM credit_ledger l

@@ -4,11 +4,28 @@ Conventions (the SQL in ``app/services/as_of.py`` and ``app/services/overdue.py`
 follows the same ones):
 
 * Entries are ledger amounts in minor units, in the order they were recorded:
-  positive amounts are debits (charges, reversed payments), negative amounts are
-  credits (payments, reversed charges).  Only entries created at or before
-  ``as_of`` count.
-* Credits settle the oldest debits first.  A credit larger than everything owed
-  leaves a surplus that settles the next debits as they arrive.
+  positive amounts are debits, negative amounts are credits.  Only entries
+  created at or before ``as_of`` count.
+* Corrections (issue 16) count by what they correct, not as plain debits and
+  credits.  An entry that ``corrects`` another:
+
+  - a credit correcting a debit *reduces* that debit: a void's reversal of its
+    order's charge takes all of it (the charge counts as never made), a return
+    takes its credit note off its own order's charge, never off the oldest;
+  - a debit correcting a credit *cancels* it: a reversed payment (a bounced
+    cheque, or a void's reversal of a counter payment) counts as never made, so
+    the charges it had settled are unpaid again with their original due instants.
+
+  Neither kind of correction is itself a debit or a credit.  Plain entries keep
+  their meaning: a write-off is a credit (it settles the oldest debits first, as a
+  payment does); a ``CORRECTION`` adjustment counts by its sign, a positive one as
+  a new debit made (and so falling due) when it was recorded, a negative one as a
+  credit, i.e. a payment.  A correction only counts from its own instant: at an
+  ``as_of`` before it, the ledger reads as it did then.  The balance is the same
+  either way (a correction's amount equals what it takes away).
+* Credits settle the oldest debits first: everything credited settles the first
+  units debited, in ledger order, so a credit larger than everything owed leaves a
+  surplus that settles the next debits as they arrive.
 * A debit is due ``terms_days`` x 24 hours after it was made: a day is exactly
   24 hours of UTC time, so daylight saving never moves a due instant.
 * A debit is past due when its due instant is strictly before ``as_of``: at the
@@ -42,6 +59,10 @@ DAY = timedelta(hours=24)
 class Entry:
     amount: int
     created_at: datetime
+    id: int | None = None
+    """Needed only on an entry that a correction points at."""
+    corrects: int | None = None
+    """The ``id`` of the entry this one corrects (of the other sign), if it is a correction."""
 
 
 class OverdueStatus(NamedTuple):
@@ -113,29 +134,53 @@ class _Open:
     unsettled: int
 
 
+def _counted(entries: Iterable[Entry], as_of: datetime) -> tuple[list[_Open], int]:
+    """The debits as they count at ``as_of`` (reduced by their corrections, fully
+    reduced ones left out), in ledger order, and the credits not cancelled, summed."""
+    entries = [entry for entry in entries if entry.created_at <= as_of]
+    by_id = {entry.id: entry for entry in entries if entry.id is not None}
+    reduced: dict[int, int] = {}
+    cancelled: set[int] = set()
+    for entry in entries:
+        if entry.corrects is None:
+            continue
+        target = by_id.get(entry.corrects)
+        if target is None or (target.amount > 0) == (entry.amount > 0):
+            raise ValueError(f"{entry} corrects no earlier entry of the other sign")
+        if entry.amount < 0:
+            reduced[entry.corrects] = reduced.get(entry.corrects, 0) - entry.amount
+        elif entry.amount != -target.amount or entry.corrects in cancelled:
+            raise ValueError(f"{entry} does not cancel exactly one whole credit")
+        else:
+            cancelled.add(entry.corrects)
+    debits: list[_Open] = []
+    credited = 0
+    for entry in entries:
+        if entry.corrects is not None or entry.id in cancelled:
+            continue
+        if entry.amount < 0:
+            credited -= entry.amount
+            continue
+        left = entry.amount - (0 if entry.id is None else reduced.get(entry.id, 0))
+        if left < 0:
+            raise ValueError(f"{entry} is reduced by more than its amount")
+        if left:
+            debits.append(_Open(entry.created_at, left))
+    return debits, credited
+
+
 def _unsettled(entries: Iterable[Entry], as_of: datetime) -> tuple[list[_Open], int]:
     """Debits still (partly) unsettled at ``as_of``, oldest first, and any surplus credit."""
-    open_debits: deque[_Open] = deque()
-    surplus = 0
-    for entry in entries:
-        if entry.created_at > as_of:
-            continue
-        if entry.amount > 0:
-            applied = min(surplus, entry.amount)
-            surplus -= applied
-            if entry.amount > applied:
-                open_debits.append(_Open(entry.created_at, entry.amount - applied))
-            continue
-        credit = -entry.amount
-        while credit and open_debits:
-            oldest = open_debits[0]
-            applied = min(credit, oldest.unsettled)
-            oldest.unsettled -= applied
-            credit -= applied
-            if oldest.unsettled == 0:
-                open_debits.popleft()
-        surplus += credit
-    return list(open_debits), surplus
+    debits, credit = _counted(entries, as_of)
+    open_debits: deque[_Open] = deque(debits)
+    while credit and open_debits:
+        oldest = open_debits[0]
+        applied = min(credit, oldest.unsettled)
+        oldest.unsettled -= applied
+        credit -= applied
+        if oldest.unsettled == 0:
+            open_debits.popleft()
+    return list(open_debits), credit
 
 
 def overdue_status(entries: Iterable[Entry], *, as_of: datetime, terms_days: int) -> OverdueStatus:
@@ -177,7 +222,10 @@ def status_from_totals(
     before ``as_of``; ``charged_past_due`` is the running charged total of the last
     entry made strictly before ``as_of - terms``, i.e. of every debit now past due.
     Credits settle the first ``credited`` units charged, so what is past due and
-    unsettled is whatever of ``charged_past_due`` lies beyond ``credited``.
+    unsettled is whatever of ``charged_past_due`` lies beyond ``credited``.  Running
+    totals do not see corrections: for a customer with one counting at ``as_of``
+    the SQL passes ``credited`` plus what it found unsettled and past due, debit by
+    debit, as ``charged_past_due``, and the oldest unpaid debit it found.
     """
     balance = charged - credited
     oldest = oldest_unpaid_at if balance > 0 else None

@@ -24,6 +24,15 @@ every probe compares an index column with a plain column computed beforehand in
 a lateral subquery that ``OFFSET 0`` keeps from being flattened back into an
 expression.
 
+Corrections (a void, a return, a reversed payment) change how earlier entries
+count (``app.domain.overdue``), which running totals cannot follow.  A customer
+with one at or before ``asOf`` (``customers.corrected_at``, the instant of their
+first, is ``CORRECTED``) is read through ``unsettled_debits()`` (migration
+``0015_overdue_corrections``), which settles their history debit by debit; the
+cached ``oldest_unpaid_at`` is kept exact for them by the ledger triggers.  The
+balance, ``charged - credited``, is right either way.  Corrections are rare, so
+everyone else keeps the index probes.
+
 The fragments expect these aliases: ``c`` (customers), ``q`` (a one-row
 relation with ``as_of`` and ``default_terms``).
 """
@@ -67,6 +76,16 @@ def due_by(as_of: str, days: int | str) -> str:
     return f"CASE WHEN {days} = 0 THEN {at_all} ELSE due_at({as_of}, -({days})) END"
 
 
+CORRECTED = "c.corrected_at <= q.as_of"
+"""Whether a correction of customer ``c`` counts at ``q.as_of`` (NULL, not false, when
+the customer has none)."""
+
+
+def unsettled(columns: str) -> str:
+    """``SELECT columns`` over ``d``, customer ``c``'s debits unsettled at ``q.as_of``."""
+    return f"SELECT {columns} FROM unsettled_debits(c.business_id, c.id, q.as_of) d"
+
+
 CACHED_POSITION = """
 CROSS JOIN LATERAL (
     SELECT c.charged_total AS charged, c.credited_total AS credited, c.oldest_unpaid_at
@@ -89,11 +108,12 @@ CROSS JOIN LATERAL (
      WHERE c.last_entry_at IS NULL OR c.last_entry_at <= q.as_of
     UNION ALL
     SELECT coalesce(e.charged_total, 0), coalesce(e.credited_total, 0),
-           (SELECT d.created_at FROM credit_ledger d
-             WHERE e.charged_total > e.credited_total
-               AND d.business_id = c.business_id AND d.customer_id = c.id
-               AND d.amount > 0 AND d.charged_total > e.credited_total
-             ORDER BY d.charged_total LIMIT 1)
+           CASE WHEN {CORRECTED} THEN ({unsettled("d.made_at")} ORDER BY d.charged_total LIMIT 1)
+           ELSE (SELECT d.created_at FROM credit_ledger d
+                  WHERE e.charged_total > e.credited_total
+                    AND d.business_id = c.business_id AND d.customer_id = c.id
+                    AND d.amount > 0 AND d.charged_total > e.credited_total
+                  ORDER BY d.charged_total LIMIT 1) END
       FROM (SELECT) AS one
       LEFT JOIN LATERAL ({last_totals("<= q.as_of")}) e ON true
      WHERE c.last_entry_at > q.as_of
@@ -107,6 +127,10 @@ def charged_before(cutoff: str) -> str:
 
 
 CHARGED_PAST_DUE = f"""
-CASE WHEN s.charged > s.credited AND s.oldest_unpaid_at < t.due_cutoff
-     THEN {charged_before("t.due_cutoff")} ELSE 0 END"""
-"""Running charged total of the debits past due at ``q.as_of``; needs ``s`` and ``t``."""
+CASE WHEN NOT (s.charged > s.credited AND s.oldest_unpaid_at < t.due_cutoff) THEN 0
+     WHEN {CORRECTED}
+     THEN s.credited + ({unsettled("coalesce(sum(d.unsettled), 0)")}
+                        WHERE d.made_at < t.due_cutoff)
+     ELSE {charged_before("t.due_cutoff")} END"""
+"""Running charged total of the debits past due at ``q.as_of``; needs ``s`` and ``t``.
+For a corrected customer: what of it lies beyond ``credited`` is what is unsettled."""

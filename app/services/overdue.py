@@ -41,10 +41,12 @@ from app.services.as_of import (
     AS_OF,
     CACHED_POSITION,
     CHARGED_PAST_DUE,
+    CORRECTED,
     CUTOFF,
     POSITION,
     TERMS,
     due_by,
+    unsettled,
 )
 from app.services.customers import CUSTOMER_COLUMNS, customer_from_row
 from app.services.reads import ReadQuery
@@ -211,15 +213,20 @@ def _aging_statement(*, now: bool) -> ReadQuery:
     made at or before ``made_by<k>``, for the lower bound ``k`` of each past-due bucket;
     a bucket holds the difference between the ``u`` of its lower bound and of the next
     bucket's.  Credits settle the first ``credited`` units charged, so that is the
-    running ``charged_total`` of the last such debit beyond ``credited``.  A customer
-    with nothing past due owes only "current": their debits are not read.
+    running ``charged_total`` of the last such debit beyond ``credited``; for a
+    customer with a correction counting (``CORRECTED``) it is summed from
+    ``unsettled_debits()`` instead.  A customer with nothing past due owes only
+    "current": their debits are not read.
     """
     bounds = [bucket.from_days for bucket in AGING_BUCKETS if bucket.past_due]
     cutoffs = [f"due_at({due_by('q.as_of', k)}, -{TERMS}) AS made_by{k}" for k in bounds]
-    unsettled = [
+    by_totals = [
         f"coalesce(max(d.charged_total) FILTER (WHERE d.created_at <= x.made_by{k}), c.credited)"
         f" - c.credited AS u{k}"
         for k in bounds
+    ]
+    by_debit = [
+        f"coalesce(sum(d.unsettled) FILTER (WHERE d.made_at <= x.made_by{k}), 0)" for k in bounds
     ]
     above = ["c.charged - c.credited", *(f"u.u{k}" for k in bounds)]
     below = [*(f"u.u{k}" for k in bounds), "0"]
@@ -231,7 +238,7 @@ def _aging_statement(*, now: bool) -> ReadQuery:
     from_ledger = f"""
         UNION ALL
         SELECT c.business_id, c.id, c.payment_terms_days, s.charged, s.credited,
-               s.oldest_unpaid_at
+               s.oldest_unpaid_at, c.corrected_at
           FROM q, customers c
           {POSITION}
          WHERE c.business_id = {TENANT} AND NOT q.cached_is_exact
@@ -241,7 +248,8 @@ def _aging_statement(*, now: bool) -> ReadQuery:
         WITH {AS_OF},
         owing AS MATERIALIZED (
             SELECT c.business_id, c.id, c.payment_terms_days,
-                   c.charged_total AS charged, c.credited_total AS credited, c.oldest_unpaid_at
+                   c.charged_total AS charged, c.credited_total AS credited, c.oldest_unpaid_at,
+                   c.corrected_at
               FROM customers c
              WHERE c.business_id = {TENANT} AND c.balance > 0
                AND (SELECT cached_is_exact FROM q)
@@ -252,12 +260,17 @@ def _aging_statement(*, now: bool) -> ReadQuery:
               FROM q, owing c
               CROSS JOIN LATERAL (SELECT {", ".join(cutoffs)} OFFSET 0) x
               CROSS JOIN LATERAL (
-                  SELECT {", ".join(unsettled)}
+                  SELECT {", ".join(by_totals)}
                     FROM credit_ledger d
                    WHERE c.oldest_unpaid_at <= x.made_by{bounds[0]}
                      AND d.business_id = c.business_id AND d.customer_id = c.id
                      AND d.amount > 0
                      AND d.charged_total > c.credited AND d.charged_total <= c.charged
+                  HAVING ({CORRECTED}) IS NOT TRUE
+                  UNION ALL
+                  {unsettled(", ".join(by_debit))}
+                   WHERE c.oldest_unpaid_at <= x.made_by{bounds[0]}
+                  HAVING {CORRECTED}
               ) u
         )
         SELECT q.as_of, count(buckets.b0) AS customers_owing, {", ".join(totals)}

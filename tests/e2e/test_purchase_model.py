@@ -4,7 +4,9 @@ corrections of balances, stock adjustments), sent through the GraphQL API and mi
 in a small in-memory model.
 After every step the service and the model must agree on every balance, limit and
 stock level, and every answer (including which operations were refused, and why)
-must be the one the model predicts.
+must be the one the model predicts; every customer's overdue status (now, and at
+instants where charges fall due) must be what ``app.domain.overdue`` computes from
+their ledger, corrections included.
 
 Hypothesis drives the steps synchronously, so the machine runs in a worker thread
 with its own event loop, app instance and business.
@@ -17,6 +19,7 @@ from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -37,6 +40,7 @@ from sqlalchemy import text
 from app.config import Settings
 from app.db.engine import owner_engine
 from app.domain.identity import Role
+from app.domain.overdue import DAY, due_at, overdue_status
 from app.domain.purchases import PurchaseLine, merge_lines
 from app.main import create_app
 from app.services.verify import verify_business
@@ -49,11 +53,15 @@ from tests.corrections import (
     VOID_ORDER,
 )
 from tests.helpers import make_customer, make_product
+from tests.ledger_data import ledger_entries
 from tests.purchases import RECORD_PAYMENT, RESTOCK, new_key, purchase_input
 
 T = TypeVar("T")
 CUSTOMERS, PRODUCTS = 2, 3
 LINE = st.tuples(st.integers(0, PRODUCTS - 1), st.integers(1, 4))
+TERMS = 30
+"""The test business's payment terms, which its customers keep."""
+OVERDUE_FIELDS = "asOf balance isOverdue overdueAmount oldestUnpaidAt daysOverdue"
 UPDATE_CUSTOMER = (
     "mutation($input: UpdateCustomerInput!) { updateCustomer(input: $input) { __typename } }"
 )
@@ -442,6 +450,43 @@ class PurchaseMachine(RuleBasedStateMachine):
             list(zip(m.balances, m.limits, strict=True)),
             list(zip(m.stocks, m.prices, strict=True)),
         )
+
+    @invariant()
+    def overdue_agrees_with_the_reference(self) -> None:
+        world = self.world
+        history = world.run(ledger_entries(world.owner, world.tenant.id))
+        for customer in self.customers:
+            entries = history.get(int(customer), [])
+            due: set[datetime] = set()
+            # Just after the first and the last entry fall due, and a whole day later.
+            for made in {entry.created_at for entry in entries[:1] + entries[-1:]}:
+                due |= {due_at(made, TERMS) + timedelta(microseconds=1), due_at(made, TERMS) + DAY}
+            instants = [None, *sorted(due)]
+            fields = [
+                f"a{k}: overdue(asOf: {self._literal(at)}) {{ {OVERDUE_FIELDS} }}"
+                for k, at in enumerate(instants)
+            ]
+            query = f'{{ customer(id: "{customer}") {{ {" ".join(fields)} }} }}'
+            answers = world.run(world.tenant.data(query))["customer"]
+            for k, at in enumerate(instants):
+                got = answers[f"a{k}"]
+                as_of = datetime.fromisoformat(got["asOf"])
+                expected = overdue_status(entries, as_of=as_of, terms_days=TERMS)
+                oldest = expected.oldest_unpaid_at
+                assert got == {
+                    "asOf": got["asOf"],
+                    "balance": money(expected.balance),
+                    "isOverdue": expected.is_overdue,
+                    "overdueAmount": money(expected.overdue_amount),
+                    "oldestUnpaidAt": None if oldest is None else got["oldestUnpaidAt"],
+                    "daysOverdue": expected.days_overdue,
+                }, (customer, at)
+                if oldest is not None:
+                    assert datetime.fromisoformat(got["oldestUnpaidAt"]) == oldest, (customer, at)
+
+    @staticmethod
+    def _literal(at: datetime | None) -> str:
+        return "null" if at is None else f'"{at.isoformat()}"'
 
     def teardown(self) -> None:
         if not self.customers:

@@ -255,7 +255,8 @@ async def test_every_ledger_path_keeps_the_cached_columns_equal_to_fifo_from_scr
                 )
             ).one()  # fmt: skip
         ids.append(row.id)
-        entries.append(Entry(row.amount, row.created_at))
+        corrects = None if reverses is None else ids[reverses]
+        entries.append(Entry(row.amount, row.created_at, id=row.id, corrects=corrects))
         async with owner_db.connect() as connection:
             await _bind(connection, business)
             cached = (await connection.execute(_CACHED, {"c": customer})).one()

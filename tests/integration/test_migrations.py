@@ -1,15 +1,22 @@
-"""Migrations go up from empty and back down to empty."""
+"""Migrations go up from empty and back down to empty, and carry data that needs it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db.migrations import downgrade, upgrade
+from app.db.engine import owner_engine
+from app.db.migrations import downgrade, earlier_migration, upgrade
+from app.domain.overdue import DAY
+from app.services import admin
 from tests.db import create_database, drop_database
+from tests.ledger_data import Posting, add_customer, charge, payment, post
 
 
 @pytest.fixture
@@ -44,3 +51,43 @@ def test_upgrade_from_empty_then_downgrade_to_empty(empty_database: str) -> None
 
     upgrade(empty_database)
     assert _tables(empty_database) == created
+
+
+BEFORE_0015 = earlier_migration("0015_overdue_corrections").down_revision
+"""The revision 0015 follows, whichever it is once revisions are chained."""
+
+
+async def _oldest_unpaid(engine: AsyncEngine, customer: int) -> tuple[datetime | None, ...]:
+    async with engine.connect() as connection:
+        row = (
+            await connection.execute(
+                text("SELECT * FROM customers WHERE id = :id"), {"id": customer}
+            )
+        ).one()
+    return row.oldest_unpaid_at, getattr(row, "corrected_at", None)
+
+
+async def test_0015_counts_corrections_made_before_it_and_its_downgrade_forgets_them(
+    empty_database: str,
+) -> None:
+    upgrade(empty_database, BEFORE_0015)
+    engine = owner_engine(empty_database)
+    try:
+        business = await admin.create_business(engine, name="Corrected before 0015")
+        customer = await add_customer(engine, business, name="Bounced")
+        t = datetime(2026, 1, 1, tzinfo=UTC)
+        bounced = Posting("reversal", 100, t + 3 * DAY, reverses=1)
+        history = [charge(100, t), payment(100, t + DAY), charge(50, t + 2 * DAY), bounced]
+        await post(engine, business, customer, history)
+        # Before 0015 the bounced payment reads as a new debit: the newer charge is the oldest.
+        assert await _oldest_unpaid(engine, customer) == (t + 2 * DAY, None)
+
+        upgrade(empty_database)
+        await engine.dispose()  # its connections cached plans of the old table
+        assert await _oldest_unpaid(engine, customer) == (t, t + 3 * DAY)
+
+        downgrade(empty_database, BEFORE_0015)
+        await engine.dispose()
+        assert await _oldest_unpaid(engine, customer) == (t + 2 * DAY, None)
+    finally:
+        await engine.dispose()

@@ -1,8 +1,10 @@
 """The batched SQL and the cached columns agree with FIFO computed from scratch.
 
 Random histories (seeded, so a failure replays) of charges, payments,
-overpayments, reversals, entries sharing an instant and entries written out of
-time order, for customers on several payment terms; then, at many ``asOf``
+overpayments, every kind of correction (voided charges, partial returns of a
+charge, reversed payments, write-offs, corrections either way), entries sharing
+an instant and entries written out of time order, for customers on several
+payment terms; then, at many ``asOf``
 instants (past ones that need the ledger, exact due instants and their
 neighbours, the instants where whole days past due change, future ones that use
 the cached columns), every batched answer is compared with
@@ -36,9 +38,14 @@ BUSINESS_TERMS = 30
 def random_history(rng: random.Random, start: datetime, end: datetime) -> list[Posting]:
     postings: list[Posting] = []
     owed = 0
-    reversible: list[int] = []
+    returnable: dict[int, int] = {}
+    """Charges not voided, by index: what is left to return of each."""
+    untouched: set[int] = set()
+    """Charges neither voided nor returned from: those a void may take."""
+    payments: list[int] = []
+    """Payments not reversed, by index."""
     at = start
-    for _ in range(rng.randint(0, 14)):
+    for _ in range(rng.randint(0, 16)):
         roll = rng.random()
         if roll < 0.15 and postings:
             pass  # same instant as the previous entry
@@ -47,24 +54,42 @@ def random_history(rng: random.Random, start: datetime, end: datetime) -> list[P
         else:
             at = min(at + timedelta(seconds=rng.randint(1, 40 * 86_400)), end)
         kind = rng.random()
-        if kind < 0.55 or (owed <= 0 and kind < 0.8):
-            amount = rng.randint(1, 50_000)
-            postings.append(Posting("charge", amount, at))
-        elif kind < 0.85:
+        index = len(postings)
+        if kind < 0.45 or (owed <= 0 and kind < 0.65):
+            postings.append(Posting("charge", rng.randint(1, 50_000), at))
+            returnable[index] = postings[-1].amount
+            untouched.add(index)
+        elif kind < 0.68:
             paid = owed if owed > 0 and rng.random() < 0.2 else rng.randint(1, max(owed, 1) + 5_000)
             postings.append(Posting("payment", -paid, at))
-        elif reversible:
-            index = reversible.pop(rng.randrange(len(reversible)))
-            postings.append(Posting("reversal", -postings[index].amount, at, reverses=index))
+            payments.append(index)
+        elif kind < 0.74 and untouched:
+            voided = rng.choice(sorted(untouched))
+            untouched.discard(voided)
+            del returnable[voided]
+            postings.append(Posting("reversal", -postings[voided].amount, at, reverses=voided))
+        elif kind < 0.82 and returnable:
+            charge = rng.choice(sorted(returnable))
+            amount = rng.randint(1, returnable[charge])
+            untouched.discard(charge)
+            returnable[charge] -= amount
+            if not returnable[charge]:
+                del returnable[charge]
+            postings.append(Posting("return", -amount, at, reverses=charge))
+        elif kind < 0.9 and payments:
+            bounced = payments.pop(rng.randrange(len(payments)))
+            postings.append(Posting("reversal", -postings[bounced].amount, at, reverses=bounced))
+        elif kind < 0.95:
+            amount = -rng.randint(1, max(owed, 1))
+            postings.append(Posting("adjustment", amount, at, adjustment="WRITE_OFF"))
         else:
-            continue
-        if postings[-1].kind != "reversal":
-            reversible.append(len(postings) - 1)
+            amount = rng.choice([-1, 1]) * rng.randint(1, 20_000)
+            postings.append(Posting("adjustment", amount, at, adjustment="CORRECTION"))
         owed += postings[-1].amount
     return postings
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_batched_overdue_and_aging_match_fifo_from_scratch(
     seed: int, owner_db: AsyncEngine, app_db: AsyncEngine, app_pool: DriverPool
 ) -> None:

@@ -157,7 +157,7 @@ def test_a_credit_balance_is_never_overdue_and_settles_later_charges() -> None:
     assert later.overdue_amount == 30
 
 
-def test_a_reversed_payment_is_a_new_debit_dated_when_it_was_reversed() -> None:
+def test_a_debit_that_corrects_nothing_is_a_new_charge_dated_when_it_was_made() -> None:
     entries = [charge(100, 0), pay(100, 5), Entry(100, at(10))]
     result = status(entries, at(35))
     assert result.balance == 100
@@ -167,7 +167,7 @@ def test_a_reversed_payment_is_a_new_debit_dated_when_it_was_reversed() -> None:
     assert status(entries, at(41)).days_overdue == 1
 
 
-def test_a_reversed_charge_is_a_credit() -> None:
+def test_a_credit_that_corrects_nothing_settles_the_oldest_charge() -> None:
     entries = [charge(100, 0), charge(50, 1), Entry(-100, at(2))]
     result = status(entries, at(31) + US)
     assert result.balance == 50
@@ -296,3 +296,170 @@ def test_running_totals_agree_with_fifo_settlement(
         assert due + fifo.days_overdue * DAY <= as_of < due + (fifo.days_overdue + 1) * DAY
     else:
         assert fifo.days_overdue == 0
+
+
+# Corrections (issue 16): each points at the entry it corrects.
+
+
+def test_a_voided_charge_no_longer_counts_from_the_void_on() -> None:
+    entries = [
+        Entry(100, at(0), id=1),
+        Entry(50, at(10), id=2),
+        Entry(-50, at(20), id=3, corrects=2),
+    ]
+    result = status(entries, at(45))
+    assert (result.balance, result.oldest_unpaid_at, result.overdue_amount) == (100, at(0), 100)
+    assert status(entries, at(20) - US).balance == 150
+    assert aging(entries, as_of=at(45), terms_days=30).amounts == (0, 100, 0, 0, 0)
+
+
+def test_voiding_the_oldest_charge_moves_the_clock_to_the_next_one() -> None:
+    entries = [Entry(100, at(0), id=1), charge(50, 10), Entry(-100, at(20), corrects=1)]
+    result = status(entries, at(35))
+    assert (result.balance, result.oldest_unpaid_at, result.is_overdue) == (50, at(10), False)
+
+
+def test_a_return_reduces_its_own_orders_charge_not_the_oldest() -> None:
+    entries = [
+        Entry(100, at(0), id=1),
+        Entry(40, at(10), id=2),
+        Entry(-30, at(20), corrects=2),
+    ]
+    result = status(entries, at(35))
+    assert (result.balance, result.oldest_unpaid_at, result.overdue_amount) == (110, at(0), 100)
+    assert aging(entries, as_of=at(35), terms_days=30).amounts == (10, 100, 0, 0, 0)
+
+
+def test_a_charge_returned_in_full_over_several_returns_no_longer_counts() -> None:
+    entries = [
+        Entry(100, at(0), id=1),
+        Entry(40, at(10), id=2),
+        pay(40, 12),
+        Entry(-30, at(20), corrects=1),
+        Entry(-70, at(21), corrects=1),
+    ]
+    result = status(entries, at(50))
+    assert (result.balance, result.oldest_unpaid_at, result.is_overdue) == (0, None, False)
+
+
+def test_a_reversed_payment_counts_as_never_made_so_its_charges_keep_their_due_dates() -> None:
+    entries = [
+        charge(100, 0),
+        Entry(-100, at(5), id=2),
+        charge(30, 40),
+        Entry(100, at(50), corrects=2),
+    ]
+    while_it_stood = status(entries, at(50) - US)
+    assert (while_it_stood.oldest_unpaid_at, while_it_stood.is_overdue) == (at(40), False)
+    bounced = status(entries, at(50))
+    assert (bounced.balance, bounced.oldest_unpaid_at, bounced.overdue_amount) == (130, at(0), 100)
+    assert bounced.days_overdue == 20
+
+
+def test_a_write_off_settles_the_oldest_charges_first_like_a_payment() -> None:
+    entries = [charge(100, 0), charge(40, 10), Entry(-100, at(20))]
+    result = status(entries, at(35))
+    assert (result.balance, result.oldest_unpaid_at, result.is_overdue) == (40, at(10), False)
+
+
+def test_a_positive_correction_is_a_new_charge_dated_when_it_was_made() -> None:
+    entries = [charge(100, 0), pay(100, 5), Entry(25, at(50))]
+    result = status(entries, at(79))
+    assert (result.balance, result.oldest_unpaid_at, result.is_overdue) == (25, at(50), False)
+    assert status(entries, at(81)).days_overdue == 1
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [Entry(-10, at(1), corrects=9)],  # points at nothing
+        [Entry(100, at(0), id=1), Entry(10, at(1), corrects=1)],  # a debit at a debit
+        [Entry(100, at(0), id=1), Entry(-60, at(1), corrects=1), Entry(-60, at(2), corrects=1)],
+        [Entry(-100, at(0), id=1), Entry(60, at(1), corrects=1)],  # part of a payment
+        [Entry(-100, at(0), id=1), Entry(100, at(1), corrects=1), Entry(100, at(2), corrects=1)],
+    ],
+)
+def test_a_correction_the_ledger_could_not_hold_is_refused(entries: list[Entry]) -> None:
+    with pytest.raises(ValueError, match="Entry"):
+        status(entries, at(10))
+
+
+# Random histories with every kind of correction: the balance is still the sum of
+# the entries, and the status is that of the history rewritten as if the
+# corrections had been made in place (charges reduced, payments never made).
+
+
+@st.composite
+def _corrected_histories(draw: st.DrawFn) -> list[Entry]:
+    entries: list[Entry] = []
+    left: dict[int, int] = {}  # charges not voided: what is left to return
+    untouched: set[int] = set()  # charges a void may still take
+    payments: list[int] = []
+    now = T0
+    for n in range(draw(st.integers(0, 25))):
+        now += timedelta(minutes=draw(st.integers(0, 20 * 24 * 60)))
+        amount = draw(st.integers(1, 5_000))
+        kind = draw(st.sampled_from(["charge", "payment", "void", "return", "bounce", "plain"]))
+        if kind == "void" and untouched:
+            target = draw(st.sampled_from(sorted(untouched)))
+            untouched.discard(target)
+            del left[target]
+            entries.append(Entry(-entries[target - 1].amount, now, n + 1, corrects=target))
+        elif kind == "return" and left:
+            target = draw(st.sampled_from(sorted(left)))
+            amount = min(amount, left[target])
+            untouched.discard(target)
+            left[target] -= amount
+            if not left[target]:
+                del left[target]
+            entries.append(Entry(-amount, now, n + 1, corrects=target))
+        elif kind == "bounce" and payments:
+            target = payments.pop(draw(st.integers(0, len(payments) - 1)))
+            entries.append(Entry(-entries[target - 1].amount, now, n + 1, corrects=target))
+        elif kind == "payment":
+            entries.append(Entry(-amount, now, n + 1))
+            payments.append(n + 1)
+        elif kind == "plain":  # a write-off or a correction either way
+            entries.append(Entry(draw(st.sampled_from([-1, 1])) * amount, now, n + 1))
+        else:
+            entries.append(Entry(amount, now, n + 1))
+            left[n + 1] = amount
+            untouched.add(n + 1)
+    return entries
+
+
+def _rewritten(entries: list[Entry], as_of: datetime) -> list[Entry]:
+    """The history as if every correction made by ``as_of`` had been made in place."""
+    counted = [entry for entry in entries if entry.created_at <= as_of]
+    taken = {entry.id: 0 for entry in counted}
+    for entry in counted:
+        if entry.corrects is not None:
+            taken[entry.corrects] += -entry.amount if entry.amount < 0 else entry.amount
+    return [
+        Entry(entry.amount - taken[entry.id], entry.created_at)
+        for entry in counted
+        if entry.corrects is None and entry.amount - taken[entry.id] > 0
+    ] + [
+        Entry(entry.amount, entry.created_at)
+        for entry in counted
+        if entry.corrects is None and entry.amount < 0 and taken[entry.id] == 0
+    ]
+
+
+@given(
+    entries=_corrected_histories(),
+    as_of_minutes=st.integers(min_value=0, max_value=400 * 24 * 60),
+    terms=st.sampled_from([0, 7, 30]),
+)
+def test_corrections_count_as_if_made_in_place(
+    entries: list[Entry], as_of_minutes: int, terms: int
+) -> None:
+    as_of = T0 + timedelta(minutes=as_of_minutes)
+    result = overdue_status(entries, as_of=as_of, terms_days=terms)
+    assert result.balance == sum(e.amount for e in entries if e.created_at <= as_of)
+    in_place = sorted(_rewritten(entries, as_of), key=lambda e: (e.created_at, e.amount < 0))
+    assert result == overdue_status(in_place, as_of=as_of, terms_days=terms)
+    report = aging(entries, as_of=as_of, terms_days=terms)
+    assert report == aging(in_place, as_of=as_of, terms_days=terms)
+    assert report.total == max(result.balance, 0)
+    assert report.total - report.amounts[0] == result.overdue_amount
