@@ -512,7 +512,10 @@ def _audit_commands(commands: Commands) -> None:
         audit, "detach", "detach the monthly partitions wholly before a month, for archiving",
         cmd_audit_detach,
     )  # fmt: skip
-    detach.add_argument("--before", type=_month, required=True, metavar="YYYY-MM")
+    detach.add_argument(
+        "--before", type=_month, required=True, metavar="YYYY-MM",
+        help="detach the months that end by the start of this one",
+    )  # fmt: skip
     _json_flag(detach)
     partitions = _command(
         audit, "partitions", "create the monthly partitions of the coming months",

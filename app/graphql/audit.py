@@ -13,6 +13,8 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
+from app.domain.identity import CreatedBy
+from app.graphql.actors import Actor, actor_field
 from app.graphql.common import gid
 from app.graphql.context import Info
 from app.graphql.pagination import (
@@ -41,6 +43,10 @@ class AuditEntry:
     at: datetime
     actor_id: strawberry.ID
     actor_kind: ActorKind
+    created_by: Actor | None = actor_field(
+        lambda entry: entry.actor, "Who made the call: the `User` or the `ApiKey`."
+    )
+    actor: strawberry.Private[CreatedBy]
     role: Role = strawberry.field(description="The role the actor acted in.")
     request_id: str | None
     client_ip: str | None
@@ -62,6 +68,10 @@ class AuditEntry:
             at=record.at,
             actor_id=gid(record.actor_id),
             actor_kind=record.actor_kind,
+            actor=CreatedBy(
+                record.actor_id if record.actor_kind is ActorKind.USER else None,
+                record.actor_id if record.actor_kind is ActorKind.API_KEY else None,
+            ),
             role=Role(record.role),
             request_id=record.request_id,
             client_ip=record.client_ip,

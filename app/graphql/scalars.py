@@ -14,7 +14,7 @@ checked by the resolver, which answers ``InvalidInput`` naming the field.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import NewType
 
@@ -72,6 +72,15 @@ def _parse_datetime(value: object) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def _parse_date(value: object) -> date:
+    if not isinstance(value, str):
+        raise TypeError("Date must be a string such as 2026-01-31.")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"Date {value!r} is not a calendar date such as 2026-01-31.") from exc
+
+
 def _serialize_datetime(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -100,6 +109,13 @@ SCALAR_MAP: Mapping[object, ScalarDefinition] = {
         specified_by_url=f"{SPECIFIED_BY}#datetime",
         serialize=_serialize_datetime,
         parse_value=_parse_datetime,
+    ),
+    date: strawberry.scalar(
+        name="Date",
+        description="A calendar day, ISO 8601 (2026-01-31): a day in the store's time zone.",
+        specified_by_url=f"{SPECIFIED_BY}#date",
+        serialize=date.isoformat,
+        parse_value=_parse_date,
     ),
 }
 """For ``StrawberryConfig.scalar_map``."""

@@ -222,3 +222,32 @@ async def test_entries_can_be_neither_changed_nor_deleted(
                 with pytest.raises(DBAPIError, match=r"append-only|permission denied"):
                     await connection.execute(text(statement), {"b": tenant.id})
     assert len(await audit_log(tenant)) == 1
+
+
+CREATED_BY = """
+query($actorId: ID!, $actorKind: ActorKind!) {
+  auditLog(first: 5, actorId: $actorId, actorKind: $actorKind) { edges { node {
+    operation createdBy { __typename ... on User { id email role } ... on ApiKey { id role } }
+  } } }
+}
+"""
+
+
+async def test_each_entry_names_its_actor_as_a_user_or_a_key_never_a_secret(
+    tenant: Tenant, owner_db: AsyncEngine, http: httpx.AsyncClient
+) -> None:
+    user_id, email, password = await new_user(owner_db, tenant.id, Role.CASHIER)
+    await signed_in(http, email, password)
+    await make_customer(tenant)
+    key_id = tenant.keys[Role.OWNER].split("_")[2]
+
+    by_user = await tenant.data(CREATED_BY, {"actorId": user_id, "actorKind": "USER"})
+    by_key = await tenant.data(CREATED_BY, {"actorId": key_id, "actorKind": "API_KEY"})
+
+    assert by_user["auditLog"]["edges"][0]["node"]["createdBy"] == {
+        "__typename": "User", "id": user_id, "email": email, "role": "CASHIER",
+    }  # fmt: skip
+    created = [e["node"] for e in by_key["auditLog"]["edges"]]
+    key = {"__typename": "ApiKey", "id": key_id, "role": "OWNER"}
+    assert {"operation": "createCustomer", "createdBy": key} in created
+    assert tenant.keys[Role.OWNER] not in str(created)

@@ -38,15 +38,15 @@ async def test_a_rolled_back_effect_leaves_no_entry_and_its_retry_writes_one(
 ) -> None:
     draft = _draft(tenant.id)
 
-    async with UnitOfWork(app_db, tenant.id, draft) as uow:
+    async with UnitOfWork(app_db, tenant.id, audit=draft) as uow:
         await uow.execute(_NEW_CUSTOMER)  # left without commit: rolled back
     assert await _entries(owner_db, tenant.id) == []
     assert draft.written is None
 
-    async with UnitOfWork(app_db, tenant.id, draft) as uow:
+    async with UnitOfWork(app_db, tenant.id, audit=draft) as uow:
         await uow.execute(_NEW_CUSTOMER)
         await uow.commit()
-    async with UnitOfWork(app_db, tenant.id, draft) as uow:
+    async with UnitOfWork(app_db, tenant.id, audit=draft) as uow:
         await uow.commit()  # a second commit in the same call writes no second entry
 
     assert await _entries(owner_db, tenant.id) == [("createCustomer", "CustomerCreated")]
