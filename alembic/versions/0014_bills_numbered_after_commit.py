@@ -31,7 +31,7 @@ Revises: 0013_corrections
 from collections.abc import Sequence
 
 from alembic import op
-from app.db.migrations import revision_sql
+from app.db.migrations import earlier_migration, revision_sql
 
 revision: str = "0014_bills_numbered_after_commit"
 down_revision: str | None = "0013_corrections"
@@ -67,16 +67,6 @@ SELECT business_id, id, number, created_at FROM orders;
 ALTER TABLE orders FORCE ROW LEVEL SECURITY;
 ALTER TABLE orders DROP COLUMN number;
 
-ALTER TABLE bill_numbers ENABLE ROW LEVEL SECURITY;
-ALTER TABLE bill_numbers FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON bill_numbers
-    USING (business_id = {TENANT}) WITH CHECK (business_id = {TENANT});
-CREATE TRIGGER bill_numbers_append_only BEFORE UPDATE OR DELETE ON bill_numbers
-    FOR EACH ROW EXECUTE FUNCTION reject_change();
-CREATE TRIGGER bill_numbers_no_truncate BEFORE TRUNCATE ON bill_numbers
-    FOR EACH STATEMENT EXECUTE FUNCTION reject_change();
-GRANT SELECT, INSERT ON bill_numbers TO {APP_ROLE};
-
 ALTER TABLE bills_to_number ENABLE ROW LEVEL SECURITY;
 ALTER TABLE bills_to_number FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON bills_to_number
@@ -92,6 +82,8 @@ GRANT EXECUTE ON FUNCTION {NUMBER_BILLS} TO {APP_ROLE};
 
 def upgrade() -> None:
     op.execute(SCHEMA)
+    # RLS forced, append-only, inserts only for the service: as 0013 sets up its tables.
+    op.execute(earlier_migration("0013_corrections")._tenant_and_append_only("bill_numbers"))
     op.execute(revision_sql(revision, "purchase", "number_bills"))
     op.execute(GRANTS)
 

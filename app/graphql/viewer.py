@@ -11,7 +11,9 @@ from app.graphql.context import Info
 from app.graphql.permissions import READ
 
 
-@strawberry.enum(description='What a key or user may do (README "Roles").')
+@strawberry.enum(
+    description='What a key or user may do (docs/api.md, "Staff accounts and signing in").'
+)
 class Role(Enum):
     OWNER = "owner"
     CASHIER = "cashier"
