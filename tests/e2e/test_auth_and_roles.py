@@ -33,6 +33,11 @@ def _swap_business(token: str, business_id: int) -> str:
     return f"cl_{business_id}_{key_id}_{secret}"
 
 
+def _key_id(token: str) -> str:
+    """cl_<business>_<key> of a token; the secret after it may itself hold "_"."""
+    return "_".join(token.split("_", 3)[:3])
+
+
 BAD_AUTHORIZATION: dict[str, Callable[[Tenant, Tenant], str | None]] = {
     "missing header": lambda a, b: None,
     "empty header": lambda a, b: "",
@@ -41,8 +46,8 @@ BAD_AUTHORIZATION: dict[str, Callable[[Tenant, Tenant], str | None]] = {
     "no scheme": lambda a, b: a.keys[Role.OWNER],
     "basic scheme": lambda a, b: f"Basic {a.keys[Role.OWNER]}",
     "garbage token": lambda a, b: "Bearer not-a-key",
-    "key id without secret": lambda a, b: "Bearer " + a.keys[Role.OWNER].rsplit("_", 1)[0],
-    "empty secret": lambda a, b: "Bearer " + a.keys[Role.OWNER].rsplit("_", 1)[0] + "_",
+    "key id without secret": lambda a, b: "Bearer " + _key_id(a.keys[Role.OWNER]),
+    "empty secret": lambda a, b: "Bearer " + _key_id(a.keys[Role.OWNER]) + "_",
     "wrong prefix": lambda a, b: "Bearer xx" + a.keys[Role.OWNER][2:],
     "non-numeric business": lambda a, b: "Bearer cl_abc_1_secret",
     "over-long token": lambda a, b: "Bearer " + a.keys[Role.OWNER] + "x" * 200,
