@@ -35,6 +35,7 @@ from app.receipts.page import receipt_page
 from app.reports.routes import report_file, statement_file
 from app.services.access_tokens import SigningKeys, TokenPolicy
 from app.services.authenticator import Authenticator
+from app.services.bills import Numbering
 from app.services.key_changes import KeyChangeListener
 from app.services.rate_limits import RequestLimiter, SignInPolicy, SignInThrottle
 from app.services.sessions import Sessions
@@ -257,6 +258,18 @@ async def _sample_pools(sampler: metrics.PoolSampler) -> None:
         await asyncio.sleep(metrics.SAMPLE_SECONDS)
 
 
+async def _close(state: Any, signing_keys: SigningKeys) -> None:
+    """Stop the lifespan's background work, then close its connections."""
+    if state.key_changes is not None:
+        await state.key_changes.close()
+    if state.request_limiter is not None:
+        await state.request_limiter.close()
+    await signing_keys.close()
+    await state.numbering.close()  # before the pool it numbers with
+    await state.driver_pool.close()
+    await state.engine.dispose()
+
+
 def create_app(
     settings: Settings | None = None, *, tracer_provider: TracerProvider | None = None
 ) -> RequestContext:
@@ -304,6 +317,7 @@ def create_app(
             )
             await app.state.request_limiter.start()
         app.state.receipt_links = ReceiptLinks(settings, app.state.driver_pool)
+        app.state.numbering = Numbering(engine, pool)
         app.state.trust_forwarded_headers = settings.trust_forwarded_headers
         app.state.key_changes = None  # without a cache there is nothing to keep current
         if settings.auth_cache_seconds > 0:
@@ -327,13 +341,7 @@ def create_app(
                 sampling.cancel()
             if traces is not None:
                 traces.close()
-            if app.state.key_changes is not None:
-                await app.state.key_changes.close()
-            if app.state.request_limiter is not None:
-                await app.state.request_limiter.close()
-            await signing_keys.close()
-            await app.state.driver_pool.close()
-            await engine.dispose()
+            await _close(app.state, signing_keys)
 
     schema = build_schema(
         fast_execution=settings.fast_execution, introspection=settings.introspection

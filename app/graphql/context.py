@@ -11,6 +11,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from app.domain.audit import AuditDraft
 from app.domain.identity import Identity
+from app.services.bills import Numbering
 from app.services.unit_of_work import UnitsOfWork
 
 
@@ -23,6 +24,8 @@ class Context:
     loaders: dict[str, Any] = field(default_factory=dict)
     audit: AuditDraft | None = None
     """The entry of the mutation being resolved (``app.graphql.audited``)."""
+    numbering: Numbering | None = None
+    """Numbers this worker's sales after their requests (``app.services.bills``)."""
 
     @property
     def caller(self) -> Identity:

@@ -182,4 +182,10 @@ class GraphQLApp(GraphQL[Context, None]):
                 state.engine, state.driver_pool, identity.business.id, identity.created_by
             )
         )
-        return Context(request=request, response=response, identity=identity, units_of_work=units)
+        return Context(
+            request=request,
+            response=response,
+            identity=identity,
+            units_of_work=units,
+            numbering=state.numbering,
+        )

@@ -472,4 +472,8 @@ class OrderMutations:
             note=note,
             idempotency_key=key,
         )
+        if isinstance(outcome, domain.Purchased) and outcome.order.number is None:
+            numbering = info.context.numbering
+            if numbering is not None:
+                numbering.after_sale(info.context.uow.business_id)
         return _result(outcome, minor_units)

@@ -7,16 +7,29 @@ in one batch, and answers the number of the one asked for.  The series stays
 consecutive without gaps: only committed sales are numbered, and a numbering
 that fails numbers nothing (bench/README.md, "Bill numbers after the commit").
 
-The service numbers a sale as soon as it has committed.  An order read before
-that (in that moment, or later if the request died in between) has no number
-yet: whoever shows it numbers it the same way (``Order.number``, the receipt),
-after its own unit of work, so that a number is never shown from a transaction
-that might roll back.
+A sale answers without waiting for its number, and ``Numbering`` numbers the
+sales of a worker in batches just after their requests.  An order shown before
+that (in that moment, or later if the worker died in between) is numbered by
+whoever shows it (``Order.number``, the receipt; a client that asks for
+``number`` in ``purchase`` gets it that way), after its own unit of work, so that
+a number is never shown from a transaction that might roll back.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import logging
+from contextlib import suppress
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.driver_pool import DriverPool
 from app.services.unit_of_work import DriverStatement, UnitsOfWork
+
+logger = logging.getLogger(__name__)
+
+CLOSE_SECONDS = 5.0
 
 _NUMBER = DriverStatement("SELECT number_bills(:business_id, :order_id)")
 
@@ -28,3 +41,53 @@ async def number_sale(units: UnitsOfWork, order_id: int) -> str:
     if number is None:
         raise LookupError(f"order {order_id} has no bill number and none is waiting")
     return number
+
+
+async def number_waiting(units: UnitsOfWork) -> None:
+    """Number every committed sale of the business still waiting for its number."""
+    await units.call(_NUMBER, {"order_id": None})
+
+
+class Numbering:
+    """Numbers the sales of this worker in batches, off their requests' path.
+
+    ``after_sale`` asks for a numbering of the sale's business; the calls of a
+    worker run one after the other, and each numbers every sale of its business
+    that committed before it, so the sales that commit during one call share the
+    next.  Under load a call numbers several sales, and no sale waits for a call
+    before it answers (bench/README.md, "Bill numbers in batches").  A call that
+    fails leaves its sales waiting for the next numbering of their business.
+    """
+
+    def __init__(self, engine: AsyncEngine, pool: DriverPool) -> None:
+        self._engine = engine
+        self._pool = pool
+        self._asked: set[int] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def after_sale(self, business_id: int) -> None:
+        self._asked.add(business_id)
+        if self._task is None or self._task.done():
+            # A context of its own: not a part of the request that happened to start it.
+            self._task = asyncio.create_task(self._run(), context=contextvars.Context())
+
+    async def _run(self) -> None:
+        while self._asked:
+            business_id = self._asked.pop()
+            try:
+                await number_waiting(UnitsOfWork(self._engine, self._pool, business_id))
+            except Exception:
+                logger.warning(
+                    "numbering the bills of business %s failed; they wait for its next numbering",
+                    business_id,
+                    exc_info=True,
+                )
+
+    async def close(self) -> None:
+        """Finish the numbering under way (for at most ``CLOSE_SECONDS``); sales it
+        leaves waiting are numbered by the next numbering of their business."""
+        if self._task is None:
+            return
+        with suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_SECONDS):
+                await self._task

@@ -35,7 +35,7 @@ from app.domain.purchases import (
 )
 from app.domain.records import ProductRecord
 from app.domain.returns import ReturnLine
-from app.services import admin
+from app.services import admin, bills
 from app.services.catalog import NewProduct, create_product
 from app.services.customers import NewCustomer, create_customer
 from app.services.payments import record_payment
@@ -174,6 +174,7 @@ async def create_demo(
         orders.append(
             await _sell(units, sale, customer, product_ids, sale_instant(sale.days_ago, index, now))
         )
+    await bills.number_waiting(units)  # oldest id first: the bills are numbered in time order
     for number, (customer, amount, method, reference) in enumerate(PAYMENTS, 1):
         paid = await record_payment(
             units, customer_id=customer_ids[customer], amount=amount, method=method,

@@ -7,8 +7,9 @@ parts) and decides (every line's stock, the expected total, what was paid, the
 credit limit on the credit part), then writes the order, the ledger charge, the
 payments made at the counter, the items, the stock movements and the idempotency
 record (migration ``0009_sales_at_the_counter``).  It runs as one implicit
-transaction.  Its bill number is taken after the commit, by a second statement
-(``app.services.bills``), so that sales do not queue on the number.
+transaction.  Its bill number is taken after the commit, in a batch with other
+sales (``app.services.bills``), so that sales do not queue on the number; the
+outcome of a new sale carries no number.
 
 Round trips made while row locks are held: **1** (the call itself; the locks are
 released by the commit that ends it).  The answer carries everything else the API
@@ -23,7 +24,6 @@ a retry across the upgrade still finds its answer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +42,6 @@ from app.domain.purchases import (
     merge_lines,
 )
 from app.domain.results import FieldProblem, Invalid, KeyReused, Missing
-from app.services import bills
 from app.services.audit_entries import AnswerAudit
 from app.services.call_results import (
     created_by_from_json,
@@ -150,9 +149,6 @@ async def purchase(
         first_line.setdefault(line.product_id, index)
     line_numbers = [first_line[line.product_id] for line in merged]
     outcome = outcome_from_json(answer, idempotency_key, line_numbers)
-    if isinstance(outcome, Purchased) and outcome.order.number is None:
-        number = await bills.number_sale(units, outcome.order.id)
-        outcome = replace(outcome, order=replace(outcome.order, number=number))
     metrics.outcome(metrics.SALES, outcome)
     return outcome
 

@@ -6,6 +6,8 @@ year boundary can be crossed on the real function without faking any clock.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import datetime
 
 from sqlalchemy import text
@@ -14,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.services.verify import verify_business
 from tests.conftest import Tenant
 from tests.helpers import make_customer, make_product
-from tests.purchases import buy
+from tests.purchases import PURCHASE_LEAN, buy
 
 SETTINGS = "mutation($input: UpdateSettingsInput!) { updateSettings(input: $input) { __typename } }"
 SALE_AT = text(
@@ -110,4 +112,38 @@ async def test_the_next_sale_numbers_the_waiting_ones_first_and_the_series_has_n
     assert sale["order"]["number"] == f"BILL-{year}-000003"
     numbers = [(await tenant.data(ORDER, {"id": str(o)}))["order"]["number"] for o in waiting]
     assert numbers == [f"BILL-{year}-000001", f"BILL-{year}-000002"]
+    assert await verify_business(owner_db, tenant.id) == []
+
+
+async def _numbered(owner_db: AsyncEngine, business_id: int) -> list[str]:
+    async with owner_db.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT n.number FROM bill_numbers n WHERE n.business_id = :b ORDER BY n.order_id"
+            ),
+            {"b": business_id},
+        )
+        return [number for (number,) in rows]
+
+
+async def test_sales_whose_clients_do_not_ask_for_the_number_are_numbered_just_after(
+    tenant: Tenant, app_db: AsyncEngine, owner_db: AsyncEngine
+) -> None:
+    product = await make_product(tenant, price="1.00", stock=100)
+    customer = await make_customer(tenant)
+    waiting = await _unnumbered_sale(app_db, tenant, product, "died")
+    sales = await asyncio.gather(
+        *(buy(tenant, customer, [(product, 1)], query=PURCHASE_LEAN) for _ in range(8))
+    )
+    assert all(sale["__typename"] == "PurchaseCompleted" for sale in sales)
+    assert all("number" not in sale["order"] for sale in sales)
+    # Numbered after the answers, in batches: wait for the worker to get there.
+    deadline = time.monotonic() + 10
+    while len(numbers := await _numbered(owner_db, tenant.id)) < 9:
+        assert time.monotonic() < deadline, f"only {numbers} numbered"
+        await asyncio.sleep(0.02)
+    year = numbers[0].split("-")[1]
+    assert numbers == [f"BILL-{year}-{n:06d}" for n in range(1, 10)], "oldest order first"
+    first = await tenant.data(ORDER, {"id": str(waiting)})
+    assert first["order"]["number"] == f"BILL-{year}-000001"
     assert await verify_business(owner_db, tenant.id) == []
