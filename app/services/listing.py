@@ -1,21 +1,20 @@
 """Keyset-paginated lists of customers, and balances by id.
 
-Lists are ordered by (name, id) and read from the (business_id, name, id)
-indexes: a page after a cursor is an index range scan that stops after
-``limit`` rows, however deep the page.  ``search`` is a case-insensitive
-substring of the name or the phone (of the generated, lower-cased
-``search_text``; products: ``app.services.product_lists``).  A search of three
-characters or more is an ``ILIKE`` served by the trigram index where the server
-has one (migration 0014: ``ILIKE`` is marked leakproof, so the index can be used
-under Row Level Security); shorter ones, and every search on a server without
-it, filter all the business's rows.  Either way the matches are read first and
-then sorted: walking the name index instead is quick when matches are common but
-visits every row in name order when they are rare, and a cached generic plan
-would always walk it.  Each combination of filters is its own constant
-statement, so every statement has a stable plan.  Before that, a search looks
-through the first ``WINDOW`` customers by name: if they hold a whole page of
-matches, that is the page (no match sorts before them), so common matches never
-read the index at all.
+Lists are ordered by (name, id) and read from the (business_id, name, id) indexes: a
+page after a cursor is an index range scan that stops after ``limit`` rows, however
+deep the page. ``search`` is a case-insensitive substring of the name or the phone
+(of the generated, lower-cased ``search_text``; products:
+``app.services.product_lists``). A search of three characters or more is a ``LIKE``
+of the lower-cased pattern, served by the trigram index where the server has one
+(migrations 0020 and 0021: ``LIKE`` is marked leakproof, so the index can be used
+under Row Level Security); shorter ones, and every search on a server without it,
+filter all the business's rows. Either way the matches are read first and then
+sorted: walking the name index instead is quick when matches are common but visits
+every row in name order when they are rare, and a cached generic plan would always
+walk it. Each combination of filters is its own constant statement, so every
+statement has a stable plan. Before that, a search looks through the first
+``WINDOW`` customers by name: if they hold a whole page of matches, that is the page
+(no match sorts before them), so common matches never read the index at all.
 """
 
 from __future__ import annotations
@@ -50,7 +49,9 @@ def search_condition(column: str, search: str) -> tuple[str, dict[str, str]]:
     """The condition and parameters matching ``search`` literally anywhere in ``column``
     (lower-cased text).  Each returned condition is one constant SQL text."""
     if len(search) >= TRIGRAM:
-        return f"{column} ILIKE :pattern", {"pattern": like_pattern(search)}
+        # LIKE on the lower-cased text: what ILIKE matches, without folding every row's
+        # case again (migration 0021_search_like).
+        return f"{column} LIKE lower(:pattern)", {"pattern": like_pattern(search)}
     return f"strpos({column}, lower(:search)) > 0", {"search": search}
 
 

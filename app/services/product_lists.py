@@ -5,18 +5,18 @@ never repeats or skips a row whose sort value did not change, even when values
 tie.  Each combination of filters is its own constant statement with a stable
 generic plan (``_products_statement`` is the one builder of the list's SQL).
 
-Search matches a case-insensitive part of ``search_text`` (name, SKU and
-barcode, lower-cased; migration 0014).  Sorted by name or price, a search first
-looks through the first ``WINDOW`` products in that order (an index range): if
-they hold a whole page of matches, that is the page, since no match sorts
-before them.  Otherwise the matches are few (under ``limit`` per ``WINDOW``) and
-the business's matches are read first, then sorted: a search of three
-characters or more is an ``ILIKE`` that the trigram index serves where the
-server has one; shorter searches have no trigram to look up and filter the
-business's rows with ``strpos``, as every search does without the index.  The
-read-then-sort step sits behind ``OFFSET 0``, so a generic plan never walks the
-sort order hoping to meet rare matches.  A search longer than any searchable
-text matches nothing and is not sent.
+Search matches a case-insensitive part of ``search_text`` (name, SKU and barcode,
+lower-cased; migration 0020). Sorted by name or price, a search first looks through
+the first ``WINDOW`` products in that order (an index range): if they hold a whole
+page of matches, that is the page, since no match sorts before them. Otherwise the
+matches are few (under ``limit`` per ``WINDOW``) and the business's matches are read
+first, then sorted: a search of three characters or more is a ``LIKE`` of the
+lower-cased pattern (0021) that the trigram index serves where the server has one;
+shorter searches have no trigram to look up and filter the business's rows with
+``strpos``, as every search does without the index. The read-then-sort step sits
+behind ``OFFSET 0``, so a generic plan never walks the sort order hoping to meet
+rare matches. A search longer than any searchable text matches nothing and is not
+sent.
 """
 
 from __future__ import annotations
