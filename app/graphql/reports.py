@@ -13,13 +13,15 @@ from typing import Annotated
 import strawberry
 
 from app.domain.purchases import PaymentMethod
+from app.domain.records import ProductRecord
 from app.domain.reports import GroupBy, Period, PeriodError, today
 from app.graphql.context import Info
 from app.graphql.pagination import bad_input, page_size
 from app.graphql.permissions import OWNER, READ
 from app.graphql.scalars import Money, Percent, money, percent
-from app.services import analytics
+from app.services import analytics, product_lists
 from app.services import dashboard as dashboards
+from app.services.product_lists import EXPIRING_DAYS
 from app.services.sales_summary import Bucket, period_totals, sales_summary, store_time_zone
 from app.services.unit_of_work import UnitsOfWork
 
@@ -67,11 +69,15 @@ class Owed:
 
 @strawberry.type
 class InventoryFigures:
-    active_products: int
+    active_products: int = strawberry.field(description="Products ACTIVE and not archived.")
     low_stock_count: int = strawberry.field(
-        description="Products (not archived) with stock at or below the store's lowStockDefault."
+        description="The products lowStockProducts lists: below their minimum (minStock, else"
+        " the store's lowStockDefault), neither archived nor discontinued."
     )
-    expiring_count: int
+    expiring_count: int = strawberry.field(
+        description="The products expiringProducts lists with its default window: expiring"
+        " within 7 days of the store's today, or expired, not archived."
+    )
 
 
 @strawberry.type
@@ -88,34 +94,41 @@ class ProductAlert:
     name: str
     sku: str
     stock: int
-    threshold: int
+    threshold: int = strawberry.field(
+        description="The product's minimum stock: its minStock, else the store's lowStockDefault."
+    )
+    expiry_date: date | None
 
 
-def _alert(row: dashboards.StockAlert) -> ProductAlert:
+def _alert(product: ProductRecord, minimum: int) -> ProductAlert:
     return ProductAlert(
-        product_id=strawberry.ID(str(row.product_id)),
-        name=row.name,
-        sku=row.sku,
-        stock=row.stock,
-        threshold=row.threshold,
+        product_id=strawberry.ID(str(product.id)),
+        name=product.name,
+        sku=product.sku,
+        stock=product.stock,
+        threshold=minimum,
+        expiry_date=product.expiry_date,
     )
 
 
 @strawberry.type
 class Alerts:
-    day: strawberry.Private[date]
-
-    @strawberry.field(description="Products lowest in stock first.")
+    @strawberry.field(
+        description="The first of lowStockProducts: lowest ratio of stock to minimum first."
+    )
     async def low_stock(self, info: Info, first: int = ALERTS_DEFAULT) -> list[ProductAlert]:
-        rows = await dashboards.low_stock_products(info.context.uow, limit=page_size(first))
-        return [_alert(row) for row in rows]
+        rows = await product_lists.low_stock(info.context.uow, limit=page_size(first), after=None)
+        return [_alert(row.product, row.minimum) for row in rows]
 
-    @strawberry.field(description="Products expiring soonest first.")
+    @strawberry.field(
+        description="The first of expiringProducts (within 7 days): soonest first, the expired"
+        " included."
+    )
     async def expiring(self, info: Info, first: int = ALERTS_DEFAULT) -> list[ProductAlert]:
-        rows = await dashboards.expiring_products(
-            info.context.uow, day=self.day, limit=page_size(first)
+        rows = await product_lists.expiring(
+            info.context.uow, within_days=EXPIRING_DAYS, limit=page_size(first), after=None
         )
-        return [_alert(row) for row in rows]
+        return [_alert(row.product, row.minimum) for row in rows]
 
 
 @strawberry.type
@@ -272,7 +285,7 @@ class ReportQueries:
                 expiring_count=now.expiring,
             ),
             customers=CustomerFigures(total=now.customers, new_this_week=now.new_this_week),
-            alerts=Alerts(day=day),
+            alerts=Alerts(),
         )
 
     @strawberry.field(

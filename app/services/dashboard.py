@@ -5,10 +5,9 @@ What is owed, overdue, in stock and on the books is read as it is now, in one
 statement: outstanding credit is the sum of positive balances; overdue amounts are
 the first-in-first-out figures of ``app.domain.overdue`` from the cached columns
 (``app.services.as_of``), read only for customers whose oldest unpaid charge is past
-due; low stock is stock at or below the store's ``lowStockDefault``.
-
-Expiry dates are not in this schema yet: ``expiring_count`` and ``expiring_products``
-are the one seam where the catalogue's expiry dates plug in.
+due; low stock and expiring products follow the catalogue's rules
+(``app.services.product_lists``: the rows ``lowStockProducts`` and
+``expiringProducts`` list are the ones counted here).
 """
 
 from __future__ import annotations
@@ -19,12 +18,10 @@ from functools import cache
 
 from app.domain.reports import Period, day_start, week_start
 from app.services.as_of import AS_OF, CACHED_POSITION, CHARGED_PAST_DUE, CUTOFF
+from app.services.product_lists import EXPIRING_DAYS, LOW_STOCK, RESTOCKED
 from app.services.reads import ReadQuery
 from app.services.sales_summary import Bucket, period_totals
 from app.services.unit_of_work import TENANT, UnitsOfWork
-
-LOW_STOCK = "p.stock <= b.low_stock_default"
-"""A product running low (``p`` products, ``b`` its business)."""
 
 
 @dataclass(frozen=True)
@@ -47,15 +44,6 @@ class Dashboard:
     now: ShopNow
 
 
-@dataclass(frozen=True)
-class StockAlert:
-    product_id: int
-    name: str
-    sku: str
-    stock: int
-    threshold: int
-
-
 @cache
 def _now_statement() -> ReadQuery:
     """One pass over the customers for the counts and outstanding credit, one over the
@@ -75,8 +63,14 @@ def _now_statement() -> ReadQuery:
               FROM customers c WHERE c.business_id = {TENANT}
         ),
         stock AS (
-            SELECT count(*) AS active_products, count(*) FILTER (WHERE {LOW_STOCK}) AS low_stock
-              FROM products p JOIN businesses b ON b.id = p.business_id
+            SELECT count(*) FILTER (WHERE p.status = 'ACTIVE') AS active_products,
+                   count(*) FILTER (WHERE {RESTOCKED} AND {LOW_STOCK}) AS low_stock,
+                   count(*) FILTER (WHERE p.expiry_date <= s.today + {EXPIRING_DAYS})
+                       AS expiring
+              FROM products p
+             CROSS JOIN (SELECT b.low_stock_default,
+                                CAST(now() AT TIME ZONE b.time_zone AS date) AS today
+                           FROM businesses b WHERE b.id = {TENANT}) s
              WHERE p.business_id = {TENANT} AND p.archived_at IS NULL
         ),
         late AS (
@@ -97,17 +91,6 @@ def _now_statement() -> ReadQuery:
     )
 
 
-async def expiring_count(units: UnitsOfWork, *, day: date) -> int:
-    """Products expiring soon.  Seam: main has no expiry dates yet; the catalogue's
-    ``expiringProducts`` notion plugs in here (and in ``expiring_products``)."""
-    return 0
-
-
-async def expiring_products(units: UnitsOfWork, *, day: date, limit: int) -> list[StockAlert]:
-    """The first ``limit`` products expiring soon; the same seam as ``expiring_count``."""
-    return []
-
-
 async def dashboard(units: UnitsOfWork, *, day: date, time_zone: str) -> Dashboard:
     sales = await period_totals(units, period=Period.of(day, day), time_zone=time_zone)
     week_lo = day_start(week_start(day), time_zone)
@@ -122,29 +105,8 @@ async def dashboard(units: UnitsOfWork, *, day: date, time_zone: str) -> Dashboa
         overdue_customers=row["overdue_customers"],
         active_products=row["active_products"],
         low_stock=row["low_stock"],
-        expiring=await expiring_count(units, day=day),
+        expiring=row["expiring"],
         customers=row["customers"],
         new_this_week=row["new_this_week"],
     )
     return Dashboard(day=day, sales=sales, now=now)
-
-
-@cache
-def _low_stock_statement() -> ReadQuery:
-    return ReadQuery(
-        f"""
-        SELECT p.id, p.name, p.sku, p.stock, b.low_stock_default AS threshold
-          FROM products p JOIN businesses b ON b.id = p.business_id
-         WHERE p.business_id = {TENANT} AND p.archived_at IS NULL AND {LOW_STOCK}
-         ORDER BY p.stock, p.id LIMIT :limit
-        """
-    )
-
-
-async def low_stock_products(units: UnitsOfWork, *, limit: int) -> list[StockAlert]:
-    """The products lowest in stock first, up to ``limit``."""
-    rows = await _low_stock_statement().fetch(units, {"limit": limit})
-    return [
-        StockAlert(row["id"], row["name"], row["sku"], row["stock"], row["threshold"])
-        for row in rows
-    ]

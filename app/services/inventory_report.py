@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import cache
 
-from app.services.dashboard import LOW_STOCK
+from app.services.product_lists import LOW_STOCK, MINIMUM, RESTOCKED
 from app.services.reads import ReadQuery
 from app.services.unit_of_work import TENANT, UnitsOfWork
 
@@ -29,9 +29,10 @@ class ProductStock:
 def _page() -> ReadQuery:
     return ReadQuery(
         f"""
-        SELECT p.id, p.sku, p.name, p.price, p.stock, b.low_stock_default AS threshold,
-               {LOW_STOCK} AS low
-          FROM products p JOIN businesses b ON b.id = p.business_id
+        SELECT p.id, p.sku, p.name, p.price, p.stock, {MINIMUM} AS threshold,
+               {RESTOCKED} AND {LOW_STOCK} AS low
+          FROM products p
+         CROSS JOIN (SELECT low_stock_default FROM businesses WHERE id = {TENANT}) s
          WHERE p.business_id = {TENANT} AND p.archived_at IS NULL AND p.id > :after
          ORDER BY p.id LIMIT :limit
         """

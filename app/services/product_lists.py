@@ -32,6 +32,16 @@ from app.services.listing import WINDOW, search_condition, searchable
 from app.services.reads import ReadQuery
 from app.services.unit_of_work import TENANT, UnitsOfWork
 
+MINIMUM = "coalesce(p.min_stock, s.low_stock_default)"
+"""A product's minimum stock (``p`` the product, ``s`` its business): its own, else the
+store's ``lowStockDefault``."""
+LOW_STOCK = f"p.stock < {MINIMUM}"
+"""Running low: below its minimum."""
+RESTOCKED = "p.archived_at IS NULL AND p.status <> 'DISCONTINUED'"
+"""Products anyone restocks: the only ones low stock lists and counts."""
+EXPIRING_DAYS = 7
+"""``expiringProducts``' default window, which the dashboard counts and lists."""
+
 
 class ProductSort(Enum):
     NAME = "p.name"
@@ -87,8 +97,7 @@ def _products_statement(
                   " OFFSET 0) p")  # fmt: skip
         conditions = listed
     if low_stock is not None:
-        low = "p.stock < coalesce(p.min_stock, s.low_stock_default)"
-        conditions = [*conditions, low if low_stock else f"NOT ({low})"]
+        conditions = [*conditions, LOW_STOCK if low_stock else f"NOT ({LOW_STOCK})"]
         source += f" CROSS JOIN (SELECT low_stock_default FROM businesses WHERE id = {TENANT}) s"
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     return ReadQuery(
@@ -193,13 +202,11 @@ def _low_stock_statement(after: bool) -> ReadQuery:
     keyset = " AND (l.ratio, l.id) > (CAST(:after_ratio AS numeric), :after_id)" if after else ""
     return ReadQuery(
         f"SELECT l.*, l.ratio::text AS ratio_text FROM ("
-        f" SELECT {PRODUCT_COLUMNS}, coalesce(p.min_stock, s.low_stock_default) AS minimum,"
-        "  p.stock::numeric / coalesce(p.min_stock, s.low_stock_default) AS ratio"
+        f" SELECT {PRODUCT_COLUMNS}, {MINIMUM} AS minimum,"
+        f"  p.stock::numeric / {MINIMUM} AS ratio"
         f" FROM products p CROSS JOIN (SELECT low_stock_default FROM businesses"
         f"  WHERE id = {TENANT}) s"
-        f" WHERE p.business_id = {TENANT} AND p.archived_at IS NULL"
-        "  AND p.status <> 'DISCONTINUED'"
-        "  AND p.stock < coalesce(p.min_stock, s.low_stock_default)) l"
+        f" WHERE p.business_id = {TENANT} AND {RESTOCKED} AND {LOW_STOCK}) l"
         f" WHERE true{keyset} ORDER BY l.ratio, l.id LIMIT :limit"
     )
 
@@ -221,6 +228,7 @@ async def low_stock(
 
 class Expiring(NamedTuple):
     product: ProductRecord
+    minimum: int
     today: date
     """The store's today, in its time zone."""
 
@@ -228,11 +236,11 @@ class Expiring(NamedTuple):
 def _expiring_statement(after: bool) -> ReadQuery:
     keyset = " AND (p.expiry_date, p.id) > (:after_date, :after_id)" if after else ""
     return ReadQuery(
-        f"SELECT {PRODUCT_COLUMNS}, d.today FROM (SELECT"
-        f"  CAST(now() AT TIME ZONE b.time_zone AS date) AS today FROM businesses b"
-        f"  WHERE b.id = {TENANT}) d"
+        f"SELECT {PRODUCT_COLUMNS}, {MINIMUM} AS minimum, s.today FROM (SELECT"
+        "  CAST(now() AT TIME ZONE b.time_zone AS date) AS today, b.low_stock_default"
+        f"  FROM businesses b WHERE b.id = {TENANT}) s"
         f" JOIN products p ON p.business_id = {TENANT} AND p.expiry_date IS NOT NULL"
-        "  AND p.expiry_date <= d.today + CAST(:within_days AS integer)"
+        "  AND p.expiry_date <= s.today + CAST(:within_days AS integer)"
         f"  AND p.archived_at IS NULL{keyset}"
         " ORDER BY p.expiry_date, p.id LIMIT :limit"
     )
@@ -250,4 +258,4 @@ async def expiring(
     if after is not None:
         params["after_date"], params["after_id"] = after
     rows = await _EXPIRING[after is not None].fetch(units, params)
-    return [Expiring(product_from_row(row), row["today"]) for row in rows]
+    return [Expiring(product_from_row(row), row["minimum"], row["today"]) for row in rows]

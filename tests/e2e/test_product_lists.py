@@ -50,6 +50,17 @@ query($within: Int!, $first: Int!, $after: String) {
 
 SETTINGS = "mutation($input: UpdateSettingsInput!) { updateSettings(input: $input) { __typename } }"
 
+# The dashboard counts and shows the same rows (issue 18, point 3).
+BOARD = """
+{ dashboard {
+    inventory { activeProducts lowStockCount expiringCount }
+    alerts {
+      lowStock(first: 5) { productId stock threshold }
+      expiring(first: 5) { productId expiryDate }
+    }
+} }
+"""
+
 
 async def pages(
     tenant: Tenant, query: str, field: str, first: int, after: str | None = None, **variables: Any
@@ -172,6 +183,13 @@ async def test_low_stock_lists_lowest_ratio_first_with_the_store_default(tenant:
             (empty["id"], 4), (quarter["id"], 4), *((p["id"], 3) for p in third),
             (half["id"], 10),
         ]  # fmt: skip
+    board = (await tenant.data(BOARD, role=Role.VIEWER))["dashboard"]
+    assert board["inventory"]["lowStockCount"] == len(nodes) == 6
+    assert [(a["productId"], a["threshold"]) for a in board["alerts"]["lowStock"]] == [
+        (n["product"]["id"], n["minimum"]) for n in nodes[:5]
+    ]
+    # Archived, discontinued and inactive products are not active.
+    assert board["inventory"]["activeProducts"] == 7
 
 
 async def test_expiring_products_come_soonest_first_in_the_stores_time_zone(
@@ -191,6 +209,11 @@ async def test_expiring_products_come_soonest_first_in_the_stores_time_zone(
             (made[n]["id"], n, n < 0) for n in (-400, -1, 0, 7)
         ]
         assert nodes[0]["expiryDate"] == dates[-400].isoformat()
+    board = (await tenant.data(BOARD, role=Role.VIEWER))["dashboard"]
+    assert board["inventory"]["expiringCount"] == 4
+    assert board["alerts"]["expiring"] == [
+        {"productId": made[n]["id"], "expiryDate": dates[n].isoformat()} for n in (-400, -1, 0, 7)
+    ]
     default = await tenant.data(
         "{ expiringProducts { edges { node { daysLeft } } } }", role=Role.VIEWER
     )
