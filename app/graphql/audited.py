@@ -13,9 +13,11 @@ without secrets and its target.  The draft rides on the request's units of work:
   written on its own once the resolver has answered, with the answer's type
   name as outcome, or the code of the error the resolver raised.
 
-Permission refusals (``FORBIDDEN``, ``UNAUTHENTICATED``) happen before the
-resolver and write nothing; a sign-in with an email nobody has belongs to no
-business and is not written either.
+A permission refusal (``FORBIDDEN``) happens before the resolver: the refusing
+permission drafts the entry (``note_refusal``) and it is written, outcome
+``FORBIDDEN``, before the answer goes out (``app.graphql.http``).  A caller with no
+identity (``UNAUTHENTICATED``), like a sign-in with an email nobody has, belongs to
+no business and is not written.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ import functools
 import logging
 import typing
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
+from graphql import OperationType
 from strawberry.types.unset import UNSET
 
 from app.domain.audit import REDACTED, SECRET_FIELDS, AuditDraft, camel, json_value
@@ -57,25 +60,12 @@ def audited(target: str | None = None, *, by: str | None = None) -> Callable[[Re
     def decorate(resolver: Resolver) -> Resolver:
         operation = camel(resolver.__name__)
 
+        spec = _AUDITED[operation] = _Audited(operation, resolver, target, by)
+
         @functools.wraps(resolver)
         async def audited_resolver(*args: Any, **kwargs: Any) -> Any:
             context: Context = kwargs["info"].context
-            arguments = audit_input(kwargs)
-            draft = AuditDraft(
-                operation=operation,
-                success=_success_name(resolver),
-                input=arguments,
-                request_id=_request_id(),
-                client_ip=None if context.request.client is None else context.request.client.host,
-                target_type=target,
-                target_id=_target_id(arguments, by),
-            )
-            if context.identity is not None:
-                draft.act_as(context.identity)
-                if by == CALLER:
-                    draft.target_id = context.identity.user_id
-                elif by == BUSINESS:
-                    draft.target_id = context.identity.business.id
+            draft = _draft(context, spec, kwargs)
             units = context.units_of_work
             context.audit = draft
             if units is not None:
@@ -98,6 +88,63 @@ def audited(target: str | None = None, *, by: str | None = None) -> Callable[[Re
         return typing.cast(Resolver, audited_resolver)
 
     return decorate
+
+
+class _Audited(NamedTuple):
+    operation: str
+    resolver: Callable[..., Any]
+    target: str | None
+    by: str | None
+
+
+_AUDITED: dict[str, _Audited] = {}
+"""Audited mutations by operation name."""
+
+
+def _draft(context: Context, audited: _Audited, kwargs: dict[str, Any]) -> AuditDraft:
+    arguments = audit_input(kwargs)
+    by = audited.by
+    draft = AuditDraft(
+        operation=audited.operation,
+        success=_success_name(audited.resolver),
+        input=arguments,
+        request_id=_request_id(),
+        client_ip=None if context.request.client is None else context.request.client.host,
+        target_type=audited.target,
+        target_id=_target_id(arguments, by),
+    )
+    if context.identity is not None:
+        draft.act_as(context.identity)
+        if by == CALLER:
+            draft.target_id = context.identity.user_id
+        elif by == BUSINESS:
+            draft.target_id = context.identity.business.id
+    return draft
+
+
+FORBIDDEN = "FORBIDDEN"
+
+
+def note_refusal(info: Any, kwargs: dict[str, Any]) -> None:
+    """Draft the entry of an audited mutation that a permission refuses; the request
+    writes it (``write_refusals``) before answering.  Permissions answer synchronously
+    (the execution engine asks them so), hence the two steps."""
+    context: Context = info.context
+    audited = _AUDITED.get(info.field_name)
+    if (
+        audited is None
+        or info.path.prev is not None
+        or info.operation.operation is not OperationType.MUTATION
+        or context.identity is None
+    ):
+        return  # not a mutation's own field, or nobody to write it for
+    context.refused.append(_draft(context, audited, kwargs))
+
+
+async def write_refusals(context: Context) -> None:
+    """The entries ``note_refusal`` drafted, each in its own transaction."""
+    while context.refused:
+        await _write_alone(context, context.refused.pop(0), FORBIDDEN)
 
 
 async def _write_alone(context: Context, draft: AuditDraft, outcome: str) -> None:

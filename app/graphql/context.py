@@ -24,6 +24,8 @@ class Context:
     loaders: dict[str, Any] = field(default_factory=dict)
     audit: AuditDraft | None = None
     """The entry of the mutation being resolved (``app.graphql.audited``)."""
+    refused: list[AuditDraft] = field(default_factory=list)
+    """Entries of mutations a permission refused, to write before answering."""
     numbering: Numbering | None = None
     """Numbers this worker's sales after their requests (``app.services.bills``)."""
 

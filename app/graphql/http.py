@@ -24,6 +24,7 @@ from strawberry.types import ExecutionResult
 
 from app import metrics
 from app.domain.identity import Identity
+from app.graphql.audited import write_refusals
 from app.graphql.context import Context
 from app.graphql.media_types import (
     APPLICATION_JSON,
@@ -133,6 +134,9 @@ class GraphQLApp(GraphQL[Context, None]):
     ) -> GraphQLHTTPResponse:
         """Strawberry's; with ``application/graphql-response+json``, a request that never
         executed has no ``data`` (and ``__call__`` answers it 400)."""
+        context = getattr(request.state, "graphql_context", None)
+        if context is not None and context.refused:
+            await write_refusals(context)
         answer = await super().process_result(request, result)
         if request.state.media_type == GRAPHQL_RESPONSE_JSON and never_executed(result):
             del answer["data"]
@@ -182,10 +186,12 @@ class GraphQLApp(GraphQL[Context, None]):
                 state.engine, state.driver_pool, identity.business.id, identity.created_by
             )
         )
-        return Context(
+        context = Context(
             request=request,
             response=response,
             identity=identity,
             units_of_work=units,
             numbering=state.numbering,
         )
+        request.state.graphql_context = context  # its refusals are written before the answer
+        return context

@@ -7,7 +7,8 @@ from typing import Any
 
 from strawberry.permission import BasePermission
 
-from app.domain.identity import Role
+from app.domain.identity import Identity, Role
+from app.graphql.audited import FORBIDDEN, note_refusal
 from app.graphql.context import Info
 
 
@@ -19,46 +20,54 @@ class IsAuthenticated(BasePermission):
         return info.context.identity is not None
 
 
-class CanWrite(BasePermission):
+class _Refusing(BasePermission):
+    """A role check whose refusals of a mutation are audited (``app.graphql.audited``)."""
+
+    error_extensions = {"code": FORBIDDEN}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        identity = info.context.identity
+        if identity is not None and self.allows(identity):
+            return True
+        note_refusal(info, kwargs)
+        return False
+
+    def allows(self, identity: Identity) -> bool:
+        raise NotImplementedError
+
+
+class CanWrite(_Refusing):
     """Owners and cashiers: sales, payments, customers."""
 
     message = "This role may not sell, take payments or change customers."
-    error_extensions = {"code": "FORBIDDEN"}
 
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        identity = info.context.identity
-        return identity is not None and identity.role.may_sell
+    def allows(self, identity: Identity) -> bool:
+        return identity.role.may_sell
 
 
-class CanKeepStock(BasePermission):
+class CanKeepStock(_Refusing):
     """Owners, cashiers and stock staff: products."""
 
     message = "This role may only read."
-    error_extensions = {"code": "FORBIDDEN"}
 
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        identity = info.context.identity
-        return identity is not None and identity.role.may_keep_stock
+    def allows(self, identity: Identity) -> bool:
+        return identity.role.may_keep_stock
 
 
-class IsOwner(BasePermission):
+class IsOwner(_Refusing):
     message = "Only an owner may do this."
-    error_extensions = {"code": "FORBIDDEN"}
 
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        identity = info.context.identity
-        return identity is not None and identity.role is Role.OWNER
+    def allows(self, identity: Identity) -> bool:
+        return identity.role is Role.OWNER
 
 
-class IsSignedIn(BasePermission):
+class IsSignedIn(_Refusing):
     """A user's access token, not an API key: for what only a session has."""
 
     message = "Only a signed-in user may do this, not an API key."
-    error_extensions = {"code": "FORBIDDEN"}
 
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        identity = info.context.identity
-        return identity is not None and identity.user_id is not None
+    def allows(self, identity: Identity) -> bool:
+        return identity.user_id is not None
 
 
 READ: list[type[BasePermission]] = [IsAuthenticated]

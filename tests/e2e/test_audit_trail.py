@@ -14,7 +14,7 @@ from app.domain.identity import Role
 from tests.accounts import CHANGE_PASSWORD, login, new_user, signed_in
 from tests.conftest import Tenant, post_graphql
 from tests.corrections import VOID_ORDER, void_order
-from tests.helpers import UPDATE_CUSTOMER, make_customer, make_product
+from tests.helpers import UPDATE_CUSTOMER, error_codes, make_customer, make_product
 from tests.purchases import PURCHASE, buy, new_key, purchase_input
 
 pytestmark = pytest.mark.both_routes
@@ -251,3 +251,30 @@ async def test_each_entry_names_its_actor_as_a_user_or_a_key_never_a_secret(
     key = {"__typename": "ApiKey", "id": key_id, "role": "OWNER"}
     assert {"operation": "createCustomer", "createdBy": key} in created
     assert tenant.keys[Role.OWNER] not in str(created)
+
+
+async def test_a_mutation_refused_for_the_callers_role_writes_one_forbidden_entry(
+    tenant: Tenant,
+) -> None:
+    customer = await make_customer(tenant)
+    rice = await make_product(tenant, stock=5)
+    sale = purchase_input(customer, [(rice, 1)])
+    refused = await tenant.gql(PURCHASE, sale, role=Role.VIEWER)
+    void = {"input": {"orderId": "1", "reason": "no", "idempotencyKey": new_key()}}
+    not_owner = await tenant.gql(VOID_ORDER, void, role=Role.CASHIER)
+
+    assert error_codes(refused) == ["FORBIDDEN"]
+    assert error_codes(not_owner) == ["FORBIDDEN"]
+    by_viewer = await audit_log(tenant, actorId=key_id(tenant, Role.VIEWER), actorKind="API_KEY")
+    assert [(e["operation"], e["outcome"], e["role"], e["targetType"]) for e in by_viewer] == [
+        ("purchase", "FORBIDDEN", "VIEWER", "Order")
+    ]
+    assert by_viewer[0]["input"]["input"]["items"] == [
+        {"productId": rice, "quantity": 1, "discount": None}
+    ]
+    by_cashier = await audit_log(tenant, actorId=key_id(tenant, Role.CASHIER), actorKind="API_KEY")
+    assert [(e["operation"], e["outcome"]) for e in by_cashier] == [("voidOrder", "FORBIDDEN")]
+    # Nothing else was written: the stock is untouched.
+    assert (await tenant.data("query($id: ID!) { product(id: $id) { stock } }", {"id": rice}))[
+        "product"
+    ]["stock"] == 5
