@@ -2,6 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+TEST_WORKERS ?= 2
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -25,9 +26,9 @@ stop-db: $(STAMP) ## Stop the embedded PostgreSQL that `make run` left running
 	$(PY) -m app.db.embedded stop
 
 test: $(STAMP) graphiql pgbouncer chromium http-audit clients ## Run the whole test suite against a real PostgreSQL
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 	@echo "The end-to-end tests again on Strawberry's stock pipeline (FAST_EXECUTION=0):"
-	FAST_EXECUTION=0 $(PY) -m pytest -q tests/e2e
+	FAST_EXECUTION=0 $(PY) -m pytest -q -n $(TEST_WORKERS) tests/e2e
 
 pgbouncer: ## Install Debian's PgBouncer if missing (part of the suite runs through it)
 	@if [ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null; then :; \
