@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from typing import Any
 
@@ -193,3 +194,21 @@ async def blocked_purchase_pid(owner_db: AsyncEngine) -> int:
             return int(pid)
         await asyncio.sleep(0.01)
     raise AssertionError("the purchase never blocked")
+
+
+async def numbered_bills(owner_db: AsyncEngine, business_id: int, count: int) -> list[str]:
+    """The business's bill numbers in order id order, once ``count`` are taken: a sale
+    whose client did not ask for its number is numbered just after its answer
+    (``app.services.bills.Numbering``).  Fails after ten seconds."""
+    deadline = time.monotonic() + 10
+    while True:
+        async with owner_db.connect() as connection:
+            rows = await connection.execute(
+                text("SELECT number FROM bill_numbers WHERE business_id = :b ORDER BY order_id"),
+                {"b": business_id},
+            )
+            numbers = [number for (number,) in rows]
+        if len(numbers) >= count:
+            return numbers
+        assert time.monotonic() < deadline, f"{len(numbers)} of {count} sales numbered"
+        await asyncio.sleep(0.02)

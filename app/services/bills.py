@@ -10,9 +10,9 @@ that fails numbers nothing (bench/README.md, "Bill numbers after the commit").
 A sale answers without waiting for its number, and ``Numbering`` numbers the
 sales of a worker in batches just after their requests.  An order shown before
 that (in that moment, or later if the worker died in between) is numbered by
-whoever shows it (``Order.number``, the receipt; a client that asks for
-``number`` in ``purchase`` gets it that way), after its own unit of work, so that
-a number is never shown from a transaction that might roll back.
+whoever shows it (``Order.number``, the receipt, a customer's statement; a client
+that asks for ``number`` in ``purchase`` gets it that way), after its own unit of
+work, so that a number is never shown from a transaction that might roll back.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from functools import cache
 
 from app.domain.purchases import PaymentMethod
 from app.domain.reports import Period
+from app.services import bills
 from app.services.reads import ReadQuery
 from app.services.unit_of_work import TENANT, UnitsOfWork
 
@@ -126,6 +127,9 @@ async def customer_statement(
     units: UnitsOfWork, *, customer_id: int, period: Period, time_zone: str
 ) -> Statement:
     lo, hi = period.instants(time_zone)
+    # Sales answered a moment ago may still wait for their numbers (app.services.bills):
+    # a statement shows every sale's bill number.
+    await bills.number_waiting(units)
     rows = await _statement().fetch(units, {"lo": lo, "hi": hi, "customer_id": customer_id})
     opening, lines = rows[0], rows[1:]
     entries = [

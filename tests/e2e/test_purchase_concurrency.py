@@ -27,6 +27,7 @@ from tests.purchases import (
     RECORD_PAYMENT,
     RESTOCK,
     new_key,
+    numbered_bills,
     purchase_input,
     stock_of,
     written,
@@ -199,13 +200,9 @@ async def test_a_purchase_and_a_restock_racing_on_one_key_never_deadlock(
     assert await stock_of(owner_db, product) == stock
 
 
-async def _bill_numbers(owner_db: AsyncEngine, business_id: int) -> list[int]:
-    async with owner_db.connect() as connection:
-        rows = await connection.execute(
-            text("SELECT number FROM bill_numbers WHERE business_id = :b ORDER BY number"),
-            {"b": business_id},
-        )
-        return sorted(int(number.rsplit("-", 1)[1]) for (number,) in rows)
+async def _bill_numbers(owner_db: AsyncEngine, business_id: int, count: int) -> list[int]:
+    numbers = await numbered_bills(owner_db, business_id, count)
+    return sorted(int(number.rsplit("-", 1)[1]) for number in numbers)
 
 
 async def test_sixty_four_concurrent_sales_take_consecutive_bill_numbers(
@@ -304,7 +301,7 @@ async def test_a_storm_of_sales_payments_and_restocks_keeps_every_invariant(
     )
     assert min(statuses[s] for s in ("PAID", "PARTIAL", "CREDIT")) > 3, statuses
     completed = outcomes["PurchaseCompleted"] + len(customers)
-    assert await _bill_numbers(owner_db, tenant.id) == list(range(1, completed + 1))
+    assert await _bill_numbers(owner_db, tenant.id, completed) == list(range(1, completed + 1))
     assert await verify_business(owner_db, tenant.id) == []
 
 

@@ -7,7 +7,6 @@ year boundary can be crossed on the real function without faking any clock.
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import datetime
 
 from sqlalchemy import text
@@ -16,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.services.verify import verify_business
 from tests.conftest import Tenant
 from tests.helpers import make_customer, make_product
-from tests.purchases import PURCHASE_LEAN, buy
+from tests.purchases import PURCHASE_LEAN, buy, numbered_bills
 
 SETTINGS = "mutation($input: UpdateSettingsInput!) { updateSettings(input: $input) { __typename } }"
 SALE_AT = text(
@@ -115,17 +114,6 @@ async def test_the_next_sale_numbers_the_waiting_ones_first_and_the_series_has_n
     assert await verify_business(owner_db, tenant.id) == []
 
 
-async def _numbered(owner_db: AsyncEngine, business_id: int) -> list[str]:
-    async with owner_db.connect() as connection:
-        rows = await connection.execute(
-            text(
-                "SELECT n.number FROM bill_numbers n WHERE n.business_id = :b ORDER BY n.order_id"
-            ),
-            {"b": business_id},
-        )
-        return [number for (number,) in rows]
-
-
 async def test_sales_whose_clients_do_not_ask_for_the_number_are_numbered_just_after(
     tenant: Tenant, app_db: AsyncEngine, owner_db: AsyncEngine
 ) -> None:
@@ -138,10 +126,7 @@ async def test_sales_whose_clients_do_not_ask_for_the_number_are_numbered_just_a
     assert all(sale["__typename"] == "PurchaseCompleted" for sale in sales)
     assert all("number" not in sale["order"] for sale in sales)
     # Numbered after the answers, in batches: wait for the worker to get there.
-    deadline = time.monotonic() + 10
-    while len(numbers := await _numbered(owner_db, tenant.id)) < 9:
-        assert time.monotonic() < deadline, f"only {numbers} numbered"
-        await asyncio.sleep(0.02)
+    numbers = await numbered_bills(owner_db, tenant.id, 9)
     year = numbers[0].split("-")[1]
     assert numbers == [f"BILL-{year}-{n:06d}" for n in range(1, 10)], "oldest order first"
     first = await tenant.data(ORDER, {"id": str(waiting)})
