@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import re
 
+from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp
+
+from app.graphql.http import error_response
 
 ALLOWED_HEADERS = ("Authorization", "Content-Type", "Accept", "X-Request-Id")
 EXPOSED_HEADERS = ("X-Request-Id", "Retry-After")
@@ -38,11 +42,21 @@ def origin_pattern(origin: str) -> str:
     return base if port is None else f"{base}:{port}"
 
 
+class _CORS(CORSMiddleware):
+    """Starlette's, its refused preflights answered as JSON, like every other refusal."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        answer = super().preflight_response(request_headers)
+        if answer.status_code != 400:
+            return answer
+        return error_response(400, bytes(answer.body).decode(errors="replace"))
+
+
 def with_cors(app: ASGIApp, origins: tuple[str, ...]) -> ASGIApp:
     """``app`` answering preflights and marking answers for ``origins``; ``app`` if none."""
     if not origins:
         return app
-    return CORSMiddleware(
+    return _CORS(
         app,
         allow_origin_regex="|".join(f"(?:{origin_pattern(o)})" for o in origins),
         allow_methods=("GET", "POST"),

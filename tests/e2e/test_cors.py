@@ -79,6 +79,8 @@ async def test_any_other_origin_is_refused_its_preflight(
 
     assert answer.status_code == 400
     assert "access-control-allow-origin" not in answer.headers
+    assert answer.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert answer.json()["errors"][0]["message"].startswith("Disallowed CORS origin")
 
 
 async def test_an_answer_to_a_listed_origin_says_so_and_shows_its_request_id(
