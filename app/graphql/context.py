@@ -28,6 +28,9 @@ class Context:
     """Entries of mutations a permission refused, to write before answering."""
     numbering: Numbering | None = None
     """Numbers this worker's sales after their requests (``app.services.bills``)."""
+    unnumbered_sale: bool = False
+    """A sale of this request still waits for its number: ``numbering`` takes it after
+    the answer, unless a read of ``Order.number`` in the same request took it."""
 
     @property
     def caller(self) -> Identity:

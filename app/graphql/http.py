@@ -132,11 +132,16 @@ class GraphQLApp(GraphQL[Context, None]):
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
-        """Strawberry's; with ``application/graphql-response+json``, a request that never
-        executed has no ``data`` (and ``__call__`` answers it 400)."""
+        """Strawberry's, once the audit entries of refused mutations are written and the
+        numbering of the request's sales still unnumbered is started (``Context``); with
+        ``application/graphql-response+json``, a request that never executed has no
+        ``data`` (and ``__call__`` answers it 400)."""
         context = getattr(request.state, "graphql_context", None)
-        if context is not None and context.refused:
-            await write_refusals(context)
+        if context is not None:
+            if context.refused:
+                await write_refusals(context)
+            if context.unnumbered_sale and context.numbering is not None:
+                context.numbering.after_sale(context.uow.business_id)
         answer = await super().process_result(request, result)
         if request.state.media_type == GRAPHQL_RESPONSE_JSON and never_executed(result):
             del answer["data"]
@@ -193,5 +198,6 @@ class GraphQLApp(GraphQL[Context, None]):
             units_of_work=units,
             numbering=state.numbering,
         )
-        request.state.graphql_context = context  # its refusals are written before the answer
+        # Its refusals are written, and its sales' numbering started, before the answer.
+        request.state.graphql_context = context
         return context

@@ -137,6 +137,7 @@ class Order:
         number = self.record.number
         if number is None:
             number = await bills.number_sale(info.context.uow, self.record.id)
+            info.context.unnumbered_sale = False  # every waiting sale was numbered with it
         return number
 
     @strawberry.field(description="Null for a walk-in sale.")
@@ -473,7 +474,5 @@ class OrderMutations:
             idempotency_key=key,
         )
         if isinstance(outcome, domain.Purchased) and outcome.order.number is None:
-            numbering = info.context.numbering
-            if numbering is not None:
-                numbering.after_sale(info.context.uow.business_id)
+            info.context.unnumbered_sale = True
         return _result(outcome, minor_units)
