@@ -14,12 +14,13 @@ every row in name order when they are rare, and a cached generic plan would alwa
 walk it. Each combination of filters is its own constant statement, so every
 statement has a stable plan. Before that, a search looks through the first
 ``WINDOW`` customers by name: if they hold a whole page of matches, that is the page
-(no match sorts before them), so common matches never read the index at all.
+(no match sorts before them), so common matches never read the index at all; if they
+hold part of one, a walk a little further may complete it (``first_page``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -57,6 +58,49 @@ def search_condition(column: str, search: str) -> tuple[str, dict[str, str]]:
 
 WINDOW = 1_000
 """Rows a search first looks through in list order (``customers_page``, ``products_page``)."""
+LONGEST_WALK = 2_500
+"""The most rows a search with a trigram to look up walks in list order before it
+reads its matches from the index instead (``first_page``)."""
+
+
+def further_walk(found: int, limit: int, indexed: bool) -> int | None:
+    """How many rows from the start of the list a second walk should look through when
+    the first ``WINDOW`` held ``found`` matches, fewer than ``limit``; ``None``: read
+    the matches from the index (or filter every row) instead.
+
+    The first window's share of matches predicts how far a whole page lies, with half
+    as much again to spare.  A search without a trigram (``indexed`` false) has
+    nothing cheaper than the walk, which stops at the page, where the alternative
+    filters every row.  One with a trigram walks at most ``LONGEST_WALK`` rows: a
+    walked row costs about what a match read from the index does (about 1 us, the
+    rows are read in name order, not in table order), so longer walks lost to the
+    index on the benchmark's searches (bench/README.md, "Search walks further").
+    """
+    if found == 0:
+        return None
+    rows = WINDOW + -(-(limit - found) * WINDOW * 3 // (2 * found))
+    return rows if not indexed or rows <= LONGEST_WALK else None
+
+
+async def first_page(
+    search: str,
+    limit: int,
+    walk: Callable[[int], Awaitable[list[Any]]],
+    matches: Callable[[], Awaitable[list[Any]]],
+) -> list[Any]:
+    """The page of a search: from a walk of the list in its order (``walk(rows)``: the
+    matches among the first ``rows`` rows, up to ``limit``), going further when the
+    first ``WINDOW`` rows predict the page close (``further_walk``), else ``matches()``,
+    every match read and sorted."""
+    rows = await walk(WINDOW)
+    if len(rows) == limit:
+        return rows
+    further = further_walk(len(rows), limit, indexed=len(search) >= TRIGRAM)
+    if further is not None:
+        rows = await walk(further)
+        if len(rows) == limit:
+            return rows
+    return await matches()
 
 
 def searchable(search: str | None) -> bool:
@@ -142,15 +186,16 @@ async def customers_page(
         params["after_name"], params["after_id"] = after
     if overdue:
         params["as_of"] = None
-    rows = None
-    if condition is not None:
-        # As products_page: the first WINDOW customers by name hold the page when
-        # matches are common; when they are rare, the index reads them all.
-        rows = await _customers_statement(**shape, window=True).fetch(
-            units, {**params, "window": WINDOW}
-        )
-    if rows is None or len(rows) < limit:
-        rows = await _customers_statement(**shape).fetch(units, params)
+    everyone = _customers_statement(**shape)
+    if search:
+        window = _customers_statement(**shape, window=True)
+        rows = await first_page(
+            search, limit,
+            lambda rows: window.fetch(units, {**params, "window": rows}),
+            lambda: everyone.fetch(units, params),
+        )  # fmt: skip
+    else:
+        rows = await everyone.fetch(units, params)
     return [
         ListedCustomer(customer_from_row(row), status_from_row(row) if overdue else None)
         for row in rows

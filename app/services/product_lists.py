@@ -8,12 +8,13 @@ generic plan (``_products_statement`` is the one builder of the list's SQL).
 Search matches a case-insensitive part of ``search_text`` (name, SKU and barcode,
 lower-cased; migration 0020). Sorted by name or price, a search first looks through
 the first ``WINDOW`` products in that order (an index range): if they hold a whole
-page of matches, that is the page, since no match sorts before them. Otherwise the
-matches are few (under ``limit`` per ``WINDOW``) and the business's matches are read
-first, then sorted: a search of three characters or more is a ``LIKE`` of the
-lower-cased pattern (0021) that the trigram index serves where the server has one;
-shorter searches have no trigram to look up and filter the business's rows with
-``strpos``, as every search does without the index. The read-then-sort step sits
+page of matches, that is the page, since no match sorts before them; if they hold
+part of one, a longer walk may complete it (``listing.first_page``). Otherwise the
+matches are few and the business's matches are read first, then sorted: a search
+of three characters or more is a ``LIKE`` of the lower-cased pattern (0021) that the
+trigram index serves where the server has one; shorter searches have no trigram to
+look up and filter the business's rows with ``strpos``, as every search does without
+the index. The read-then-sort step sits
 behind ``OFFSET 0``, so a generic plan never walks the sort order hoping to meet
 rare matches. A search longer than any searchable text matches nothing and is not
 sent.
@@ -28,7 +29,7 @@ from typing import Any, NamedTuple
 
 from app.domain.records import ProductRecord
 from app.services.catalog import PRODUCT_COLUMNS, product_from_row
-from app.services.listing import WINDOW, search_condition, searchable
+from app.services.listing import first_page, search_condition, searchable
 from app.services.reads import ReadQuery
 from app.services.unit_of_work import TENANT, UnitsOfWork
 
@@ -148,14 +149,16 @@ async def products_page(
         "archived": filters.include_archived, "sort": sort, "order": order,
         "after": after is not None,
     }  # fmt: skip
-    if condition is not None and sort in INDEXED_SORTS:
-        # The first WINDOW products in sort order hold the whole page when matches are
-        # common; when they do not, matches are rare and the index reads them all.
-        first = _products_statement(**shape, window=True)
-        rows = await first.fetch(units, {**params, "window": WINDOW})
-        if len(rows) == limit:
-            return [product_from_row(row) for row in rows]
-    rows = await _products_statement(**shape).fetch(units, params)
+    every = _products_statement(**shape)
+    if filters.search and sort in INDEXED_SORTS:
+        window = _products_statement(**shape, window=True)
+        rows = await first_page(
+            filters.search, limit,
+            lambda rows: window.fetch(units, {**params, "window": rows}),
+            lambda: every.fetch(units, params),
+        )  # fmt: skip
+    else:
+        rows = await every.fetch(units, params)
     return [product_from_row(row) for row in rows]
 
 

@@ -113,13 +113,16 @@ def index_scans(plan: Any) -> set[str]:
     return found
 
 
-def product_search(search: str, business: int, *, window: bool = False) -> tuple[str, list[Any]]:
+def product_search(
+    search: str, business: int, *, window: bool = False, rows: int = listing.WINDOW
+) -> tuple[str, list[Any]]:
+    """The search statement; with ``window``, over the first ``rows`` products by name."""
     condition, params = listing.search_condition("p.search_text", search)
     statement: ReadQuery = product_lists._products_statement(
         search=condition, category=False, status=False, low_stock=None, archived=False,
         sort=ProductSort.NAME, order=SortOrder.ASC, after=False, window=window,
     )  # fmt: skip
-    values = {**params, "limit": 21, "business_id": business, "window": listing.WINDOW}
+    values = {**params, "limit": 21, "business_id": business, "window": rows}
     return statement.sql, statement.args(values)
 
 
@@ -184,3 +187,39 @@ async def test_a_window_that_holds_a_whole_page_answers_as_the_index_does(
         else:
             assert len(full) >= len(window)
     assert held >= 3
+
+
+async def test_a_search_that_walks_further_answers_as_the_index_does(
+    seeded: tuple[asyncpg.Connection, int],
+) -> None:
+    connection, business = seeded
+    # One product in about 70 carries "zqx", spread over the name order: the first
+    # window holds part of a page of them, which a walk a little further completes.
+    savepoint = connection.transaction()
+    await savepoint.start()
+    await connection.execute(
+        "INSERT INTO products (business_id, name, sku, price) SELECT $1,"
+        " 'Product ' || md5('zqx-' || g) || ' zqx', 'ZQX-' || g, g FROM generate_series(1, 300) g",
+        business,
+    )
+    steps: dict[str, list[int | str]] = {}
+    for search in ("zqx", "zq", "a", "ab", "abc", "b7f", "product 0", "sku-1", "99"):
+        taken = steps.setdefault(search, [])
+
+        async def walk(rows: int, search: str = search, taken: list[int | str] = taken) -> Any:
+            taken.append(rows)
+            sql, args = product_search(search, business, window=True, rows=rows)
+            return (await as_service(connection, sql, args))[1]
+
+        async def matches(search: str = search, taken: list[int | str] = taken) -> Any:
+            taken.append("index")
+            return (await as_service(connection, *product_search(search, business)))[1]
+
+        page = await listing.first_page(search, 21, walk, matches)
+        _, full = await as_service(connection, *product_search(search, business))
+        assert [row["id"] for row in page] == [row["id"] for row in full], (search, taken)
+    await savepoint.rollback()
+    assert steps["zqx"][0] == steps["zq"][0] == listing.WINDOW
+    assert steps["zqx"][1:] == steps["zq"][1:], steps  # not "index", walked further
+    assert isinstance(steps["zqx"][-1], int), steps
+    assert steps["abc"] == [listing.WINDOW, "index"], steps  # too rare to walk for
