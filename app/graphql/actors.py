@@ -3,10 +3,12 @@ ledger entries, stock movements and corrections.
 
 ``Actor`` is the signed-in ``User`` or the ``ApiKey`` that made the request.  An
 ``ApiKey`` shows its id, name and role: never its secret, whose hash no query here
-reads.  A row stores ids (``CreatedBy``); ``load_actor`` turns them into an
-``Actor`` through one per-request dataloader, so a page of rows costs one unit of
-work (a statement for users, one for keys) whatever its size.  Rows from before
-attribution, or written by the operator's CLI, answer null.
+reads.  A ``User`` shows its email and last sign-in only to owners and to that user
+(``SeesUserDetails``): a colleague sees who did it, not how to reach them.  A row
+stores ids (``CreatedBy``); ``load_actor`` turns them into an ``Actor`` through one
+per-request dataloader, so a page of rows costs one unit of work (a statement for
+users, one for keys) whatever its size.  Rows from before attribution, or written by
+the operator's CLI, answer null.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Annotated, Any
 import strawberry
 
 from app.domain.identity import CreatedBy
+from app.domain.identity import Role as DomainRole
 from app.domain.users import UserRecord
 from app.graphql.common import gid
 from app.graphql.context import Info
@@ -51,7 +54,11 @@ async def load_actor(info: Info, user_id: int | None, key_id: int | None) -> Use
         return None
     record = await actor_by_ref(info).load(CreatedBy(user_id, key_id))
     if isinstance(record, UserRecord):
-        return User.of(record)
+        identity = info.context.identity
+        own = identity is not None and (
+            identity.role is DomainRole.OWNER or identity.user_id == record.id
+        )
+        return User.of(record, details_hidden=not own)
     return None if record is None else ApiKey.of(record)
 
 

@@ -70,6 +70,18 @@ class IsSignedIn(_Refusing):
         return identity.user_id is not None
 
 
+class SeesUserDetails(BasePermission):
+    """A user's email and last sign-in: for owners, who manage users, and for the user
+    themselves.  Attribution shows anyone else who did something (name and role), not
+    how to reach them; ``User.details_hidden`` says which users were shown so."""
+
+    message = "Only an owner, or the user themselves, may see a user's email and last sign-in."
+    error_extensions = {"code": FORBIDDEN}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return not source.details_hidden
+
+
 READ: list[type[BasePermission]] = [IsAuthenticated]
 WRITE: list[type[BasePermission]] = [IsAuthenticated, CanWrite]
 """Sales, payments, customers."""

@@ -22,7 +22,7 @@ from app.graphql.pagination import (
     encode_cursor,
     page_size,
 )
-from app.graphql.permissions import OWNER, READ
+from app.graphql.permissions import OWNER, READ, SeesUserDetails
 from app.graphql.viewer import Role
 from app.services import users as service
 from app.services.passwords import hash_password, one_time_password
@@ -30,18 +30,25 @@ from app.services.passwords import hash_password, one_time_password
 CURSOR_KIND = "users"
 
 
+DETAILS = "Owners, and the user themselves, only: for anyone else, FORBIDDEN."
+
+
 @strawberry.type
 class User:
     id: strawberry.ID
-    email: str
+    email: str = strawberry.field(permission_classes=[SeesUserDetails], description=DETAILS)
     full_name: str
     role: Role
     active: bool
-    last_login_at: datetime | None
+    last_login_at: datetime | None = strawberry.field(
+        permission_classes=[SeesUserDetails], description=DETAILS
+    )
     created_at: datetime
+    details_hidden: strawberry.Private[bool] = False
+    """Shown as a colleague's attribution to someone neither an owner nor this user."""
 
     @classmethod
-    def of(cls, record: UserRecord) -> User:
+    def of(cls, record: UserRecord, *, details_hidden: bool = False) -> User:
         return cls(
             id=gid(record.id),
             email=record.email,
@@ -50,6 +57,7 @@ class User:
             active=record.active,
             last_login_at=record.last_login_at,
             created_at=record.created_at,
+            details_hidden=details_hidden,
         )
 
 

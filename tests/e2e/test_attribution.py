@@ -288,9 +288,10 @@ async def test_no_secret_appears_in_an_answer_about_authors(
     response = await http.post(
         "/graphql",
         json={"query": query, "variables": {"a": first["order"]["id"], "b": second["order"]["id"]}},
-        headers={"Authorization": f"Bearer {tenant.keys[Role.VIEWER]}"},
+        headers={"Authorization": f"Bearer {tenant.keys[Role.OWNER]}"},
     )
     body = response.text
+    assert "errors" not in response.json(), body
     assert '"ApiKey"' in body
     assert '"User"' in body
     secret = by_key.token.split("_", 3)[3]
@@ -306,6 +307,60 @@ async def test_no_secret_appears_in_an_answer_about_authors(
     assert password_hash not in body
     fields = await tenant.data('{ __type(name: "ApiKey") { fields { name } } }')
     assert {field["name"] for field in fields["__type"]["fields"]} == {"id", "name", "role"}
+
+
+async def test_a_colleague_sees_who_did_it_but_not_their_email_or_last_sign_in(
+    tenant: Tenant, owner_db: AsyncEngine, http: httpx.AsyncClient
+) -> None:
+    owner_id, owner_email, password = await new_user(owner_db, tenant.id, Role.OWNER)
+    owner_token = (await signed_in(http, owner_email, password))["accessToken"]
+    cashier_id, cashier_email, password = await new_user(owner_db, tenant.id, Role.CASHIER)
+    cashier_token = (await signed_in(http, cashier_email, password))["accessToken"]
+    customer = await make_customer(tenant)
+    rice = await make_product(tenant)
+    by_owner = Tenant(id=tenant.id, keys=dict.fromkeys(Role, owner_token), http=tenant.http)
+    by_cashier = Tenant(id=tenant.id, keys=dict.fromkeys(Role, cashier_token), http=tenant.http)
+    owners_sale = (await sell(by_owner, customer, [(rice, 1)]))["order"]["id"]
+    cashiers_sale = (await sell(by_cashier, customer, [(rice, 1)]))["order"]["id"]
+
+    async def author(token: str, order: str, fields: str) -> dict[str, Any]:
+        query = "query($id: ID!) { order(id: $id) { createdBy { ... on User { %s } } } }"
+        response = await http.post(
+            "/graphql",
+            json={"query": query % fields, "variables": {"id": order}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        body: dict[str, Any] = response.json()
+        return body
+
+    who = "id fullName role"
+    for token in (cashier_token, tenant.keys[Role.VIEWER], tenant.keys[Role.CASHIER]):
+        answer = await author(token, owners_sale, who)
+        assert "errors" not in answer, answer
+        shown = answer["data"]["order"]["createdBy"]
+        assert (shown["id"], shown["role"]) == (owner_id, "OWNER"), answer
+        for field in ("email", "lastLoginAt"):
+            refused = await author(token, owners_sale, f"{who} {field}")
+            # email is non-null: its refusal takes the whole author with it.
+            kept = None if field == "email" else {**shown, field: None}
+            assert refused["data"] == {"order": {"createdBy": kept}}, refused
+            [error] = refused["errors"]
+            assert error["extensions"]["code"] == "FORBIDDEN", error
+            assert error["path"] == ["order", "createdBy", field], error
+    # Owners manage users and see them whole; a user sees their own details.
+    whole = f"{who} email lastLoginAt"
+    for token, order, email in (
+        (tenant.keys[Role.OWNER], cashiers_sale, cashier_email),
+        (owner_token, cashiers_sale, cashier_email),
+        (cashier_token, cashiers_sale, cashier_email),
+        (tenant.keys[Role.OWNER], owners_sale, owner_email),
+    ):
+        answer = await author(token, order, whole)
+        assert "errors" not in answer, answer
+        assert answer["data"]["order"]["createdBy"]["email"] == email
+        author_id = cashier_id if order == cashiers_sale else owner_id
+        assert answer["data"]["order"]["createdBy"]["id"] == author_id
+        assert answer["data"]["order"]["createdBy"]["lastLoginAt"] is not None
 
 
 async def test_rows_from_before_attribution_name_nobody(
