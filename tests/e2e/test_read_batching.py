@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,9 +33,17 @@ query($first: Int!) {
 """
 
 
+FROM_THE_TEST: ContextVar[bool] = ContextVar("from_the_test", default=False)
+"""Set by a test around its requests: the in-process transport runs each request in the
+test's own context, and the driver's query loggers in the context of the code that sent
+the statement, so statements of the service's background tasks (the rate limiter's
+sync, the token cache's reloads), started before, are not counted."""
+
+
 @pytest.fixture
 def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every statement sent to PostgreSQL while the test runs, whoever sends it.
+    """Every statement sent to PostgreSQL on behalf of the test's own requests (those
+    made while ``FROM_THE_TEST`` is set).
 
     Statements executed through SQLAlchemy are seen by its cursor events; those sent to
     the driver directly (``UnitsOfWork.read`` and ``call``) by asyncpg's query logger,
@@ -48,7 +57,11 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
     def log_driver(query: Any) -> None:
         # Behind a pooler each statement is wrapped in its own BEGIN ... COMMIT.
-        if counting and not query.query.startswith(("BEGIN;", "COMMIT", "ROLLBACK")):
+        if (
+            counting
+            and FROM_THE_TEST.get()
+            and not query.query.startswith(("BEGIN;", "COMMIT", "ROLLBACK"))
+        ):
             sent.append(query.query)
 
     def watch_driver(driver: Any) -> None:
@@ -69,7 +82,8 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     monkeypatch.setattr(DriverPool, "acquire", watched_acquire)
 
     def log_sqlalchemy(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        sent.append(statement)
+        if FROM_THE_TEST.get():
+            sent.append(statement)
 
     event.listen(Pool, "checkout", watch)
     event.listen(Engine, "before_cursor_execute", log_sqlalchemy)
@@ -94,6 +108,7 @@ async def test_a_page_of_50_costs_as_many_statements_as_a_page_of_5(
         )  # fmt: skip
 
     costs = {}
+    FROM_THE_TEST.set(True)
     for first in (5, 50, 5, 50):  # the first round warms up connections (type introspection)
         statements.clear()
         data = await tenant.data(PAGE, {"first": first})
