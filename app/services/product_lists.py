@@ -14,10 +14,9 @@ matches are few and the business's matches are read first, then sorted: a search
 of three characters or more is a ``LIKE`` of the lower-cased pattern (0021) that the
 trigram index serves where the server has one; shorter searches have no trigram to
 look up and filter the business's rows with ``strpos``, as every search does without
-the index. The read-then-sort step sits
-behind ``OFFSET 0``, so a generic plan never walks the sort order hoping to meet
-rare matches. A search longer than any searchable text matches nothing and is not
-sent.
+the index. The read-then-sort step sits behind ``OFFSET 0``, so a generic plan never
+walks the sort order hoping to meet rare matches. A search longer than any searchable
+text matches nothing and is not sent.
 """
 
 from __future__ import annotations
