@@ -1,11 +1,12 @@
 """The ``catalogue`` dataset (issue 18): 100,000 products and 100,000 customers in one
-business, for ``product-search`` and ``barcode-lookup``.
+business, for ``product-search``, ``customer-search`` and ``barcode-lookup``.
 
 Names are two to four words drawn from a grocery vocabulary plus a number, SKUs
 and 13-digit barcodes are unique, so a search term matches a few to a few
 hundred products, as in a real shop.  The search pool holds 3 to 6 character
 pieces cut from seeded names, SKUs and barcodes, so every search finds
-something; the barcode pool holds seeded barcodes.  The business sits beside
+something; the customer search pool the same of seeded customers' names and phones;
+the barcode pool holds seeded barcodes.  The business sits beside
 whatever else the run seeded (the shop, the ledger): one among several.
 """
 
@@ -59,20 +60,32 @@ def seed_catalogue(url: str, *, products: int = 100_000, customers: int = 100_00
             (business_id, POOL_SIZE),
         )
         sample = cursor.fetchall()
+        cursor.execute(
+            "SELECT name, phone FROM customers WHERE business_id = %s ORDER BY random() LIMIT %s",
+            (business_id, POOL_SIZE),
+        )
+        people = cursor.fetchall()
     with connect(url, autocommit=True) as connection:
         connection.execute("VACUUM (ANALYZE) products, customers")
     rng = random.Random(18)
-    terms = []
-    for name, sku, barcode in sample:
-        text = rng.choice((name, name, sku, barcode))
+
+    def piece(text: str) -> str:
+        """3 to 6 characters of ``text`` (the whole of it, if they are spaces)."""
         size = rng.randint(3, 6)
         start = rng.randint(0, max(0, len(text) - size))
-        terms.append(text[start : start + size].strip() or text)
+        return text[start : start + size].strip() or text
+
+    terms = [piece(rng.choice((name, name, sku, barcode))) for name, sku, barcode in sample]
+    customer_terms = [piece(rng.choice((name, phone))) for name, phone in people]
     return Dataset(
         name="catalogue",
         business_id=business_id,
         tokens=tokens,
-        pools={"search_term": terms, "barcode": [row[2] for row in sample]},
+        pools={
+            "search_term": terms,
+            "customer_term": customer_terms,
+            "barcode": [row[2] for row in sample],
+        },
         seconds=time.perf_counter() - started,
         counts={"products": products, "customers": customers},
     )

@@ -139,6 +139,15 @@ query ProductSearch($search: String!) {
 }
 """
 
+CUSTOMER_SEARCH = """
+query CustomerSearch($search: String!) {
+  customers(first: 20, search: $search) {
+    edges { cursor node { id name phone balance } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
 BARCODE_LOOKUP = """
 query BarcodeLookup($barcode: String!) {
   productByBarcode(barcode: $barcode) { id name price stock status taxRate }
@@ -323,6 +332,18 @@ WORKLOADS: tuple[Workload, ...] = (
         issue=18,
         notes="first page (20) of a search for 3-6 characters of a seeded name, SKU or"
         " barcode among 100,000 products",
+    ),
+    Workload(
+        name="customer-search",
+        operation=("query", "customers"),
+        query=CUSTOMER_SEARCH,
+        variables={"search": "<<customer_term>>"},
+        dataset="catalogue",
+        role=Role.VIEWER,
+        target=Target(p95_ms=50),
+        issue=18,
+        notes="first page (20) of a search for 3-6 characters of a seeded name or phone"
+        " among 100,000 customers",
     ),
     Workload(
         name="barcode-lookup",

@@ -142,7 +142,9 @@ def _customers_statement(
         source += f" CROSS JOIN q {CUTOFF} {CACHED_POSITION}"
         ctes.append(AS_OF)
     if search is not None:
-        ctes.append(f"matches AS MATERIALIZED {search}")
+        # The window's matches stream in name order, so the page's LIMIT stops its
+        # walk; all of a business's matches are read first, then sorted.
+        ctes.append(f"matches AS {'NOT ' if window else ''}MATERIALIZED {search}")
         source = source.replace("customers c", "matches c")
         where = "true"
     with_ = f"WITH {', '.join(ctes)}" if ctes else ""

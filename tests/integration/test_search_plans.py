@@ -113,6 +113,21 @@ def index_scans(plan: Any) -> set[str]:
     return found
 
 
+def rows_read(plan: Any, index: str) -> int:
+    """The rows the scans of ``index`` in ``plan`` answered, all loops together."""
+    total = 0
+
+    def walk(node: dict[str, Any]) -> None:
+        nonlocal total
+        if node.get("Index Name") == index:
+            total += node["Actual Rows"] * node["Actual Loops"]
+        for child in node.get("Plans", ()):
+            walk(child)
+
+    walk(plan[0]["Plan"])
+    return total
+
+
 def product_search(
     search: str, business: int, *, window: bool = False, rows: int = listing.WINDOW
 ) -> tuple[str, list[Any]]:
@@ -126,10 +141,16 @@ def product_search(
     return statement.sql, statement.args(values)
 
 
-def customer_search(search: str, business: int) -> tuple[str, list[Any]]:
+def customer_search(
+    search: str, business: int, *, window: bool = False, rows: int = listing.WINDOW
+) -> tuple[str, list[Any]]:
+    """The search statement; with ``window``, over the first ``rows`` customers by name."""
     condition, params = listing.search_condition("c.search_text", search)
-    statement = listing._customers_statement(search=condition, owing=None, after=False)
-    return statement.sql, statement.args({**params, "limit": 21, "business_id": business})
+    statement = listing._customers_statement(
+        search=condition, owing=None, after=False, window=window
+    )
+    values = {**params, "limit": 21, "business_id": business, "window": rows}
+    return statement.sql, statement.args(values)
 
 
 async def test_product_search_reads_the_trigram_index_under_forced_rls(
@@ -223,3 +244,31 @@ async def test_a_search_that_walks_further_answers_as_the_index_does(
     assert steps["zqx"][1:] == steps["zq"][1:], steps  # not "index", walked further
     assert isinstance(steps["zqx"][-1], int), steps
     assert steps["abc"] == [listing.WINDOW, "index"], steps  # too rare to walk for
+
+
+async def test_a_customer_search_by_walks_answers_as_the_index_does(
+    seeded: tuple[asyncpg.Connection, int],
+) -> None:
+    connection, business = seeded
+    steps = {}
+    for search in ("a", "ab", "abc", "customer 0", "9000012", "0001", "12"):
+        taken: list[int | str] = []
+
+        async def walk(rows: int, search: str = search, taken: list[int | str] = taken) -> Any:
+            taken.append(rows)
+            sql, args = customer_search(search, business, window=True, rows=rows)
+            return (await as_service(connection, sql, args))[1]
+
+        async def matches(search: str = search, taken: list[int | str] = taken) -> Any:
+            taken.append("index")
+            return (await as_service(connection, *customer_search(search, business)))[1]
+
+        page = await listing.first_page(search, 21, walk, matches)
+        _, full = await as_service(connection, *customer_search(search, business))
+        assert [row["id"] for row in page] == [row["id"] for row in full], (search, taken)
+        steps[search] = taken
+    # The window's matches stream: a page found in it stops the walk of the name index.
+    plan, _ = await as_service(connection, *customer_search("customer", business, window=True))
+    assert "CTE Scan" not in json.dumps(plan), plan
+    assert rows_read(plan, "customers_name_idx") == 21, plan
+    assert steps["customer 0"] == [listing.WINDOW], steps
