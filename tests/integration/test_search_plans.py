@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -210,6 +210,33 @@ async def test_a_window_that_holds_a_whole_page_answers_as_the_index_does(
     assert held >= 3
 
 
+Statement = Callable[..., tuple[str, list[Any]]]
+
+
+async def steps_to_the_page(
+    connection: asyncpg.Connection, business: int, statement: Statement, searches: Sequence[str]
+) -> dict[str, list[int | str]]:
+    """The steps ``listing.first_page`` takes for each search (rows walked, or "index"),
+    after checking that its page is the one the index answers."""
+    steps: dict[str, list[int | str]] = {}
+    for search in searches:
+        taken = steps.setdefault(search, [])
+
+        async def walk(rows: int, search: str = search, taken: list[int | str] = taken) -> Any:
+            taken.append(rows)
+            sql, args = statement(search, business, window=True, rows=rows)
+            return (await as_service(connection, sql, args))[1]
+
+        async def matches(search: str = search, taken: list[int | str] = taken) -> Any:
+            taken.append("index")
+            return (await as_service(connection, *statement(search, business)))[1]
+
+        page = await listing.first_page(search, 21, walk, matches)
+        _, full = await as_service(connection, *statement(search, business))
+        assert [row["id"] for row in page] == [row["id"] for row in full], (search, taken)
+    return steps
+
+
 async def test_a_search_that_walks_further_answers_as_the_index_does(
     seeded: tuple[asyncpg.Connection, int],
 ) -> None:
@@ -223,22 +250,8 @@ async def test_a_search_that_walks_further_answers_as_the_index_does(
         " 'Product ' || md5('zqx-' || g) || ' zqx', 'ZQX-' || g, g FROM generate_series(1, 300) g",
         business,
     )
-    steps: dict[str, list[int | str]] = {}
-    for search in ("zqx", "zq", "a", "ab", "abc", "b7f", "product 0", "sku-1", "99"):
-        taken = steps.setdefault(search, [])
-
-        async def walk(rows: int, search: str = search, taken: list[int | str] = taken) -> Any:
-            taken.append(rows)
-            sql, args = product_search(search, business, window=True, rows=rows)
-            return (await as_service(connection, sql, args))[1]
-
-        async def matches(search: str = search, taken: list[int | str] = taken) -> Any:
-            taken.append("index")
-            return (await as_service(connection, *product_search(search, business)))[1]
-
-        page = await listing.first_page(search, 21, walk, matches)
-        _, full = await as_service(connection, *product_search(search, business))
-        assert [row["id"] for row in page] == [row["id"] for row in full], (search, taken)
+    searches = ("zqx", "zq", "a", "ab", "abc", "b7f", "product 0", "sku-1", "99")
+    steps = await steps_to_the_page(connection, business, product_search, searches)
     await savepoint.rollback()
     assert steps["zqx"][0] == steps["zq"][0] == listing.WINDOW
     assert steps["zqx"][1:] == steps["zq"][1:], steps  # not "index", walked further
@@ -250,23 +263,8 @@ async def test_a_customer_search_by_walks_answers_as_the_index_does(
     seeded: tuple[asyncpg.Connection, int],
 ) -> None:
     connection, business = seeded
-    steps = {}
-    for search in ("a", "ab", "abc", "customer 0", "9000012", "0001", "12"):
-        taken: list[int | str] = []
-
-        async def walk(rows: int, search: str = search, taken: list[int | str] = taken) -> Any:
-            taken.append(rows)
-            sql, args = customer_search(search, business, window=True, rows=rows)
-            return (await as_service(connection, sql, args))[1]
-
-        async def matches(search: str = search, taken: list[int | str] = taken) -> Any:
-            taken.append("index")
-            return (await as_service(connection, *customer_search(search, business)))[1]
-
-        page = await listing.first_page(search, 21, walk, matches)
-        _, full = await as_service(connection, *customer_search(search, business))
-        assert [row["id"] for row in page] == [row["id"] for row in full], (search, taken)
-        steps[search] = taken
+    searches = ("a", "ab", "abc", "customer 0", "9000012", "0001", "12")
+    steps = await steps_to_the_page(connection, business, customer_search, searches)
     # The window's matches stream: a page found in it stops the walk of the name index.
     plan, _ = await as_service(connection, *customer_search("customer", business, window=True))
     assert "CTE Scan" not in json.dumps(plan), plan
