@@ -126,17 +126,30 @@ class DriverPool:
 
     async def _run(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
         async with self.connection() as connection:
-            if self._begin is None:
-                return await getattr(connection, method)(sql, *args)
-            await connection.execute(self._begin)
             try:
-                result = await getattr(connection, method)(sql, *args)
-            except asyncpg.PostgresError:
-                if not connection.is_closed():
-                    await connection.execute("ROLLBACK")
+                return await self._send(connection, method, sql, args)
+            except asyncpg.InterfaceError as exc:
+                # A connection lent open and closed by a fault before the statement left
+                # (asyncpg refuses with "connection is closed"): nothing ran, and the
+                # database is going away, as when a connection is lost mid-statement.
+                if connection.is_closed():
+                    raise asyncpg.ConnectionDoesNotExistError(str(exc)) from exc
                 raise
-            await connection.execute("COMMIT")
-            return result
+
+    async def _send(
+        self, connection: asyncpg.Connection, method: str, sql: str, args: tuple[Any, ...]
+    ) -> Any:
+        if self._begin is None:
+            return await getattr(connection, method)(sql, *args)
+        await connection.execute(self._begin)
+        try:
+            result = await getattr(connection, method)(sql, *args)
+        except asyncpg.PostgresError:
+            if not connection.is_closed():
+                await connection.execute("ROLLBACK")
+            raise
+        await connection.execute("COMMIT")
+        return result
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:

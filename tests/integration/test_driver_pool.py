@@ -10,6 +10,7 @@ import pytest
 from app.config import Settings
 from app.db.driver_pool import DriverPool, PoolTimeout
 from app.db.engine import service_driver_pool, service_engine
+from app.services.retry import try_again
 
 
 @pytest.fixture
@@ -112,6 +113,29 @@ async def test_a_cancelled_borrower_frees_its_slot_for_the_next_waiter(
     # The cancelled statement's connection is gone; the waiter got a fresh one.
     assert await asyncio.wait_for(waiter, 2) != pid
     assert pool_of_one.opened == 1
+
+
+async def test_a_connection_closed_after_it_was_lent_is_a_lost_connection(
+    pool_of_one: DriverPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault can close a connection between its lending and its statement; the caller
+    hears a lost connection (SQLSTATE 08003, which the service answers TRY_AGAIN), and
+    the pool opens a new one next time."""
+    before = await backend_pid(pool_of_one)
+    acquire = DriverPool.acquire
+
+    async def closing_acquire(pool: DriverPool) -> asyncpg.Connection:
+        connection = await acquire(pool)
+        connection.terminate()
+        return connection
+
+    monkeypatch.setattr(DriverPool, "acquire", closing_acquire)
+    with pytest.raises(asyncpg.ConnectionDoesNotExistError) as raised:
+        await pool_of_one.fetchval("SELECT 1")
+    assert raised.value.sqlstate == "08003"
+    assert try_again(raised.value) is not None
+    monkeypatch.undo()
+    assert await backend_pid(pool_of_one) != before
 
 
 async def test_a_closed_pool_lends_nothing(pool_of_one: DriverPool) -> None:
