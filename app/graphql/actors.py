@@ -19,11 +19,11 @@ from typing import Annotated, Any
 import strawberry
 
 from app.domain.identity import CreatedBy
-from app.domain.identity import Role as DomainRole
 from app.domain.users import UserRecord
 from app.graphql.common import gid
 from app.graphql.context import Info
 from app.graphql.loaders import actor_by_ref
+from app.graphql.permissions import SeesUserDetails
 from app.graphql.users import User
 from app.graphql.viewer import Role
 from app.services.key_records import ApiKeyRecord
@@ -54,11 +54,8 @@ async def load_actor(info: Info, user_id: int | None, key_id: int | None) -> Use
         return None
     record = await actor_by_ref(info).load(CreatedBy(user_id, key_id))
     if isinstance(record, UserRecord):
-        identity = info.context.identity
-        own = identity is not None and (
-            identity.role is DomainRole.OWNER or identity.user_id == record.id
-        )
-        return User.of(record, details_hidden=not own)
+        shown = SeesUserDetails.shown_to(info.context.identity, record.id)
+        return User.of(record, details_hidden=not shown)
     return None if record is None else ApiKey.of(record)
 
 

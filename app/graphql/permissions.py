@@ -73,13 +73,19 @@ class IsSignedIn(_Refusing):
 class SeesUserDetails(BasePermission):
     """A user's email and last sign-in: for owners, who manage users, and for the user
     themselves.  Attribution shows anyone else who did something (name and role), not
-    how to reach them; ``User.details_hidden`` says which users were shown so."""
+    how to reach them: attribution marks with ``User.details_hidden`` the users it shows
+    to someone else (``shown_to``), and this refuses their details."""
 
     message = "Only an owner, or the user themselves, may see a user's email and last sign-in."
     error_extensions = {"code": FORBIDDEN}
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return not source.details_hidden
+
+    @staticmethod
+    def shown_to(identity: Identity | None, user_id: int) -> bool:
+        """Whether ``identity`` sees the details of user ``user_id``."""
+        return identity is not None and (identity.role is Role.OWNER or identity.user_id == user_id)
 
 
 READ: list[type[BasePermission]] = [IsAuthenticated]
