@@ -56,13 +56,19 @@ def customers(search: str, *, window: bool = False) -> tuple[ReadQuery, dict[str
     return statement, {**params, "limit": 21, "window": listing.WINDOW}
 
 
+def _literal(arg: object) -> str:
+    if arg is None:
+        return "NULL"
+    return str(arg) if isinstance(arg, int) else "'" + str(arg).replace("'", "''") + "'"
+
+
 async def measure(
     url: str, business: int, cases: dict[str, tuple[ReadQuery, dict[str, Any]]]
 ) -> None:
     connection = await asyncpg.connect(url)
     try:
         await connection.execute(
-            "SET ROLE credit_ledger_app; SET plan_cache_mode = force_generic_plan"
+            "SET ROLE credit_ledger_app; SET plan_cache_mode = force_generic_plan; SET jit = off"
         )
         for title, (statement, params) in cases.items():
             args = statement.args({**params, "business_id": business})
@@ -74,10 +80,7 @@ async def measure(
                 times.append((time.perf_counter() - started) * 1000)
             times.sort()
             await connection.execute(f"PREPARE search AS {statement.sql}")
-            values = ", ".join(
-                str(arg) if isinstance(arg, int) else "'" + str(arg).replace("'", "''") + "'"
-                for arg in args
-            )
+            values = ", ".join(_literal(arg) for arg in args)
             plan = await connection.fetch(
                 f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE search({values})"
             )

@@ -19,6 +19,10 @@ For every business, in one REPEATABLE READ snapshot with the tenant bound:
   ``return`` movement of its order.
 - bill numbers (migration 0014): each year's BILL numbers are 1 to its counter's
   last, each once.
+- what is owed (migration 0022): the owed summaries and their changes not yet
+  folded hold, per terms and quarter hour and per day, what ``owed_expected()``
+  computes from the ledger (unsettled debits, customers' oldest unpaid); the
+  customer count is the customers not archived.
 
 Every check is one set-based statement; each reports at most ``LIMIT`` problems.
 """
@@ -32,6 +36,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.services.dashboard import SLOT_ORIGIN
 from app.services.unit_of_work import TENANT
 
 LIMIT = 100
@@ -123,6 +128,41 @@ SELECT i.order_id, i.product_id, i.quantity, coalesce(-m.moved, 0) AS taken
     ON m.order_id = i.order_id AND m.product_id = i.product_id
  WHERE i.business_id = {TENANT} AND coalesce(-m.moved, 0) <> i.quantity
  ORDER BY i.order_id, i.product_id LIMIT {LIMIT}
+""")
+
+_IN_SPAN = f"date_bin(make_interval(mins => s.span_minutes), made_slot, {SLOT_ORIGIN})"
+_SPANS = "(VALUES (15), (1440)) AS s (span_minutes)"
+_OWED = text(f"""
+WITH expected AS (SELECT * FROM owed_expected({TENANT})),
+kept AS (
+    SELECT terms_days, span_minutes, made_from, unsettled, owing FROM owed_summaries
+     WHERE business_id = {TENANT}
+    UNION ALL
+    SELECT terms_days, s.span_minutes, {_IN_SPAN}, unsettled, owing
+      FROM owed_changes CROSS JOIN {_SPANS}
+     WHERE business_id = {TENANT}
+),
+difference AS (
+    SELECT span_minutes, terms_days, made_from, sum(unsettled) AS unsettled,
+           sum(owing) AS owing
+      FROM (SELECT terms_days, s.span_minutes, {_IN_SPAN} AS made_from, unsettled, owing
+              FROM expected CROSS JOIN {_SPANS}
+            UNION ALL
+            SELECT terms_days, span_minutes, made_from, -unsettled, -owing FROM kept) x
+     GROUP BY 1, 2, 3
+)
+SELECT span_minutes, terms_days, made_from, unsettled, owing FROM difference
+ WHERE unsettled <> 0 OR owing <> 0
+ ORDER BY 1, 2, 3 LIMIT {LIMIT}
+""")
+
+_CUSTOMER_COUNT = text(f"""
+SELECT n.active, c.active AS counted
+  FROM (SELECT coalesce(sum(active), 0) AS active FROM customer_counts
+         WHERE business_id = {TENANT}) n,
+       (SELECT count(*) AS active FROM customers
+         WHERE business_id = {TENANT} AND archived_at IS NULL) c
+ WHERE n.active <> c.active
 """)
 
 _REVERSALS = text(f"""
@@ -238,6 +278,15 @@ async def _check(connection: AsyncConnection, business_id: int) -> list[Problem]
             f"year {row.year}",
             f"counter at {row.last}, {row.numbers} numbers up to {row.highest}",
         )
+    for row in await connection.execute(_OWED, tenant):
+        add(
+            "owed summaries",
+            f"terms {row.terms_days}, {row.span_minutes} min from {row.made_from:%Y-%m-%d %H:%M}",
+            f"the ledger's unsettled debits and oldest unpaid less what is kept:"
+            f" {row.unsettled}, {row.owing}",
+        )
+    for row in await connection.execute(_CUSTOMER_COUNT, tenant):
+        add("customer count", "customers not archived", f"kept {row.active}, {row.counted}")
     _check_corrections(await _rows(connection, tenant), add)
     return problems
 
