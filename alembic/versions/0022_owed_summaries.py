@@ -14,7 +14,8 @@ that can be kept is what is owed on the debits made in each quarter hour:
   A reader adds the days wholly past due, the slots of the day the cutoff falls in,
   and reads the debits of the slot it falls in from the ledger
   (``credit_ledger_made_idx``), so the figures are exact at the instant of the read
-  (``app.services.dashboard``, docs/query-plans.md "Dashboard").
+  (``app.services.dashboard``; docs/query-plans.md, "Sales summaries and the
+  dashboard").
 * ``owed_changes``: what each entry changes, only inserted, so sales of one business
   never queue on a summary row; ``fold_owed_changes()`` adds them into the
   summaries in the transaction of one entry in 256 (readers add both tables, so a

@@ -4,13 +4,13 @@ The day's figures are its slots of ``sales_summaries`` (``app.services.sales_sum
 What is owed and overdue now comes from ``owed_summaries`` and ``owed_changes``
 (migration 0022: what is unsettled of the debits made in each quarter hour and by
 how many customers, kept in the same transaction as each entry), so a read adds a
-few hundred rows whatever the number of customers: for each customers' terms, the
-days wholly past due, the slots of the day its cutoff falls in, and the debits of
-the slot it falls in, read from the ledger, so the figure is exact at the instant
-of the read (docs/query-plans.md, "Dashboard").  Customers on the books are kept
-counted (``customer_counts``); low stock and expiring products follow the
-catalogue's rules (``app.services.product_lists``: the rows ``lowStockProducts``
-and ``expiringProducts`` list are the ones counted here).
+few hundred rows whatever the number of customers: for each terms customers are on,
+the days wholly past due, the slots of the day its cutoff falls in, and the debits
+of the slot it falls in, read from the ledger, so the figure is exact at the instant
+of the read (docs/query-plans.md, "Sales summaries and the dashboard").  Customers
+on the books are kept counted (``customer_counts``); low stock and expiring products
+follow the catalogue's rules (``app.services.product_lists``: the rows
+``lowStockProducts`` and ``expiringProducts`` list are the ones counted here).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from datetime import date, datetime
 from functools import cache
 
 from app.domain.reports import Period, day_start, week_start
-from app.services.product_lists import EXPIRING_DAYS, LOW_STOCK, RESTOCKED
+from app.services.product_lists import BUSINESS_PRODUCTS, EXPIRING_DAYS, LOW_STOCK, RESTOCKED
 from app.services.reads import ReadQuery
 from app.services.sales_summary import Bucket, period_totals
 from app.services.unit_of_work import TENANT, UnitsOfWork
@@ -128,8 +128,8 @@ def _now_statement() -> ReadQuery:
                    count(*) FILTER (WHERE {RESTOCKED} AND {LOW_STOCK}) AS low_stock,
                    count(*) FILTER (WHERE p.expiry_date <= s.today + {EXPIRING_DAYS})
                        AS expiring
-              FROM products p CROSS JOIN q s
-             WHERE p.business_id = {TENANT} AND p.archived_at IS NULL
+              FROM {BUSINESS_PRODUCTS} p CROSS JOIN q s
+             WHERE p.archived_at IS NULL
         )
         SELECT (SELECT coalesce(sum(unsettled), 0) FROM days)
              + (SELECT coalesce(sum(unsettled), 0) FROM changes) AS outstanding,
