@@ -98,9 +98,13 @@ CREATE TABLE customer_counts (
 ALTER TABLE customers ADD COLUMN owed_pending boolean NOT NULL DEFAULT false;
 
 -- The debits made in the slot a reader's cutoff falls in; new customers of a week.
+-- The latter's predicate, always true, keeps it to statements that name created_at:
+-- as a plain index on business_id first, a customer search's generic plan ANDed a
+-- bitmap of every customer of the business into its trigram lookup (+2 ms).
 CREATE INDEX credit_ledger_made_idx ON credit_ledger (business_id, created_at)
     WHERE amount > 0;
-CREATE INDEX customers_created_idx ON customers (business_id, created_at);
+CREATE INDEX customers_created_idx ON customers (business_id, created_at)
+    WHERE created_at IS NOT NULL;
 """
 
 TRIGGERS = """

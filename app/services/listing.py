@@ -143,9 +143,15 @@ def _customers_statement(
         ctes.append(AS_OF)
     if search is not None:
         # The window's matches stream in name order, so the page's LIMIT stops its
-        # walk; all of a business's matches are read first, then sorted.
+        # walk; all of a business's matches are read first, then sorted, so the
+        # business is a one-row relation beside them, not an index probe per match
+        # (6,264 matches: 7 ms).
         ctes.append(f"matches AS {'NOT ' if window else ''}MATERIALIZED {search}")
-        source = source.replace("customers c", "matches c")
+        source = source.replace(
+            CUSTOMER_FROM,
+            "matches c CROSS JOIN (SELECT payment_terms_days FROM businesses"
+            f" WHERE id = {TENANT} OFFSET 0) b",
+        )
         where = "true"
     with_ = f"WITH {', '.join(ctes)}" if ctes else ""
     return ReadQuery(
