@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -21,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.config import APP_ROLE
 from app.domain.identity import Role
 from app.services import admin
-from app.services.retry import sqlstate
+from app.services.retry import constraint_name, sqlstate
 from tests import helpers
 
 # businesses is keyed on its own id, the other tenant tables on business_id.
@@ -572,6 +574,114 @@ async def test_check_constraints_refuse_impossible_values(
     async with transaction(owner_db, business_a.business_id) as owner:
         error = await refusal(owner, sql, **params)
     assert sqlstate(error) == CHECK_VIOLATION, error
+
+
+# The rules of a product's catalogue and of a customer's profile are checked by
+# triggers on their own columns (0023), so that a stock movement or a ledger entry,
+# which updates only the stock or the balance, does not read and plan them.
+_ROW_RULES = [
+    ("products", "name", "   ", "products_name_check"),
+    ("products", "name", "x" * 201, "products_name_check"),
+    ("products", "sku", "", "products_sku_check"),
+    ("products", "price", -1, "products_price_check"),
+    ("products", "tax_rate", Decimal("100.01"), "products_tax_rate_check"),
+    ("products", "description", "x" * 2001, "products_description_check"),
+    ("products", "category", " ", "products_category_check"),
+    ("products", "unit", "CRATE", "products_unit_check"),
+    ("products", "barcode", "890\t1", "products_barcode_check"),
+    ("products", "barcode", "", "products_barcode_check"),
+    ("products", "cost_price", -1, "products_cost_price_check"),
+    ("products", "min_stock", -1, "products_min_stock_check"),
+    ("products", "expiry_date", date(1999, 12, 31), "products_expiry_date_check"),
+    ("products", "status", "SOLD_OUT", "products_status_check"),
+    ("customers", "name", "", "customers_name_check"),
+    ("customers", "phone", "9" * 41, "customers_phone_check"),
+    ("customers", "email", "a" * 255, "customers_email_check"),
+    ("customers", "credit_limit", -1, "customers_credit_limit_check"),
+    ("customers", "payment_terms_days", 3651, "customers_payment_terms_days_check"),
+]
+_NEW_ROW = {
+    "products": {"name": "Tea", "sku": "TEA-RULES", "price": 100},
+    "customers": {"name": "Ravi"},
+}
+
+
+def _insert(table: str, values: dict[str, Any]) -> str:
+    columns = ", ".join(["business_id", *values])
+    return f"INSERT INTO {table} ({columns}) VALUES (:a, {', '.join(f':{c}' for c in values)})"
+
+
+@pytest.mark.parametrize("statement", ["insert", "update"])
+@pytest.mark.parametrize("rule", _ROW_RULES, ids=[f"{r[3]}={r[2]!r:.12}" for r in _ROW_RULES])
+async def test_catalogue_and_profile_rules_refuse_as_their_check_constraints_did(
+    owner_db: AsyncEngine, business_a: Seeded, statement: str, rule: tuple[str, str, Any, str]
+) -> None:
+    table, column, value, constraint = rule
+    row_id = business_a.product_id if table == "products" else business_a.customer_id
+    async with transaction(owner_db, business_a.business_id) as owner:
+        if statement == "insert":
+            values = {**_NEW_ROW[table], column: value}
+            error = await refusal(owner, _insert(table, values), a=business_a.business_id, **values)
+        else:
+            error = await refusal(
+                owner, f"UPDATE {table} SET {column} = :v WHERE business_id = :a AND id = :id",
+                v=value, a=business_a.business_id, id=row_id,
+            )  # fmt: skip
+    assert (sqlstate(error), constraint_name(error)) == (CHECK_VIOLATION, constraint), error
+
+
+async def test_catalogue_and_profile_rules_accept_their_edges_and_nulls(
+    owner_db: AsyncEngine, business_a: Seeded
+) -> None:
+    edges = {
+        "products": [
+            {"name": "x" * 200, "sku": " S ", "price": 0, "tax_rate": Decimal(100),
+             "description": "x" * 2000, "category": "c" * 100, "unit": "BOX",
+             "barcode": "b" * 64, "cost_price": 0, "min_stock": 0,
+             "expiry_date": date(2000, 1, 1), "status": "DISCONTINUED"},
+            {"name": "Salt", "sku": "SALT", "price": 5, "tax_rate": None, "description": None,
+             "category": None, "barcode": None, "cost_price": None, "expiry_date": None},
+        ],
+        "customers": [
+            {"name": "y" * 200, "phone": "9" * 40, "email": "e" * 254, "credit_limit": 0,
+             "payment_terms_days": 3650},
+            {"name": "Meena", "phone": None, "email": None, "payment_terms_days": 0},
+        ],
+    }  # fmt: skip
+    async with transaction(owner_db, business_a.business_id) as owner:
+        for table, rows in edges.items():
+            for values in rows:
+                await owner.execute(
+                    text(_insert(table, values)), {"a": business_a.business_id, **values}
+                )
+
+
+async def test_a_stock_or_balance_update_fires_no_catalogue_or_profile_rule(
+    owner_db: AsyncEngine,
+) -> None:
+    async with owner_db.connect() as owner:
+        fired_by = dict(
+            (
+                await owner.execute(
+                    text(
+                        "SELECT t.tgname, array_agg(a.attname::text ORDER BY a.attname)"
+                        " FROM pg_trigger t JOIN pg_attribute a ON a.attrelid = t.tgrelid"
+                        "  AND a.attnum = ANY (t.tgattr)"
+                        " WHERE t.tgname IN ('products_catalogue_rules', 'customers_profile_rules')"
+                        " GROUP BY t.tgname"
+                    )
+                )
+            ).all()
+        )
+    assert fired_by == {
+        "products_catalogue_rules": sorted(
+            ["name", "sku", "price", "tax_rate", "description", "category", "unit", "barcode",
+             "cost_price", "min_stock", "expiry_date", "status"]
+        ),
+        "customers_profile_rules": sorted(
+            ["name", "phone", "email", "credit_limit", "payment_terms_days"]
+        ),
+    }  # fmt: skip
 
 
 async def test_the_ledger_trigger_keeps_the_balance_equal_to_the_sum_of_entries(

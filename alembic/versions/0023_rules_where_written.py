@@ -1,0 +1,98 @@
+"""Rules checked where their columns are written, and a fold that cleans as it goes.
+
+PostgreSQL reads and plans every CHECK constraint of a table again in each statement
+that writes one of its rows, whichever columns the statement writes.  A sale moves
+the stock of each product it sells (``stock_movements_apply()``) and the balance of
+its customer (``credit_ledger_apply()``), so it paid for every catalogue rule of
+each product and every profile rule of the customer: about a tenth of a purchase's
+work in the database (callgrind, bench/README.md "2026-12-04 (night)").
+
+* ``products``: the catalogue's rules (name, SKU, price, tax rate, description,
+  category, unit, barcode, cost price, minimum stock, expiry date, status) move to
+  ``products_catalogue_rules()``, a trigger ``BEFORE INSERT OR UPDATE OF`` those
+  columns; ``products_stock_check`` stays a CHECK.
+* ``customers``: name, phone, email, credit limit and payment terms move to
+  ``customers_profile_rules()`` the same way; the balance's rules stay CHECKs.
+
+A refusal is the same as before: SQLSTATE 23514 naming the old constraint.  Rows
+already stored passed the constraints.
+
+``fold_owed_changes()`` deletes what it folds by a plain index scan instead of a
+bitmap scan, which left the index entries of every row folded before in place until
+VACUUM, so that each fold read more of them than the last.
+
+Revision ID: 0023_rules_where_written
+Revises: 0022_owed_summaries
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+from app.db.migrations import revision_sql
+
+revision: str = "0023_rules_where_written"
+down_revision: str | None = "0022_owed_summaries"
+branch_labels: Sequence[str] | None = None
+depends_on: Sequence[str] | None = None
+
+# The constraints that move, as 0001, 0008 and 0020 defined them (the downgrade adds
+# them back), by table, with the trigger that takes them over.
+RULES = {
+    "products": (
+        "products_catalogue_rules",
+        {
+            "products_name_check": "length(btrim(name)) BETWEEN 1 AND 200",
+            "products_sku_check": "length(btrim(sku)) BETWEEN 1 AND 64",
+            "products_price_check": "price >= 0",
+            "products_tax_rate_check": "tax_rate BETWEEN 0 AND 100",
+            "products_description_check": "length(description) <= 2000",
+            "products_category_check": "length(btrim(category)) BETWEEN 1 AND 100",
+            "products_unit_check":
+                "unit IN ('PCS', 'KG', 'G', 'L', 'ML', 'DOZEN', 'PACK', 'BOX')",
+            "products_barcode_check":
+                "length(barcode) BETWEEN 1 AND 64 AND barcode !~ '[[:cntrl:]]'",
+            "products_cost_price_check": "cost_price >= 0",
+            "products_min_stock_check": "min_stock >= 0",
+            "products_expiry_date_check": "expiry_date >= DATE '2000-01-01'",
+            "products_status_check": "status IN ('ACTIVE', 'INACTIVE', 'DISCONTINUED')",
+        },
+        ("name", "sku", "price", "tax_rate", "description", "category", "unit", "barcode",
+         "cost_price", "min_stock", "expiry_date", "status"),
+    ),
+    "customers": (
+        "customers_profile_rules",
+        {
+            "customers_name_check": "length(btrim(name)) BETWEEN 1 AND 200",
+            "customers_phone_check": "length(phone) <= 40",
+            "customers_email_check": "length(email) <= 254",
+            "customers_credit_limit_check": "credit_limit >= 0",
+            "customers_payment_terms_days_check": "payment_terms_days BETWEEN 0 AND 3650",
+        },
+        ("name", "phone", "email", "credit_limit", "payment_terms_days"),
+    ),
+}  # fmt: skip
+
+
+def upgrade() -> None:
+    op.execute(revision_sql(revision, *(function for function, _, _ in RULES.values())))
+    for table, (function, checks, columns) in RULES.items():
+        drops = ", ".join(f"DROP CONSTRAINT {name}" for name in checks)
+        op.execute(f"ALTER TABLE {table} {drops}")
+        op.execute(
+            f"CREATE TRIGGER {function} BEFORE INSERT OR UPDATE OF {', '.join(columns)}"
+            f" ON {table} FOR EACH ROW EXECUTE FUNCTION {function}()"
+        )
+    op.execute(revision_sql(revision, "fold_owed_changes"))
+
+
+def downgrade() -> None:
+    op.execute(
+        revision_sql("0022_owed_summaries", "fold_owed_changes").replace(
+            "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"
+        )
+    )
+    for table, (function, checks, _) in RULES.items():
+        op.execute(f"DROP TRIGGER {function} ON {table}")
+        op.execute(f"DROP FUNCTION {function}()")
+        adds = ", ".join(f"ADD CONSTRAINT {name} CHECK ({rule})" for name, rule in checks.items())
+        op.execute(f"ALTER TABLE {table} {adds}")
