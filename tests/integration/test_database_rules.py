@@ -675,12 +675,10 @@ async def test_a_stock_or_balance_update_fires_no_catalogue_or_profile_rule(
         )
     assert fired_by == {
         "products_catalogue_rules": sorted(
-            ["name", "sku", "price", "tax_rate", "description", "category", "unit", "barcode",
-             "cost_price", "min_stock", "expiry_date", "status"]
+            ["name", "sku", "tax_rate", "description", "category", "unit", "barcode",
+             "expiry_date", "status"]
         ),
-        "customers_profile_rules": sorted(
-            ["name", "phone", "email", "credit_limit", "payment_terms_days"]
-        ),
+        "customers_profile_rules": sorted(["name", "phone", "email", "payment_terms_days"]),
     }  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 -- A customer's profile rules, checked where the profile is written (0023): for the
 -- reason of products_catalogue_rules(), so that the ledger's update of the balance
--- (every sale and payment) no longer reads and plans them.  The balance's own
--- rules stay CHECKs, since every entry must pass them.
+-- (every sale and payment) no longer reads and plans them.  The credit limit's
+-- and the balance's rules stay CHECKs.
 CREATE FUNCTION customers_profile_rules() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -13,8 +13,6 @@ BEGIN
         broken := 'customers_phone_check';
     ELSIF NOT (length(NEW.email) <= 254) THEN
         broken := 'customers_email_check';
-    ELSIF NOT (NEW.credit_limit >= 0) THEN
-        broken := 'customers_credit_limit_check';
     ELSIF NOT (NEW.payment_terms_days BETWEEN 0 AND 3650) THEN
         broken := 'customers_payment_terms_days_check';
     ELSE
