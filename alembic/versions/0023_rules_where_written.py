@@ -19,9 +19,11 @@ limit, the balance) stay CHECKs, as docs/design.md has it; they cost a sale abou
 A refusal is the same as before: SQLSTATE 23514 naming the old constraint.  Rows
 already stored passed the constraints.
 
-``fold_owed_changes()`` deletes what it folds by a plain index scan instead of a
-bitmap scan, which left the index entries of every row folded before in place until
-VACUUM, so that each fold read more of them than the last.
+The two functions that empty a queue, ``fold_owed_changes()`` and ``number_bills()``,
+read it by a plain index scan instead of a bitmap scan.  A bitmap scan left the index
+entry of every row emptied before in place until VACUUM, so each call read more of
+them than the last (2.5 ms for an empty bill queue after 53,344 sales); an index scan
+marks them dead as it passes.
 
 Revision ID: 0023_rules_where_written
 Revises: 0022_owed_summaries
@@ -71,6 +73,13 @@ RULES = {
 }  # fmt: skip
 
 
+# The functions that empty a queue, with the revision that created them.
+QUEUES = {
+    "fold_owed_changes": "0022_owed_summaries",
+    "number_bills": "0014_bills_numbered_after_commit",
+}
+
+
 def upgrade() -> None:
     op.execute(revision_sql(revision, *(function for function, _, _ in RULES.values())))
     for table, (function, checks, columns) in RULES.items():
@@ -80,15 +89,16 @@ def upgrade() -> None:
             f"CREATE TRIGGER {function} BEFORE INSERT OR UPDATE OF {', '.join(columns)}"
             f" ON {table} FOR EACH ROW EXECUTE FUNCTION {function}()"
         )
-    op.execute(revision_sql(revision, "fold_owed_changes"))
+    op.execute(revision_sql(revision, *QUEUES))
 
 
 def downgrade() -> None:
-    op.execute(
-        revision_sql("0022_owed_summaries", "fold_owed_changes").replace(
-            "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"
+    for function, created_by in QUEUES.items():
+        op.execute(
+            revision_sql(created_by, function).replace(
+                "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"
+            )
         )
-    )
     for table, (function, checks, _) in RULES.items():
         op.execute(f"DROP TRIGGER {function} ON {table}")
         op.execute(f"DROP FUNCTION {function}()")

@@ -7,9 +7,11 @@ year boundary can be crossed on the real function without faking any clock.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.services.verify import verify_business
@@ -23,6 +25,9 @@ SALE_AT = text(
     " NULL, NULL, :k, 'h', :at)"
 )
 NUMBER = text("SELECT number_bills(:b, :o)")
+QUEUE_ENTRIES_READ = text(
+    "SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'bills_to_number_pkey'"
+)
 
 
 async def _numbers(app_db: AsyncEngine, tenant: Tenant, product: str, *instants: str) -> list[str]:
@@ -132,3 +137,36 @@ async def test_sales_whose_clients_do_not_ask_for_the_number_are_numbered_just_a
     first = await tenant.data(ORDER, {"id": str(waiting)})
     assert first["order"]["number"] == f"BILL-{year}-000001"
     assert await verify_business(owner_db, tenant.id) == []
+
+
+async def test_a_numbering_does_not_read_the_queue_entries_of_bills_numbered_before(
+    tenant: Tenant, app_db: AsyncEngine, owner_db: AsyncEngine
+) -> None:
+    """The queue is emptied by an index scan, which marks the entries of the rows it
+    deleted dead, so later numberings skip them; a bitmap scan read every one of them
+    again on each call until VACUUM (0023)."""
+    product = await make_product(tenant, price="1.00", stock=100)
+    entries_read = []
+    async with app_db.connect() as connection:
+
+        async def run(statement: TextClause, params: dict[str, Any]) -> None:
+            await connection.execute(statement, params)
+            await connection.commit()
+
+        # 30 sales, each numbered (so taken off the queue) just after it.
+        for n in range(30):
+            at = datetime.fromisoformat("2026-03-01T10:00:00+00:00")
+            await run(SALE_AT, {"b": tenant.id, "p": int(product), "k": f"q-{n}", "at": at})
+            await run(NUMBER, {"b": tenant.id, "o": None})
+        for call in range(4):
+            # This session's counters reach the shared statistics as it goes idle after this.
+            await run(text("SELECT pg_stat_force_next_flush()"), {})
+            async with owner_db.connect() as reader:
+                entries_read.append(await reader.scalar(QUEUE_ENTRIES_READ))
+            if call < 3:
+                await run(NUMBER, {"b": tenant.id, "o": None})
+    per_call = [after - before for before, after in itertools.pairwise(entries_read)]
+    # The first call meets the entry of the last sale, deleted by the call before; a
+    # bitmap scan read the entries of all 30 sales on each call.
+    assert per_call[0] <= 1
+    assert per_call[1:] == [0, 0]

@@ -14,6 +14,7 @@ change, and after one statement reverses two payments of one customer.
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -185,3 +186,33 @@ async def test_customers_on_the_books_are_counted(
     now = await dashboard.shop_now(units, day=today, time_zone="UTC")
     assert (now.customers, now.new_this_week) == (2, 2)
     assert await _owed_problems(owner_db, business) == []
+
+
+async def test_a_fold_does_not_read_the_changes_folded_before(owner_db: AsyncEngine) -> None:
+    """A fold deletes by an index scan, which marks the entries of the rows it deleted
+    dead, so the next folds skip them; a bitmap scan read every one of them again on
+    each fold until VACUUM (0023)."""
+    business = await admin.create_business(owner_db, name="Folds", terms_days=30)
+    customer = await add_customer(owner_db, business, name="Ravi")
+    start = datetime.now(UTC) - 50 * DAY
+    await post(owner_db, business, customer, [charge(100, start + n * DAY) for n in range(30)])
+    changes_read = text(
+        "SELECT idx_tup_read FROM pg_stat_user_indexes"
+        " WHERE indexrelname = 'owed_changes_business_idx'"
+    )
+    entries_read = []
+    async with owner_db.connect() as connection:
+        for fold in range(4):
+            await _bind(connection, business)
+            await connection.execute(text("SELECT fold_owed_changes(:b)"), {"b": business})
+            await connection.commit()
+            # This session's counters reach the shared statistics as it goes idle after this.
+            await connection.execute(text("SELECT pg_stat_force_next_flush()"))
+            await connection.commit()
+            if fold:
+                async with owner_db.connect() as reader:
+                    entries_read.append(await reader.scalar(changes_read))
+    per_fold = [after - before for before, after in itertools.pairwise(entries_read)]
+    # The second fold marked the 30 entries the first one deleted; a bitmap scan read
+    # them on every fold.
+    assert per_fold == [0, 0]
