@@ -508,72 +508,130 @@ async def _balance_and_stock(owner_db: AsyncEngine, business: Seeded) -> tuple[A
 
 
 @pytest.mark.parametrize(
-    "sql",
+    ("sql", "constraint"),
     [
-        "UPDATE products SET stock = -1 WHERE business_id = :a AND id = :a_product",
-        "INSERT INTO stock_movements (business_id, product_id, kind, quantity)"
-        " VALUES (:a, :a_product, 'reversal', -1000000)",
-        "INSERT INTO stock_movements (business_id, product_id, kind, quantity)"
-        " VALUES (:a, :a_product, 'restock', 0)",
-        "INSERT INTO stock_movements (business_id, product_id, kind, quantity)"
-        " VALUES (:a, :a_product, 'restock', -5)",
-        "INSERT INTO stock_movements (business_id, product_id, kind, quantity, order_id)"
-        " VALUES (:a, :a_product, 'sale', 1, :a_order)",
-        "INSERT INTO order_items (business_id, order_id, line_no, product_id, product_name,"
-        " quantity, unit_price, line_total) VALUES (:a, :a_order, 9, :a_product, 'x', 0, 5, 0)",
-        "INSERT INTO order_items (business_id, order_id, line_no, product_id, product_name,"
-        " quantity, unit_price, line_total) VALUES (:a, :a_order, 9, :a_product, 'x', -1, 5, -5)",
-        "INSERT INTO order_items (business_id, order_id, line_no, product_id, product_name,"
-        " quantity, unit_price, line_total) VALUES (:a, :a_order, 9, :a_product, 'x', 2, 5, 9)",
-        "INSERT INTO customers (business_id, name, credit_limit) VALUES (:a, 'x', -1)",
-        "UPDATE customers SET credit_limit = -1 WHERE business_id = :a AND id = :a_customer",
-        "INSERT INTO customers (business_id, name) VALUES (:a, '   ')",
-        "INSERT INTO products (business_id, name, sku, price) VALUES (:a, 'x', 'NEG', -1)",
-        "INSERT INTO orders (business_id, customer_id, total) VALUES (:a, :a_customer, -1)",
-        "INSERT INTO payments (business_id, customer_id, amount, method)"
-        " VALUES (:a, :a_customer, 0, 'CASH')",
-        "INSERT INTO payments (business_id, customer_id, amount, method)"
-        " VALUES (:a, :a_customer, -100, 'CASH')",
-        "INSERT INTO credit_ledger (business_id, customer_id, kind, amount, order_id)"
-        " VALUES (:a, :a_customer, 'charge', -100, :a_order)",
-        "INSERT INTO credit_ledger (business_id, customer_id, kind, amount, payment_id)"
-        " VALUES (:a, :a_customer, 'payment', 100, :a_payment)",
-        "INSERT INTO credit_ledger (business_id, customer_id, kind, amount, payment_id)"
-        " VALUES (:a, :a_customer, 'payment', 0, :a_payment)",
-        "INSERT INTO credit_ledger (business_id, customer_id, kind, amount)"
-        " VALUES (:a, :a_customer, 'charge', 100)",
-    ],
-    ids=[
-        "stock below zero",
-        "movement taking stock below zero",
-        "zero restock",
-        "negative restock",
-        "sale adding stock",
-        "zero quantity line",
-        "negative quantity line",
-        "line total not quantity times price",
-        "negative credit limit on insert",
-        "negative credit limit on update",
-        "blank customer name",
-        "negative price",
-        "negative order total",
-        "zero payment",
-        "negative payment",
-        "negative charge",
-        "positive payment entry",
-        "zero ledger entry",
-        "charge without an order",
+        pytest.param(
+            "UPDATE products SET stock = -1 WHERE business_id = :a AND id = :a_product",
+            "products_stock_check",
+            id="stock below zero",
+        ),
+        pytest.param(
+            "INSERT INTO stock_movements (business_id, product_id, kind, quantity)"
+            " VALUES (:a, :a_product, 'reversal', -1000000)",
+            "products_stock_check",
+            id="movement taking stock below zero",
+        ),
+        pytest.param(
+            "INSERT INTO stock_movements (business_id, product_id, kind, quantity)"
+            " VALUES (:a, :a_product, 'restock', 0)",
+            "stock_movements_check1",
+            id="zero restock",
+        ),
+        pytest.param(
+            "INSERT INTO stock_movements (business_id, product_id, kind, quantity)"
+            " VALUES (:a, :a_product, 'restock', -5)",
+            "stock_movements_check1",
+            id="negative restock",
+        ),
+        pytest.param(
+            "INSERT INTO stock_movements (business_id, product_id, kind, quantity, order_id)"
+            " VALUES (:a, :a_product, 'sale', 1, :a_order)",
+            "stock_movements_check",
+            id="sale adding stock",
+        ),
+        pytest.param(
+            "INSERT INTO order_items (business_id, order_id, line_no, product_id, product_name,"
+            " quantity, unit_price, line_total)"
+            " VALUES (:a, :a_order, 9, :a_product, 'x', 0, 5, 0)",
+            "order_items_quantity_check",
+            id="zero quantity line",
+        ),
+        pytest.param(
+            "INSERT INTO order_items (business_id, order_id, line_no, product_id, product_name,"
+            " quantity, unit_price, line_total)"
+            " VALUES (:a, :a_order, 9, :a_product, 'x', -1, 5, -5)",
+            "order_items_discounts_within_line",
+            id="negative quantity line",
+        ),
+        pytest.param(
+            "INSERT INTO order_items (business_id, order_id, line_no, product_id, product_name,"
+            " quantity, unit_price, line_total)"
+            " VALUES (:a, :a_order, 9, :a_product, 'x', 2, 5, 9)",
+            "order_items_check",
+            id="line total not quantity times price",
+        ),
+        pytest.param(
+            "INSERT INTO customers (business_id, name, credit_limit) VALUES (:a, 'x', -1)",
+            "customers_credit_limit_check",
+            id="negative credit limit on insert",
+        ),
+        pytest.param(
+            "UPDATE customers SET credit_limit = -1 WHERE business_id = :a AND id = :a_customer",
+            "customers_credit_limit_check",
+            id="negative credit limit on update",
+        ),
+        pytest.param(
+            "INSERT INTO customers (business_id, name) VALUES (:a, '   ')",
+            "customers_name_check",
+            id="blank customer name",
+        ),
+        pytest.param(
+            "INSERT INTO products (business_id, name, sku, price) VALUES (:a, 'x', 'NEG', -1)",
+            "products_price_check",
+            id="negative price",
+        ),
+        pytest.param(
+            "INSERT INTO orders (business_id, customer_id, total) VALUES (:a, :a_customer, -1)",
+            "orders_paid_within_total",
+            id="negative order total",
+        ),
+        pytest.param(
+            "INSERT INTO payments (business_id, customer_id, amount, method)"
+            " VALUES (:a, :a_customer, 0, 'CASH')",
+            "payments_amount_check",
+            id="zero payment",
+        ),
+        pytest.param(
+            "INSERT INTO payments (business_id, customer_id, amount, method)"
+            " VALUES (:a, :a_customer, -100, 'CASH')",
+            "payments_amount_check",
+            id="negative payment",
+        ),
+        pytest.param(
+            "INSERT INTO credit_ledger (business_id, customer_id, kind, amount, order_id)"
+            " VALUES (:a, :a_customer, 'charge', -100, :a_order)",
+            "credit_ledger_check1",
+            id="negative charge",
+        ),
+        pytest.param(
+            "INSERT INTO credit_ledger (business_id, customer_id, kind, amount, payment_id)"
+            " VALUES (:a, :a_customer, 'payment', 100, :a_payment)",
+            "credit_ledger_check2",
+            id="positive payment entry",
+        ),
+        pytest.param(
+            "INSERT INTO credit_ledger (business_id, customer_id, kind, amount, payment_id)"
+            " VALUES (:a, :a_customer, 'payment', 0, :a_payment)",
+            "credit_ledger_amount_check",
+            id="zero ledger entry",
+        ),
+        pytest.param(
+            "INSERT INTO credit_ledger (business_id, customer_id, kind, amount)"
+            " VALUES (:a, :a_customer, 'charge', 100)",
+            "credit_ledger_check1",
+            id="charge without an order",
+        ),
     ],
 )
 async def test_check_constraints_refuse_impossible_values(
-    owner_db: AsyncEngine, business_a: Seeded, sql: str
+    owner_db: AsyncEngine, business_a: Seeded, sql: str, constraint: str
 ) -> None:
     params = {"a": business_a.business_id, "a_customer": business_a.customer_id,
               "a_product": business_a.product_id, "a_order": business_a.order_id,
               "a_payment": business_a.payment_id}  # fmt: skip
     async with transaction(owner_db, business_a.business_id) as owner:
         error = await refusal(owner, sql, **params)
-    assert sqlstate(error) == CHECK_VIOLATION, error
+    assert (sqlstate(error), constraint_name(error)) == (CHECK_VIOLATION, constraint), error
 
 
 # The rules of a product's catalogue and of a customer's profile are checked by
