@@ -112,29 +112,36 @@ async def post(
     owner_db: AsyncEngine, business_id: int, customer_id: int, postings: Sequence[Posting]
 ) -> list[Entry]:
     """Write ``postings`` in order; the entries as stored (times possibly raised)."""
+    async with owner_db.begin() as connection:
+        return await post_on(connection, business_id, customer_id, postings)
+
+
+async def post_on(
+    connection: AsyncConnection, business_id: int, customer_id: int, postings: Sequence[Posting]
+) -> list[Entry]:
+    """``post`` in the transaction of ``connection`` (the tenant bound for it)."""
     ids: list[int] = []
     entries: list[Entry] = []
-    async with owner_db.begin() as connection:
-        await _bind(connection, business_id)
-        for posting in postings:
-            corrects = None if posting.reverses is None else ids[posting.reverses]
-            row = (
-                await connection.execute(
-                    _POST,
-                    {
-                        "b": business_id,
-                        "c": customer_id,
-                        "kind": posting.kind,
-                        "amount": posting.amount,
-                        "at": posting.at,
-                        "reverses": None if posting.reverses is None else ids[posting.reverses],
-                        "corrects": corrects,
-                        "adjustment": posting.adjustment,
-                    },
-                )
-            ).one()
-            ids.append(row.id)
-            entries.append(Entry(row.amount, row.created_at, id=row.id, corrects=corrects))
+    await _bind(connection, business_id)
+    for posting in postings:
+        corrects = None if posting.reverses is None else ids[posting.reverses]
+        row = (
+            await connection.execute(
+                _POST,
+                {
+                    "b": business_id,
+                    "c": customer_id,
+                    "kind": posting.kind,
+                    "amount": posting.amount,
+                    "at": posting.at,
+                    "reverses": None if posting.reverses is None else ids[posting.reverses],
+                    "corrects": corrects,
+                    "adjustment": posting.adjustment,
+                },
+            )
+        ).one()
+        ids.append(row.id)
+        entries.append(Entry(row.amount, row.created_at, id=row.id, corrects=corrects))
     return entries
 
 

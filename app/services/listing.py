@@ -125,7 +125,10 @@ def _customers_statement(
     if not archived:
         conditions.append("c.archived_at IS NULL")
     if owing is not None:
-        conditions.append("c.balance > 0" if owing else "c.balance <= 0")
+        # balance > 0 exactly when oldest_unpaid_at is set (customers_check1), which is
+        # how customers_owing_idx keeps the customers who owe.
+        unpaid = "c.oldest_unpaid_at IS NOT NULL" if owing else "c.oldest_unpaid_at IS NULL"
+        conditions.append(unpaid)
     if after:
         conditions.append("(c.name, c.id) > (:after_name, :after_id)")
     if search is not None and window:
