@@ -251,7 +251,7 @@ def _aging_statement(*, now: bool) -> ReadQuery:
                    c.charged_total AS charged, c.credited_total AS credited, c.oldest_unpaid_at,
                    c.corrected_at
               FROM customers c
-             WHERE c.business_id = {TENANT} AND c.balance > 0 AND c.oldest_unpaid_at IS NOT NULL
+             WHERE c.business_id = {TENANT} AND c.oldest_unpaid_at IS NOT NULL
                AND (SELECT cached_is_exact FROM q)
             {"" if now else from_ledger}
         ),
