@@ -15,8 +15,8 @@ Configurations: the execution engine on and off (``FAST_EXECUTION``).
 Beside the service's CPU it reports PostgreSQL's: the CPU time (user and system)
 the scratch database's server processes spent over each configuration's requests,
 read from ``/proc`` before and after each batch, as a mean per request.  It needs
-the server on this machine (else ``n/a``), and counts a connection's whole life
-when it opened during a batch.  The two figures together say where a request's
+the server on this machine (else ``n/a``); a connection opened during a batch counts
+from its start, one closed during it is lost to it.  The two figures together say where a request's
 CPU goes, and what a change in the database saves, steadier than throughput.
 """
 
@@ -46,28 +46,35 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class ServerCPU:
-    """CPU seconds spent so far by the server processes serving one database."""
+    """CPU seconds spent so far by each server process serving one database."""
 
     def __init__(self, url: str) -> None:
         self._connection = connect(url, autocommit=True)
 
-    def seconds(self) -> float | None:
-        """``None`` when a server process cannot be read here (another machine)."""
+    def seconds(self) -> dict[int, float] | None:
+        """By process id; ``None`` when a server process cannot be read here (another
+        machine)."""
         pids = self._connection.execute(
             "SELECT pid FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         ).fetchall()
-        total = 0.0
+        spent = {}
         for (pid,) in pids:
             try:
                 with open(f"/proc/{pid}/stat") as stat:
                     fields = stat.read().rsplit(")", 1)[1].split()
             except FileNotFoundError:
-                continue  # it ended since: its CPU is lost to this batch, as it ended
+                continue  # it ended meanwhile
             except OSError:
                 return None
-            total += (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
-        return total if pids else None
+            spent[pid] = (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+        return spent or None
+
+    @staticmethod
+    def between(before: dict[int, float], after: dict[int, float]) -> float:
+        """CPU seconds spent between two readings by the processes alive at the second
+        (one that ended in between is lost, one that started counts from its start)."""
+        return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
     def close(self) -> None:
         self._connection.close()
@@ -128,8 +135,8 @@ async def measure(
                     key = (workload.name, name)
                     if server_before is None or server_after is None:
                         in_server[key] = None
-                    elif in_server.get(key, 0.0) is not None:
-                        in_server[key] = in_server.get(key, 0.0) + server_after - server_before
+                    elif (total := in_server.get(key, 0.0)) is not None:
+                        in_server[key] = total + server.between(server_before, server_after)
     count = rounds * per_round
     return samples, {
         key: None if total is None else total / count for key, total in in_server.items()
