@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -138,7 +139,9 @@ class SigningKeys:
         if not usable:  # only while the database has been away since start-up
             raise TryAgain("No token signing key is loaded yet; retry.")
         signing = max(usable, key=lambda key: (key.signs_from, key.kid))
-        expires = int(now) + self.policy.access_seconds
+        # ``exp`` is whole seconds: rounded up, so a token lives at least ``access_seconds``
+        # (rounded down, a 1-second token could be expired 0.1 s after it was issued).
+        expires = math.ceil(now) + self.policy.access_seconds
         payload = {
             "iss": ISSUER,
             "sub": str(claims.user_id),
