@@ -169,7 +169,8 @@ UPDATE customers c
        charged_total = l.charged_total,
        credited_total = l.credited_total,
        last_entry_at = l.created_at,
-       oldest_unpaid_at = o.at
+       oldest_unpaid_at = o.at,
+       own_terms_due_at = due_at(o.at, c.payment_terms_days)  -- its trigger is off too (0025)
   FROM last l LEFT JOIN oldest o USING (customer_id)
  WHERE c.business_id = %(b)s AND c.id = l.customer_id
 """

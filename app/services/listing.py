@@ -3,7 +3,7 @@
 Lists are ordered by (name, id) and read from the (business_id, name, id) indexes: a
 page after a cursor is an index range scan that stops after ``limit`` rows, however
 deep the page. ``search`` is a case-insensitive substring of the name or the phone
-(of the generated, lower-cased ``search_text``; products:
+(of the lower-cased ``search_text``, kept by a trigger; products:
 ``app.services.product_lists``). A search of three characters or more is a ``LIKE``
 of the lower-cased pattern, served by the trigram index where the server has one
 (migrations 0020 and 0021: ``LIKE`` is marked leakproof, so the index can be used

@@ -714,30 +714,134 @@ async def test_catalogue_and_profile_rules_accept_their_edges_and_nulls(
                 )
 
 
+async def fired_by(owner_db: AsyncEngine, *triggers: str) -> dict[str, list[str]]:
+    """The columns whose update fires each of ``triggers``, sorted."""
+    async with owner_db.connect() as owner:
+        rows = await owner.execute(
+            text(
+                "SELECT t.tgname, array_agg(a.attname::text ORDER BY a.attname)"
+                " FROM pg_trigger t JOIN pg_attribute a ON a.attrelid = t.tgrelid"
+                "  AND a.attnum = ANY (t.tgattr)"
+                " WHERE t.tgname = ANY (:names) GROUP BY t.tgname"
+            ),
+            {"names": list(triggers)},
+        )
+        return dict(rows.all())
+
+
 async def test_a_stock_or_balance_update_fires_no_catalogue_or_profile_rule(
     owner_db: AsyncEngine,
 ) -> None:
-    async with owner_db.connect() as owner:
-        fired_by = dict(
-            (
-                await owner.execute(
-                    text(
-                        "SELECT t.tgname, array_agg(a.attname::text ORDER BY a.attname)"
-                        " FROM pg_trigger t JOIN pg_attribute a ON a.attrelid = t.tgrelid"
-                        "  AND a.attnum = ANY (t.tgattr)"
-                        " WHERE t.tgname IN ('products_catalogue_rules', 'customers_profile_rules')"
-                        " GROUP BY t.tgname"
-                    )
-                )
-            ).all()
-        )
-    assert fired_by == {
+    assert await fired_by(owner_db, "products_catalogue_rules", "customers_profile_rules") == {
         "products_catalogue_rules": sorted(
             ["name", "sku", "tax_rate", "description", "category", "unit", "barcode",
              "expiry_date", "status"]
         ),
         "customers_profile_rules": sorted(["name", "phone", "email", "payment_terms_days"]),
     }  # fmt: skip
+
+
+# --- Columns kept by triggers (0025) -------------------------------------------------
+
+DERIVED_FROM = {
+    "customers_search_text": ["name", "phone", "search_text"],
+    "customers_own_terms_due_at": ["oldest_unpaid_at", "own_terms_due_at", "payment_terms_days"],
+    "products_search_text": ["barcode", "name", "search_text", "sku"],
+}
+
+
+async def test_derived_columns_are_computed_only_when_what_they_are_made_of_is_written(
+    owner_db: AsyncEngine,
+) -> None:
+    # never stock, balance or the running totals
+    assert await fired_by(owner_db, *DERIVED_FROM) == DERIVED_FROM
+    async with owner_db.connect() as owner:
+        generated = (
+            (
+                await owner.execute(
+                    text(
+                        "SELECT attrelid::regclass::text || '.' || attname FROM pg_attribute"
+                        " WHERE attgenerated <> '' AND attrelid IN ('customers'::regclass,"
+                        " 'products'::regclass)"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert generated == []
+
+
+async def test_search_texts_follow_names_phones_skus_and_barcodes(
+    owner_db: AsyncEngine, business_a: Seeded
+) -> None:
+    async with transaction(owner_db, business_a.business_id) as owner:
+        product = await scalar(
+            owner,
+            "INSERT INTO products (business_id, name, sku, price)"
+            " VALUES (:b, 'Basmati RICE', 'BR-1', 100) RETURNING id",
+            b=business_a.business_id,
+        )
+        customer = await scalar(
+            owner,
+            "INSERT INTO customers (business_id, name, phone, credit_limit)"
+            " VALUES (:b, 'Asha RAO', '+91 98', 0) RETURNING id",
+            b=business_a.business_id,
+        )
+        for table, row, change, expected in [
+            ("products", product, None, "basmati rice\nbr-1\n"),
+            ("products", product, "barcode = '8901'", "basmati rice\nbr-1\n8901"),
+            ("products", product, "name = 'Jasmine', sku = 'J-2'", "jasmine\nj-2\n8901"),
+            ("products", product, "search_text = 'anything'", "jasmine\nj-2\n8901"),
+            ("products", product, "stock = stock + 5", "jasmine\nj-2\n8901"),
+            ("customers", customer, None, "asha rao\n+91 98"),
+            ("customers", customer, "phone = NULL", "asha rao\n"),
+            ("customers", customer, "name = 'Meena', phone = '77'", "meena\n77"),
+            ("customers", customer, "search_text = NULL", "meena\n77"),
+        ]:  # a write of search_text itself is computed over
+            if change is not None:
+                await owner.execute(text(f"UPDATE {table} SET {change} WHERE id = :i"), {"i": row})
+            found = await scalar(owner, f"SELECT search_text FROM {table} WHERE id = :i", i=row)
+            assert found == expected, change
+
+
+async def test_a_customers_own_due_date_follows_the_oldest_charge_and_the_terms(
+    owner_db: AsyncEngine, business_a: Seeded
+) -> None:
+    async with transaction(owner_db, business_a.business_id) as owner:
+        customer = await scalar(
+            owner,
+            "INSERT INTO customers (business_id, name, credit_limit, payment_terms_days)"
+            " VALUES (:b, 'Ravi', 100000, 10) RETURNING id",
+            b=business_a.business_id,
+        )
+        due = (
+            "SELECT own_terms_due_at IS NOT DISTINCT FROM"
+            " due_at(oldest_unpaid_at, payment_terms_days),"  # the generated column's expression
+            " own_terms_due_at IS NULL FROM customers WHERE id = :i"
+        )
+        assert tuple((await owner.execute(text(due), {"i": customer})).one()) == (True, True)
+        await charge(
+            owner, business_id=business_a.business_id, customer_id=customer,
+            product_id=business_a.product_id, quantity=1, unit_price=500,
+        )  # fmt: skip
+        assert tuple((await owner.execute(text(due), {"i": customer})).one()) == (True, False)
+        for change in [
+            "payment_terms_days = 20",
+            "own_terms_due_at = now()",  # computed over
+            "balance = balance",  # an update that names neither leaves it as it was
+        ]:
+            await owner.execute(
+                text(f"UPDATE customers SET {change} WHERE id = :i"), {"i": customer}
+            )
+            assert tuple((await owner.execute(text(due), {"i": customer})).one()) == (
+                True,
+                False,
+            ), change
+        await owner.execute(
+            text("UPDATE customers SET payment_terms_days = NULL WHERE id = :i"), {"i": customer}
+        )
+        assert tuple((await owner.execute(text(due), {"i": customer})).one()) == (True, True)
 
 
 async def test_the_ledger_trigger_keeps_the_balance_equal_to_the_sum_of_entries(

@@ -219,7 +219,7 @@ async def test_every_ledger_path_keeps_the_cached_columns_equal_to_fifo_from_scr
 ) -> None:
     """A debit (a charge, or a payment reversed) to a customer who owes takes the
     one-statement path, any other entry the general one, whose UPDATE leaves
-    oldest_unpaid_at (and with it the generated own_terms_due_at) out when it does not
+    oldest_unpaid_at (and with it own_terms_due_at, kept by a trigger) out when it does not
     change.  Each entry is its own transaction, as the service writes them."""
     business = await admin.create_business(owner_db, name="Ledger paths", terms_days=30)
     terms = 7
