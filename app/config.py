@@ -54,10 +54,11 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    pool_size: int = 4
+    pool_size: int = 3
     """Connections per worker.  PostgreSQL is fastest with a few active connections
-    per core; on 2 cores with 2 workers, 4 each served purchases and payments faster,
-    and with a shorter tail, than 2 or 8 (``make bench``, bench/README.md)."""
+    per core; on 2 cores with 2 workers, 3 each served purchases and reads faster than
+    4 or 6, and payments as fast (``make bench``, bench/README.md "2026-12-04 (late
+    night)")."""
     pool_timeout_seconds: float = 10.0
     """Longest a request waits for a free connection; past it the client gets TRY_AGAIN
     (HTTP 503 when the connection was needed to check an API key not yet cached)."""
@@ -148,7 +149,7 @@ class Settings:
             host=env.get("HOST", "127.0.0.1"),
             port=_int("PORT", 8000),
             workers=_int("WORKERS", 1),
-            pool_size=_int("DB_POOL_SIZE", 4),
+            pool_size=_int("DB_POOL_SIZE", Settings.pool_size),
             pool_timeout_seconds=float(env.get("DB_POOL_TIMEOUT_SECONDS") or 10.0),
             db_pooler=_choice("DB_POOLER", ("none", "transaction")),
             connect_timeout_seconds=float(env.get("DB_CONNECT_TIMEOUT_SECONDS") or 10.0),

@@ -28,7 +28,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
-from app.config import APP_ROLE, app_url_for
+from app.config import APP_ROLE, Settings, app_url_for
 from app.db.migrations import upgrade
 from bench import graphql, invariants, pgbench, pgbouncer, report
 from bench.catalogue import seed_catalogue
@@ -325,7 +325,7 @@ def through_pooler(
         return {}
     if not pgbouncer.available():
         raise SystemExit("BENCH_POOLER=pgbouncer needs pgbouncer: make pgbouncer")
-    pool_size = int(_env("DB_POOL_SIZE", "4")) * config.workers
+    pool_size = int(_env("DB_POOL_SIZE", str(Settings.pool_size))) * config.workers
     bouncer = pgbouncer.start(server, [APP_ROLE], pool_size=pool_size)
     cleanup.callback(bouncer.stop)
     say(f"pgbouncer: transaction mode, {pool_size} server connections, port {bouncer.port}")
