@@ -16,8 +16,9 @@ Beside the service's CPU it reports PostgreSQL's: the CPU time (user and system)
 the scratch database's server processes spent over each configuration's requests,
 read from ``/proc`` before and after each batch, as a mean per request.  It needs
 the server on this machine (else ``n/a``); a connection opened during a batch counts
-from its start, one closed during it is lost to it.  The two figures together say where a request's
-CPU goes, and what a change in the database saves, steadier than throughput.
+from its start, one closed during it is lost to it.  The two figures together say
+where a request's CPU goes, and what a change in the database saves, steadier than
+throughput.
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ class ServerCPU:
         self._connection = connect(url, autocommit=True)
 
     def seconds(self) -> dict[int, float] | None:
-        """By process id; ``None`` when a server process cannot be read here (another
-        machine)."""
+        """By process id; ``None`` when there is none, or one cannot be read here (the
+        server runs on another machine)."""
         pids = self._connection.execute(
             "SELECT pid FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"

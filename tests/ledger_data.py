@@ -134,7 +134,7 @@ async def post_on(
                     "kind": posting.kind,
                     "amount": posting.amount,
                     "at": posting.at,
-                    "reverses": None if posting.reverses is None else ids[posting.reverses],
+                    "reverses": corrects,
                     "corrects": corrects,
                     "adjustment": posting.adjustment,
                 },
