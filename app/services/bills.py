@@ -30,6 +30,9 @@ from app.services.unit_of_work import DriverStatement, UnitsOfWork
 logger = logging.getLogger(__name__)
 
 CLOSE_SECONDS = 5.0
+PAUSE_SECONDS = 0.05
+"""How long ``Numbering`` lets sales gather before each numbering call: under load a
+call then numbers a few dozen sales, not a few (bench/README.md, "numbering paced")."""
 
 _NUMBER = DriverStatement("SELECT number_bills(:business_id, :order_id)")
 
@@ -51,17 +54,20 @@ async def number_waiting(units: UnitsOfWork) -> None:
 class Numbering:
     """Numbers the sales of this worker in batches, off their requests' path.
 
-    ``after_sale`` asks for a numbering of the sale's business; the calls of a
-    worker run one after the other, and each numbers every sale of its business
-    that committed before it, so the sales that commit during one call share the
-    next.  Under load a call numbers several sales, and no sale waits for a call
-    before it answers (bench/README.md, "Bill numbers in batches").  A call that
-    fails leaves its sales waiting for the next numbering of their business.
+    ``after_sale`` asks for a numbering of the sale's business.  A worker numbers in
+    rounds: it waits ``pause`` seconds, then calls once for each business asked
+    since the last round; each call numbers every sale of its business that
+    committed before it, so the sales of a round share one call.  No sale waits for
+    a call before it answers (bench/README.md, "Bill numbers in batches").  A call
+    that fails leaves its sales waiting for the next numbering of their business.
     """
 
-    def __init__(self, engine: AsyncEngine, pool: DriverPool) -> None:
+    def __init__(
+        self, engine: AsyncEngine, pool: DriverPool, *, pause: float = PAUSE_SECONDS
+    ) -> None:
         self._engine = engine
         self._pool = pool
+        self._pause = pause
         self._asked: set[int] = set()
         self._task: asyncio.Task[None] | None = None
 
@@ -73,15 +79,18 @@ class Numbering:
 
     async def _run(self) -> None:
         while self._asked:
-            business_id = self._asked.pop()
-            try:
-                await number_waiting(UnitsOfWork(self._engine, self._pool, business_id))
-            except Exception:
-                logger.warning(
-                    "numbering the bills of business %s failed; they wait for its next numbering",
-                    business_id,
-                    exc_info=True,
-                )
+            await asyncio.sleep(self._pause)
+            asked, self._asked = self._asked, set()
+            for business_id in sorted(asked):
+                try:
+                    await number_waiting(UnitsOfWork(self._engine, self._pool, business_id))
+                except Exception:
+                    logger.warning(
+                        "numbering the bills of business %s failed;"
+                        " they wait for its next numbering",
+                        business_id,
+                        exc_info=True,
+                    )
 
     async def close(self) -> None:
         """Finish the numbering under way (for at most ``CLOSE_SECONDS``); sales it

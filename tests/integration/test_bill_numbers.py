@@ -11,9 +11,12 @@ import itertools
 from datetime import datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.db.driver_pool import DriverPool
+from app.services import bills
 from app.services.verify import verify_business
 from tests.conftest import Tenant
 from tests.helpers import make_customer, make_product
@@ -137,6 +140,40 @@ async def test_sales_whose_clients_do_not_ask_for_the_number_are_numbered_just_a
     first = await tenant.data(ORDER, {"id": str(waiting)})
     assert first["order"]["number"] == f"BILL-{year}-000001"
     assert await verify_business(owner_db, tenant.id) == []
+
+
+async def test_a_worker_numbers_the_sales_of_one_pause_in_one_call(
+    *, tenant: Tenant, other_tenant: Tenant, app_db: AsyncEngine, app_pool: DriverPool,
+    owner_db: AsyncEngine, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Sales asked for while ``Numbering`` waits share one call per business; a sale
+    asked for during a round is numbered by the next one."""
+    calls: list[int] = []
+    number_waiting = bills.number_waiting
+
+    async def counted(units: Any) -> None:
+        calls.append(units.business_id)
+        await number_waiting(units)
+
+    monkeypatch.setattr(bills, "number_waiting", counted)
+    numbering = bills.Numbering(app_db, app_pool, pause=0.2)
+    product = await make_product(tenant, price="1.00", stock=100)
+    other_product = await make_product(other_tenant, price="1.00", stock=100)
+    for n in range(3):
+        await _unnumbered_sale(app_db, tenant, product, f"paced-{n}")
+        numbering.after_sale(tenant.id)
+    await _unnumbered_sale(app_db, other_tenant, other_product, "paced-other")
+    numbering.after_sale(other_tenant.id)
+    await numbering.close()
+    assert sorted(calls) == sorted([tenant.id, other_tenant.id])
+    assert len(await numbered_bills(owner_db, tenant.id, 3)) == 3
+    assert len(await numbered_bills(owner_db, other_tenant.id, 1)) == 1
+
+    await _unnumbered_sale(app_db, tenant, product, "paced-later")
+    numbering.after_sale(tenant.id)
+    await numbering.close()
+    assert calls[2:] == [tenant.id]
+    assert len(await numbered_bills(owner_db, tenant.id, 4)) == 4
 
 
 async def test_a_numbering_does_not_read_the_queue_entries_of_bills_numbered_before(
