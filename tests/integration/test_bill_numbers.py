@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.driver_pool import DriverPool
 from app.services import bills
+from app.services.unit_of_work import UnitsOfWork
 from app.services.verify import verify_business
 from tests.conftest import Tenant
 from tests.helpers import make_customer, make_product
@@ -147,11 +148,11 @@ async def test_a_worker_numbers_the_sales_of_one_pause_in_one_call(
     owner_db: AsyncEngine, monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     """Sales asked for while ``Numbering`` waits share one call per business; a sale
-    asked for during a round is numbered by the next one."""
+    asked for once that round is over takes a call of the next."""
     calls: list[int] = []
     number_waiting = bills.number_waiting
 
-    async def counted(units: Any) -> None:
+    async def counted(units: UnitsOfWork) -> None:
         calls.append(units.business_id)
         await number_waiting(units)
 
