@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -67,6 +68,15 @@ class Run:
         children = psutil.Process(self.process.pid).children(recursive=True)
         return next(c for c in children if "serve" in c.cmdline())
 
+    def stop(self, timeout: float = 20) -> None:
+        """SIGTERM to ``make`` and the service it started, then wait until both have
+        exited.  ``make`` alone would exit and leave the service running."""
+        group = _group(self.process.pid)
+        os.killpg(self.process.pid, signal.SIGTERM)
+        _, alive = psutil.wait_procs(group, timeout=timeout)
+        assert not alive, f"still running {timeout} s after SIGTERM: {alive}"
+        self.process.wait()
+
     def wait_until_serving(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -76,6 +86,16 @@ class Run:
             except httpx.TransportError:
                 time.sleep(0.1)
         pytest.fail(f"not serving within {START_TIMEOUT}s:\n{self.output()}")
+
+
+def _group(pid: int) -> list[psutil.Process]:
+    """The processes of the process group ``pid`` leads (``start_new_session``)."""
+    members = []
+    for process in psutil.process_iter():
+        with suppress(psutil.Error, ProcessLookupError):
+            if os.getpgid(process.pid) == pid:
+                members.append(process)
+    return members
 
 
 def _pump(stream: IO[str], lines: queue.Queue[str]) -> None:
@@ -105,6 +125,7 @@ def make_runs(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Run]]:
 
     yield start_run
     for run in runs:
-        if run.process.poll() is None:
+        # The whole group: the service outlives make if make was stopped alone.
+        with suppress(ProcessLookupError):
             os.killpg(run.process.pid, signal.SIGKILL)
-            run.process.wait()
+        run.process.wait()

@@ -120,8 +120,7 @@ def demo(server: str, start_make_run: Callable[[dict[str, str]], Run]) -> Iterat
         run.read_until("export API=")
         run.wait_until_serving()
         yield run, database
-        run.process.terminate()
-        run.process.wait(timeout=20)
+        run.stop()
     finally:
         drop_database(server, database)
 
