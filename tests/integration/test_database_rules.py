@@ -669,6 +669,13 @@ def _insert(table: str, values: dict[str, Any]) -> str:
     return f"INSERT INTO {table} ({columns}) VALUES (:a, {', '.join(f':{c}' for c in values)})"
 
 
+async def _new_row(connection: AsyncConnection, table: str, business_id: int, **values: Any) -> int:
+    """The id of a new row of ``table`` with ``values``."""
+    return int(
+        await scalar(connection, _insert(table, values) + " RETURNING id", a=business_id, **values)
+    )
+
+
 @pytest.mark.parametrize("statement", ["insert", "update"])
 @pytest.mark.parametrize("rule", _ROW_RULES, ids=[f"{r[3]}={r[2]!r:.12}" for r in _ROW_RULES])
 async def test_catalogue_and_profile_rules_refuse_as_their_check_constraints_did(
@@ -776,18 +783,14 @@ async def test_search_texts_follow_names_phones_skus_and_barcodes(
     owner_db: AsyncEngine, business_a: Seeded
 ) -> None:
     async with transaction(owner_db, business_a.business_id) as owner:
-        product = await scalar(
-            owner,
-            "INSERT INTO products (business_id, name, sku, price)"
-            " VALUES (:b, 'Basmati RICE', 'BR-1', 100) RETURNING id",
-            b=business_a.business_id,
-        )
-        customer = await scalar(
-            owner,
-            "INSERT INTO customers (business_id, name, phone, credit_limit)"
-            " VALUES (:b, 'Asha RAO', '+91 98', 0) RETURNING id",
-            b=business_a.business_id,
-        )
+        product = await _new_row(
+            owner, "products", business_a.business_id,
+            name="Basmati RICE", sku="BR-1", price=100,
+        )  # fmt: skip
+        customer = await _new_row(
+            owner, "customers", business_a.business_id,
+            name="Asha RAO", phone="+91 98", credit_limit=0,
+        )  # fmt: skip
         for table, row, change, expected in [
             ("products", product, None, "basmati rice\nbr-1\n"),
             ("products", product, "barcode = '8901'", "basmati rice\nbr-1\n8901"),
@@ -809,39 +812,44 @@ async def test_a_customers_own_due_date_follows_the_oldest_charge_and_the_terms(
     owner_db: AsyncEngine, business_a: Seeded
 ) -> None:
     async with transaction(owner_db, business_a.business_id) as owner:
-        customer = await scalar(
-            owner,
-            "INSERT INTO customers (business_id, name, credit_limit, payment_terms_days)"
-            " VALUES (:b, 'Ravi', 100000, 10) RETURNING id",
-            b=business_a.business_id,
-        )
-        due = (
-            "SELECT own_terms_due_at IS NOT DISTINCT FROM"
-            " due_at(oldest_unpaid_at, payment_terms_days),"  # the generated column's expression
-            " own_terms_due_at IS NULL FROM customers WHERE id = :i"
-        )
-        assert tuple((await owner.execute(text(due), {"i": customer})).one()) == (True, True)
+        customer = await _new_row(
+            owner, "customers", business_a.business_id,
+            name="Ravi", credit_limit=100000, payment_terms_days=10,
+        )  # fmt: skip
+
+        async def due() -> tuple[bool, bool]:
+            """Whether the column holds the generated column's expression, and is NULL."""
+            row = await owner.execute(
+                text(
+                    "SELECT own_terms_due_at IS NOT DISTINCT FROM"
+                    " due_at(oldest_unpaid_at, payment_terms_days),"
+                    " own_terms_due_at IS NULL FROM customers WHERE id = :i"
+                ),
+                {"i": customer},
+            )
+            holds, unset = row.one()
+            return holds, unset
+
+        async def update(change: str) -> None:
+            await owner.execute(
+                text(f"UPDATE customers SET {change} WHERE id = :i"), {"i": customer}
+            )
+
+        assert await due() == (True, True)
         await charge(
             owner, business_id=business_a.business_id, customer_id=customer,
             product_id=business_a.product_id, quantity=1, unit_price=500,
         )  # fmt: skip
-        assert tuple((await owner.execute(text(due), {"i": customer})).one()) == (True, False)
+        assert await due() == (True, False)
         for change in [
             "payment_terms_days = 20",
             "own_terms_due_at = now()",  # computed over
             "balance = balance",  # an update that names neither leaves it as it was
         ]:
-            await owner.execute(
-                text(f"UPDATE customers SET {change} WHERE id = :i"), {"i": customer}
-            )
-            assert tuple((await owner.execute(text(due), {"i": customer})).one()) == (
-                True,
-                False,
-            ), change
-        await owner.execute(
-            text("UPDATE customers SET payment_terms_days = NULL WHERE id = :i"), {"i": customer}
-        )
-        assert tuple((await owner.execute(text(due), {"i": customer})).one()) == (True, True)
+            await update(change)
+            assert await due() == (True, False), change
+        await update("payment_terms_days = NULL")
+        assert await due() == (True, True)
 
 
 async def test_the_ledger_trigger_keeps_the_balance_equal_to_the_sum_of_entries(
