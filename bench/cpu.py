@@ -36,6 +36,7 @@ import httpx
 from app.config import Settings
 from app.db.migrations import upgrade
 from app.main import create_app
+from bench.catalogue import seed_catalogue
 from bench.database import connect, create_database, drop_database, pick_server
 from bench.loadgen.plan import KEY, body_parts
 from bench.seed import Dataset, seed_ledger, seed_shop
@@ -162,6 +163,8 @@ def main() -> None:
         datasets = {}
         if any(w.dataset == "shop" for w in workloads):
             datasets["shop"] = seed_shop(url)
+        if any(w.dataset == "catalogue" for w in workloads):
+            datasets["catalogue"] = seed_catalogue(url)
         if any(w.dataset == "ledger" for w in workloads):
             datasets["ledger"] = seed_ledger(
                 url, customers=args.ledger_customers, entries=args.ledger_entries

@@ -192,14 +192,11 @@ class DriverPool:
             handed = await asyncio.wait_for(waiter, self.timeout)
         except TimeoutError:
             self.timeouts += 1
-            self._return_unclaimed(waiter)
+            self._give_up(waiter)
             raise PoolTimeout(f"no database connection came free in {self.timeout:g} s") from None
         except BaseException:
-            self._return_unclaimed(waiter)
+            self._give_up(waiter)
             raise
-        finally:
-            with suppress(ValueError):
-                self._waiters.remove(waiter)
         # None: a lent connection was discarded and its slot passed to this waiter.
         return handed if handed is not None else await self._open(reserved=True)
 
@@ -252,8 +249,15 @@ class DriverPool:
                 return
         self._opened -= 1
 
-    def _return_unclaimed(self, waiter: asyncio.Future[asyncpg.Connection | None]) -> None:
-        """A waiter that gave up after being handed a connection or a slot gives it back."""
+    def _give_up(self, waiter: asyncio.Future[asyncpg.Connection | None]) -> None:
+        """A waiter that stopped waiting leaves the queue and gives back what it was handed.
+
+        Only here can a waiter still be queued (handing pops it first), so a served
+        waiter never searches the queue: ``deque.remove`` of an absent future formats
+        its ``repr`` into the error (bench/README.md, *Runs*, 2026-12-05, third machine).
+        """
+        if waiter in self._waiters:
+            self._waiters.remove(waiter)
         if waiter.done() and not waiter.cancelled():
             handed = waiter.result()
             if handed is None:

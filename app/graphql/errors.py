@@ -66,7 +66,7 @@ def request_error_code(error: GraphQLError, *, in_validation: bool) -> str:
     if isinstance(error.original_error, DeadlineExceeded):
         return TOO_COMPLEX
     if isinstance(error, GraphQLSyntaxError):
-        # MaxTokensLimiter stops the parser with a syntax error of its own.
+        # The token cap (limits.CappedParserCache) stops the parser with a syntax error.
         return TOO_COMPLEX if "tokens. Parsing aborted" in error.message else "GRAPHQL_PARSE_FAILED"
     if in_validation and not isinstance(error.original_error, ValueError | TypeError):
         return "GRAPHQL_VALIDATION_FAILED"

@@ -5,8 +5,9 @@ Introspection (``__schema``, ``__type``) hands a caller the whole schema;
 validation rules, so they run before anything executes, the execution engine
 included, and are cached with the rest of validation:
 
-- ``off``: Strawberry's ``DisableIntrospection`` (graphql-core's rule) refuses it
-  for everyone, ``GRAPHQL_VALIDATION_FAILED`` as any field the schema does not offer;
+- ``off``: graphql-core's ``NoSchemaIntrospectionCustomRule`` (the rule of
+  Strawberry's ``DisableIntrospection``) refuses it for everyone,
+  ``GRAPHQL_VALIDATION_FAILED`` as any field the schema does not offer;
 - ``authenticated``: a request without a valid API key is validated with one rule
   more, which refuses it as ``UNAUTHENTICATED``, as every other field refuses
   such a request.  The rule is part of the validation cache's key, so anonymous
@@ -15,11 +16,15 @@ included, and are cached with the rest of validation:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from typing import NamedTuple
 
-from graphql import FieldNode, GraphQLError, ValidationRule
-from strawberry.extensions import DisableIntrospection, SchemaExtension
+from graphql import (
+    ASTValidationRule,
+    FieldNode,
+    GraphQLError,
+    NoSchemaIntrospectionCustomRule,
+    ValidationRule,
+)
 
 from app.graphql.permissions import IsAuthenticated
 
@@ -39,21 +44,19 @@ class AnonymousIntrospectionRule(ValidationRule):
             )
 
 
-class IntrospectionNeedsKey(SchemaExtension):
-    """Adds ``AnonymousIntrospectionRule`` to a request that has no valid key."""
+class PolicyRules(NamedTuple):
+    """The validation rules a policy adds: for every request, and for one without a key."""
 
-    def on_operation(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.context.identity is None:
-            context.validation_rules = (*context.validation_rules, AnonymousIntrospectionRule)
-        yield
+    everyone: tuple[type[ASTValidationRule], ...]
+    anonymous: tuple[type[ASTValidationRule], ...]
 
 
-def introspection_extensions(policy: str) -> list[Callable[[], Any]]:
-    """The schema extensions that enforce ``policy``, one of ``app.config.INTROSPECTION``."""
-    enforced_by: dict[str, list[Callable[[], Any]]] = {
-        "public": [],
-        "authenticated": [IntrospectionNeedsKey],
-        "off": [DisableIntrospection],
+def introspection_rules(policy: str) -> PolicyRules:
+    """The rules that enforce ``policy``, one of ``app.config.INTROSPECTION``
+    (``app.graphql.validation.Validation`` adds them)."""
+    enforced_by = {
+        "public": PolicyRules((), ()),
+        "authenticated": PolicyRules((), (AnonymousIntrospectionRule,)),
+        "off": PolicyRules((NoSchemaIntrospectionCustomRule,), ()),
     }
     return enforced_by[policy]

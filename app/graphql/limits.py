@@ -3,7 +3,7 @@
 Every refusal is a GraphQL error with ``extensions.code`` ``QUERY_TOO_COMPLEX``
 naming the limit, and stops validation before the slower rules run.
 
-- Tokens: Strawberry's ``MaxTokensLimiter`` stops the parser.
+- Tokens: graphql-core's parser stops past ``MAX_TOKENS`` (``CappedParserCache``).
 - Fields as written: tokens alone do not bound the cost of validation. GraphQL's
   overlapping-fields rule compares fields of the same name pairwise, so about 500
   repeats of ``viewer { role }`` (under 2,000 tokens) took seconds of CPU to
@@ -23,6 +23,7 @@ a limiter built per request would make new classes, and a cache miss, every time
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from graphql import (
@@ -38,6 +39,7 @@ from graphql import (
     ValidationRule,
 )
 from graphql.validation.validate import ValidationAbortedError
+from strawberry.extensions import ParserCache
 
 MAX_DEPTH = 10
 """Edges from the root: ``MAX_DEPTH + 1`` levels of fields is the deepest allowed."""
@@ -153,3 +155,17 @@ class ShapeRule(ValidationRule):
 
 
 LIMIT_RULES: list[type[ASTValidationRule]] = [MaxFieldsRule, ShapeRule]
+
+
+class CappedParserCache(ParserCache):
+    """Strawberry's ``ParserCache`` with the parser's token cap set, as its
+    ``MaxTokensLimiter`` sets it, in the same hook: Strawberry wraps every hook of
+    every extension anew for each request (``app.graphql.validation.Validation``)."""
+
+    def __init__(self, *, maxsize: int, max_tokens: int = MAX_TOKENS) -> None:
+        super().__init__(maxsize=maxsize)
+        self.max_tokens = max_tokens
+
+    def on_parse(self) -> Iterator[None]:
+        self.execution_context.parse_options["max_tokens"] = self.max_tokens
+        yield from super().on_parse()

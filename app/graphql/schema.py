@@ -16,7 +16,6 @@ from typing import Any
 import strawberry
 import strawberry.schema.name_converter
 from graphql import GraphQLSyntaxError
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -27,8 +26,8 @@ from app.graphql.catalog import CatalogMutations, CatalogQueries
 from app.graphql.customers import CustomerMutations, CustomerQueries
 from app.graphql.engine import engine_extensions
 from app.graphql.errors import ClientErrors, request_error_code
-from app.graphql.introspection import introspection_extensions
-from app.graphql.limits import LIMIT_RULES, MAX_TOKENS
+from app.graphql.introspection import introspection_rules
+from app.graphql.limits import LIMIT_RULES, CappedParserCache
 from app.graphql.orders import OrderMutations, OrderQueries
 from app.graphql.overdue import OverdueQueries
 from app.graphql.payments import PaymentMutations
@@ -95,16 +94,15 @@ def build_schema(*, fast_execution: bool = True, introspection: str = "authentic
     messages suggest names ("Did you mean …?"): only when it is ``public``.
     """
     suggestions = introspection == "public"
+    policy = introspection_rules(introspection)
+    rules = (*LIMIT_RULES, *policy.everyone)
     # Classes and factories, never instances: Strawberry keeps each request's execution
     # context on the extension, so a shared instance would be shared by concurrent requests.
     extensions: list[Any] = [
         lambda: ClientErrors(suggestions=suggestions),
         OperationSelection,
-        lambda: AddValidationRules(LIMIT_RULES),
-        *introspection_extensions(introspection),
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: ParserCache(maxsize=256),
-        lambda: Validation(suggestions=suggestions),
+        lambda: CappedParserCache(maxsize=256),
+        lambda: Validation(suggestions=suggestions, rules=rules, anonymous_rules=policy.anonymous),
         *engine_extensions(enabled=fast_execution),
     ]
     return Schema(
