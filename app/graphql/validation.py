@@ -72,7 +72,7 @@ class Validation(SchemaExtension):
 
     The service's rules are added here rather than by one ``AddValidationRules``
     extension per source: Strawberry wraps every hook of every extension anew for
-    each request, and three hooks fewer took 4-6% off every request's CPU
+    each request, and three hooks fewer took 4-6% off the service's CPU per request
     (bench/README.md, *Runs*, 2026-12-05, third machine).
     """
 
