@@ -80,8 +80,8 @@ class Validation(SchemaExtension):
         self,
         *,
         suggestions: bool,
-        rules: tuple[type[ASTValidationRule], ...] = (),
-        anonymous_rules: tuple[type[ASTValidationRule], ...] = (),
+        rules: tuple[type[ASTValidationRule], ...],
+        anonymous_rules: tuple[type[ASTValidationRule], ...],
     ) -> None:
         self.hide_suggestions = not suggestions
         self.rules = rules
@@ -90,10 +90,10 @@ class Validation(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         assert context.graphql_document is not None  # Strawberry validates only what parsed
-        anonymous = context.context is None or context.context.identity is None
+        rules = self.anonymous_rules if context.context.identity is None else self.rules
         context.pre_execution_errors = validated(
             graphql_schema(context.schema), context.graphql_document,
-            (*context.validation_rules, *(self.anonymous_rules if anonymous else self.rules)),
+            (*context.validation_rules, *rules),
             self.hide_suggestions,
         )  # fmt: skip
         yield
