@@ -132,6 +132,9 @@ def main() -> None:
                 "6001234", window=True
             ),
             "customers(search: '6001234'), then the trigram index": customers("6001234"),
+            "customers(search: 'r 9'), its trigrams in every row: the trigram index": (
+                customers("r 9")
+            ),
         }
         asyncio.run(measure(plain, dataset.business_id, cases))
     finally:

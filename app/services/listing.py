@@ -15,7 +15,9 @@ walk it. Each combination of filters is its own constant statement, so every
 statement has a stable plan. Before that, a search looks through the first
 ``WINDOW`` customers by name: if they hold a whole page of matches, that is the page
 (no match sorts before them), so common matches never read the index at all; if they
-hold part of one, a walk a little further may complete it (``first_page``).
+hold part of one, walks further may complete it (``first_page``).  A walk reads the
+name index only (it carries ``search_text``, migration 0026), and only the page's
+customers are read whole.
 """
 
 from __future__ import annotations
@@ -52,33 +54,37 @@ def search_condition(column: str, search: str) -> tuple[str, dict[str, str]]:
     if len(search) >= TRIGRAM:
         # LIKE on the lower-cased text: what ILIKE matches, without folding every row's
         # case again (migration 0021_search_like).
-        return f"{column} LIKE lower(:pattern)", {"pattern": like_pattern(search)}
-    return f"strpos({column}, lower(:search)) > 0", {"search": search}
+        return f"{column} LIKE (SELECT lower(:pattern))", {"pattern": like_pattern(search)}
+    return f"strpos({column}, (SELECT lower(:search))) > 0", {"search": search}
 
 
 WINDOW = 1_000
 """Rows a search first looks through in list order (``customers_page``, ``products_page``)."""
-LONGEST_WALK = 2_500
+LONGEST_WALK = 20_000
 """The most rows a search with a trigram to look up walks in list order before it
 reads its matches from the index instead (``first_page``)."""
+WALKS = 3
+"""The most walks a search takes (the first ``WINDOW`` included) before it reads its
+matches from the index, or filters every row."""
 
 
-def further_walk(found: int, limit: int, indexed: bool) -> int | None:
-    """How many rows from the start of the list a second walk should look through when
-    the first ``WINDOW`` held ``found`` matches, fewer than ``limit``; ``None``: read
-    the matches from the index (or filter every row) instead.
+def further_walk(found: int, walked: int, limit: int, indexed: bool) -> int | None:
+    """How many rows from the start of the list the next walk should look through when
+    the first ``walked`` rows held ``found`` matches, fewer than ``limit``; ``None``:
+    read the matches from the index (or filter every row) instead.
 
-    The first window's share of matches predicts how far a whole page lies, with half
-    as much again to spare.  A search without a trigram (``indexed`` false) has
-    nothing cheaper than the walk, which stops at the page, where the alternative
-    filters every row.  One with a trigram walks at most ``LONGEST_WALK`` rows: a
-    walked row costs about what a match read from the index does (about 1 us, the
-    rows are read in name order, not in table order), so longer walks lost to the
-    index on the benchmark's searches (bench/README.md, "Search walks further").
+    The share of matches so far predicts how far a whole page lies; the walk goes
+    twice as far.  A search without a trigram (``indexed`` false) has nothing cheaper
+    than the walk, which stops at the page, where the alternative filters every row.
+    One with a trigram walks at most ``LONGEST_WALK`` rows: a walked row is read from
+    the list's index only (migration 0026), about 0.25 us, against about 1 us for a
+    match read through the trigram index, and more when the index cannot tell matches
+    from the rest (a search such as ``'r 9'``, whose trigrams are in most rows);
+    bench/README.md, "Search walks the index only".
     """
     if found == 0:
         return None
-    rows = WINDOW + -(-(limit - found) * WINDOW * 3 // (2 * found))
+    rows = -(-2 * walked * limit // found)
     return rows if not indexed or rows <= LONGEST_WALK else None
 
 
@@ -89,17 +95,18 @@ async def first_page(
     matches: Callable[[], Awaitable[list[Any]]],
 ) -> list[Any]:
     """The page of a search: from a walk of the list in its order (``walk(rows)``: the
-    matches among the first ``rows`` rows, up to ``limit``), going further when the
-    first ``WINDOW`` rows predict the page close (``further_walk``), else ``matches()``,
-    every match read and sorted."""
-    rows = await walk(WINDOW)
-    if len(rows) == limit:
-        return rows
-    further = further_walk(len(rows), limit, indexed=len(search) >= TRIGRAM)
-    if further is not None:
-        rows = await walk(further)
-        if len(rows) == limit:
-            return rows
+    matches among the first ``rows`` rows, up to ``limit``), going further while the
+    rows walked predict the page close (``further_walk``, at most ``WALKS`` walks),
+    else ``matches()``, every match read and sorted."""
+    rows: int | None = WINDOW
+    for _ in range(WALKS):
+        assert rows is not None
+        page = await walk(rows)
+        if len(page) == limit:
+            return page
+        rows = further_walk(len(page), rows, limit, indexed=len(search) >= TRIGRAM)
+        if rows is None:
+            break
     return await matches()
 
 
@@ -131,13 +138,19 @@ def _customers_statement(
         conditions.append(unpaid)
     if after:
         conditions.append("(c.name, c.id) > (:after_name, :after_id)")
-    if search is not None and window:
-        first = f"SELECT * FROM customers c WHERE {' AND '.join(conditions)}"
-        conditions = [search]
-        search = f"(SELECT * FROM ({first} ORDER BY c.name, c.id LIMIT :window) c WHERE {search})"
-    elif search is not None:
-        conditions.append(search)
-        search = f"(SELECT c.* FROM customers c WHERE {' AND '.join(conditions)})"
+    if search is not None:
+        listed = " AND ".join(conditions)
+        if window:
+            # The walk reads customers_name_idx only (its columns are in it, 0026).
+            rows = (f"(SELECT c.id, c.name, c.search_text FROM customers c WHERE {listed}"
+                    f" ORDER BY c.name, c.id LIMIT :window) c WHERE {search}")  # fmt: skip
+        else:
+            # The business's matches, read first (OFFSET 0: a generic plan never walks
+            # the name order hoping to meet rare ones), then sorted.
+            rows = f"(SELECT c.id, c.name FROM customers c WHERE {listed} AND {search} OFFSET 0) c"
+        # Only the page's customers are read whole.
+        page = f"SELECT c.id FROM {rows} ORDER BY c.name, c.id LIMIT :limit"
+        conditions = [f"c.id = w.id AND c.business_id = {TENANT}"]
     where = " AND ".join(conditions)
     columns, source, ctes = CUSTOMER_COLUMNS, CUSTOMER_FROM, []
     if overdue:
@@ -145,17 +158,7 @@ def _customers_statement(
         source += f" CROSS JOIN q {CUTOFF} {CACHED_POSITION}"
         ctes.append(AS_OF)
     if search is not None:
-        # The window's matches stream in name order, so the page's LIMIT stops its
-        # walk; all of a business's matches are read first, then sorted, so the
-        # business is a one-row relation beside them, not an index probe per match
-        # (6,264 matches: 7 ms).
-        ctes.append(f"matches AS {'NOT ' if window else ''}MATERIALIZED {search}")
-        source = source.replace(
-            CUSTOMER_FROM,
-            "matches c CROSS JOIN (SELECT payment_terms_days FROM businesses"
-            f" WHERE id = {TENANT} OFFSET 0) b",
-        )
-        where = "true"
+        source = f"({page}) w CROSS JOIN {source}"
     with_ = f"WITH {', '.join(ctes)}" if ctes else ""
     return ReadQuery(
         f"{with_} SELECT {columns} FROM {source} WHERE {where} ORDER BY c.name, c.id LIMIT :limit"

@@ -9,7 +9,8 @@ Search matches a case-insensitive part of ``search_text`` (name, SKU and barcode
 lower-cased; migration 0020). Sorted by name or price, a search first looks through
 the first ``WINDOW`` products in that order (an index range): if they hold a whole
 page of matches, that is the page, since no match sorts before them; if they hold
-part of one, a longer walk may complete it (``listing.first_page``). Otherwise the
+part of one, longer walks may complete it (``listing.first_page``); a walk reads
+the index only (it carries ``search_text``, migration 0026). Otherwise the
 matches are few and the business's matches are read first, then sorted: a search
 of three characters or more is a ``LIKE`` of the lower-cased pattern (0021) that the
 trigram index serves where the server has one; shorter searches have no trigram to
@@ -93,20 +94,31 @@ def _products_statement(
         listed.append(f"({sort.value}, p.id) {'>' if order is SortOrder.ASC else '<'}"
                       " (:after_value, :after_id)")  # fmt: skip
     ordered = f"{sort.value} {order.value}, p.id {order.value}"
-    conditions = []
+    stock = [] if low_stock is None else [LOW_STOCK if low_stock else f"NOT ({LOW_STOCK})"]
+    business = ""
+    if stock:
+        business = f" CROSS JOIN (SELECT low_stock_default FROM businesses WHERE id = {TENANT}) s"
     if search is None:
-        source, conditions = "products p", listed
-    elif window:
-        source = (f"(SELECT * FROM products p WHERE {' AND '.join(listed)}"
-                  f" ORDER BY {ordered} LIMIT :window) p")  # fmt: skip
-        conditions = [search]
+        source, conditions = f"products p{business}", [*listed, *stock]
     else:
-        source = (f"(SELECT * FROM products p WHERE p.business_id = {TENANT} AND {search}"
-                  " OFFSET 0) p")  # fmt: skip
-        conditions = listed
-    if low_stock is not None:
-        conditions = [*conditions, LOW_STOCK if low_stock else f"NOT ({LOW_STOCK})"]
-        source += f" CROSS JOIN (SELECT low_stock_default FROM businesses WHERE id = {TENANT}) s"
+        needs = "".join(f", {c}" for c in ("p.stock", "p.min_stock") if stock and c != sort.value)
+        kept = [*stock]
+        if window:
+            # The walk reads the sort's index only (its columns are in it, 0026), unless
+            # the low-stock filter needs the table.
+            rows = (f"(SELECT p.id, {sort.value}, p.search_text{needs} FROM products p WHERE"
+                    f" {' AND '.join(listed)} ORDER BY {ordered} LIMIT :window) p")  # fmt: skip
+            kept.insert(0, search)
+        else:
+            # The business's matches, read first (OFFSET 0: a generic plan never walks
+            # the sort order hoping to meet rare ones), then sorted.
+            rows = (f"(SELECT p.id, {sort.value}{needs} FROM products p"
+                    f" WHERE {' AND '.join([*listed, search])} OFFSET 0) p")  # fmt: skip
+        filtered = f" WHERE {' AND '.join(kept)}" if kept else ""
+        # Only the page's products are read whole.
+        page = f"SELECT p.id FROM {rows}{business}{filtered} ORDER BY {ordered} LIMIT :limit"
+        source = f"({page}) w JOIN products p ON p.business_id = {TENANT} AND p.id = w.id"
+        conditions = []
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     return ReadQuery(
         f"SELECT {PRODUCT_COLUMNS} FROM {source}{where} ORDER BY {ordered} LIMIT :limit"

@@ -200,7 +200,9 @@ async def test_a_window_that_holds_a_whole_page_answers_as_the_index_does(
     connection, business = seeded
     held = 0
     for search in ("a", "ab", "abc", "product 0", "sku-1", "99"):
-        _, window = await as_service(connection, *product_search(search, business, window=True))
+        plan, window = await as_service(connection, *product_search(search, business, window=True))
+        # The walk reads the name index only (migration 0026); the table, for the page.
+        assert "Index Only Scan on products_name_idx" in index_scans(plan), plan
         _, full = await as_service(connection, *product_search(search, business))
         if len(window) == 21:
             held += 1
@@ -242,7 +244,9 @@ async def test_a_search_that_walks_further_answers_as_the_index_does(
 ) -> None:
     connection, business = seeded
     # One product in about 70 carries "zqx", spread over the name order: the first
-    # window holds part of a page of them, which a walk a little further completes.
+    # window holds part of a page of them, which a walk further completes.  "wvy" is
+    # in one product at the start of the name order and 20 at its end: one match in
+    # the first window predicts a page too far to walk to, none predicts nothing.
     savepoint = connection.transaction()
     await savepoint.start()
     await connection.execute(
@@ -250,13 +254,21 @@ async def test_a_search_that_walks_further_answers_as_the_index_does(
         " 'Product ' || md5('zqx-' || g) || ' zqx', 'ZQX-' || g, g FROM generate_series(1, 300) g",
         business,
     )
-    searches = ("zqx", "zq", "a", "ab", "abc", "b7f", "product 0", "sku-1", "99")
+    await connection.execute(
+        "INSERT INTO products (business_id, name, sku, price) SELECT $1,"
+        " CASE WHEN g = 0 THEN 'Aaa wvy' ELSE 'Zzz wvy ' || g END, 'WVY-' || g, g"
+        " FROM generate_series(0, 20) g",
+        business,
+    )
+    searches = ("zqx", "zq", "wvy", "zzz wvy", "a", "ab", "abc", "b7f", "product 0", "sku-1")
     steps = await steps_to_the_page(connection, business, product_search, searches)
     await savepoint.rollback()
     assert steps["zqx"][0] == steps["zq"][0] == listing.WINDOW
     assert steps["zqx"][1:] == steps["zq"][1:], steps  # not "index", walked further
     assert isinstance(steps["zqx"][-1], int), steps
-    assert steps["abc"] == [listing.WINDOW, "index"], steps  # too rare to walk for
+    assert steps["wvy"] == [listing.WINDOW, "index"], steps  # too rare to walk for
+    assert steps["zzz wvy"] == [listing.WINDOW, "index"], steps  # none in the window
+    assert steps["product 0"] == [listing.WINDOW], steps
 
 
 async def test_a_customer_search_by_walks_answers_as_the_index_does(
@@ -270,3 +282,5 @@ async def test_a_customer_search_by_walks_answers_as_the_index_does(
     assert "CTE Scan" not in json.dumps(plan), plan
     assert rows_read(plan, "customers_name_idx") == 21, plan
     assert steps["customer 0"] == [listing.WINDOW], steps
+    # The walk reads the name index only (migration 0026); the table, for the page.
+    assert "Index Only Scan on customers_name_idx" in index_scans(plan), plan
