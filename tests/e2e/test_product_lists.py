@@ -110,6 +110,31 @@ async def test_every_sort_pages_through_each_product_once_ties_broken_by_id(
         ]
 
 
+@pytest.mark.parametrize("order", ["ASC", "DESC"])
+@pytest.mark.parametrize("sort", list(SORTS))
+async def test_a_search_pages_in_every_sort_with_the_low_stock_filter_too(
+    tenant: Tenant, shelf: list[dict[str, Any]], sort: str, order: str
+) -> None:
+    # Sorted by name or price a search walks the list first (listing.first_page); by
+    # stock or time it reads its matches; both with and without the low-stock filter.
+    await tenant.data(SETTINGS, {"input": {"lowStockDefault": 10}})
+    key = SORTS[sort]
+
+    def expected(keep: Callable[[dict[str, Any]], bool]) -> list[str]:
+        kept = sorted(filter(keep, shelf), key=lambda p: (key(p), int(p["id"])))
+        return [p["id"] for p in (reversed(kept) if order == "DESC" else kept)]
+
+    for first in (1, 2, 9):
+        found = await listed(tenant, first, sortBy=sort, sortOrder=order, search="EM 1")
+        assert found == expected(lambda p: p["name"] == "Item 1")
+        low = await listed(tenant, first, sortBy=sort, sortOrder=order, search="item",
+                           lowStock=True)  # fmt: skip
+        assert low == expected(lambda p: p["stock"] < 10)
+        high = await listed(tenant, first, sortBy=sort, sortOrder=order, search="item",
+                            lowStock=False)  # fmt: skip
+        assert high == expected(lambda p: p["stock"] >= 10)
+
+
 async def test_a_cursor_keeps_its_place_when_sort_values_change_between_pages(
     tenant: Tenant, shelf: list[dict[str, Any]]
 ) -> None:

@@ -133,6 +133,12 @@ async def test_owing_keeps_customers_with_a_positive_balance(
     assert [(n["id"], n["balance"]) for n in owing] == [(roster[3], "1.00")]
     not_owing = await walk(tenant, CUSTOMERS, "customers", 50, owing=False)
     assert [n["id"] for n in not_owing] == roster[:3] + roster[4:]
+    # With a search too (its walk of the name index reads the table for the filter).
+    for first in (1, 2, 50):
+        found = await walk(tenant, CUSTOMERS, "customers", first, owing=True, search="TOMER")
+        assert [n["id"] for n in found] == [roster[3]]
+        found = await walk(tenant, CUSTOMERS, "customers", first, owing=False, search="mer 0")
+        assert [n["id"] for n in found] == roster[:3] + roster[4:20]
 
 
 @pytest.mark.parametrize("first", [0, -1, 101])
