@@ -53,7 +53,8 @@ def search_condition(column: str, search: str) -> tuple[str, dict[str, str]]:
     (lower-cased text).  Each returned condition is one constant SQL text."""
     if len(search) >= TRIGRAM:
         # LIKE on the lower-cased text: what ILIKE matches, without folding every row's
-        # case again (migration 0021_search_like).
+        # case again (migration 0021_search_like).  The pattern is lower-cased once, in
+        # an InitPlan: as lower(:pattern) a generic plan lower-cases it for every row.
         return f"{column} LIKE (SELECT lower(:pattern))", {"pattern": like_pattern(search)}
     return f"strpos({column}, (SELECT lower(:search))) > 0", {"search": search}
 
@@ -98,15 +99,15 @@ async def first_page(
     matches among the first ``rows`` rows, up to ``limit``), going further while the
     rows walked predict the page close (``further_walk``, at most ``WALKS`` walks),
     else ``matches()``, every match read and sorted."""
-    rows: int | None = WINDOW
+    rows, indexed = WINDOW, len(search) >= TRIGRAM
     for _ in range(WALKS):
-        assert rows is not None
         page = await walk(rows)
         if len(page) == limit:
             return page
-        rows = further_walk(len(page), rows, limit, indexed=len(search) >= TRIGRAM)
-        if rows is None:
+        further = further_walk(len(page), rows, limit, indexed)
+        if further is None:
             break
+        rows = further
     return await matches()
 
 
@@ -138,6 +139,7 @@ def _customers_statement(
         conditions.append(unpaid)
     if after:
         conditions.append("(c.name, c.id) > (:after_name, :after_id)")
+    paged = ""
     if search is not None:
         listed = " AND ".join(conditions)
         if window:
@@ -149,16 +151,14 @@ def _customers_statement(
             # the name order hoping to meet rare ones), then sorted.
             rows = f"(SELECT c.id, c.name FROM customers c WHERE {listed} AND {search} OFFSET 0) c"
         # Only the page's customers are read whole.
-        page = f"SELECT c.id FROM {rows} ORDER BY c.name, c.id LIMIT :limit"
+        paged = f"(SELECT c.id FROM {rows} ORDER BY c.name, c.id LIMIT :limit) w CROSS JOIN "
         conditions = [f"c.id = w.id AND c.business_id = {TENANT}"]
     where = " AND ".join(conditions)
-    columns, source, ctes = CUSTOMER_COLUMNS, CUSTOMER_FROM, []
+    columns, source, ctes = CUSTOMER_COLUMNS, paged + CUSTOMER_FROM, []
     if overdue:
         columns += f", {STATUS_COLUMNS}"
         source += f" CROSS JOIN q {CUTOFF} {CACHED_POSITION}"
         ctes.append(AS_OF)
-    if search is not None:
-        source = f"({page}) w CROSS JOIN {source}"
     with_ = f"WITH {', '.join(ctes)}" if ctes else ""
     return ReadQuery(
         f"{with_} SELECT {columns} FROM {source} WHERE {where} ORDER BY c.name, c.id LIMIT :limit"

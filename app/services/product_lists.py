@@ -102,18 +102,18 @@ def _products_statement(
         source, conditions = f"products p{business}", [*listed, *stock]
     else:
         needs = "".join(f", {c}" for c in ("p.stock", "p.min_stock") if stock and c != sort.value)
-        kept = [*stock]
         if window:
             # The walk reads the sort's index only (its columns are in it, 0026), unless
             # the low-stock filter needs the table.
             rows = (f"(SELECT p.id, {sort.value}, p.search_text{needs} FROM products p WHERE"
                     f" {' AND '.join(listed)} ORDER BY {ordered} LIMIT :window) p")  # fmt: skip
-            kept.insert(0, search)
+            kept = [search, *stock]
         else:
             # The business's matches, read first (OFFSET 0: a generic plan never walks
             # the sort order hoping to meet rare ones), then sorted.
             rows = (f"(SELECT p.id, {sort.value}{needs} FROM products p"
                     f" WHERE {' AND '.join([*listed, search])} OFFSET 0) p")  # fmt: skip
+            kept = stock
         filtered = f" WHERE {' AND '.join(kept)}" if kept else ""
         # Only the page's products are read whole.
         page = f"SELECT p.id FROM {rows}{business}{filtered} ORDER BY {ordered} LIMIT :limit"
