@@ -129,8 +129,10 @@ def charged_before(cutoff: str) -> str:
 CHARGED_PAST_DUE = f"""
 CASE WHEN NOT (s.charged > s.credited AND s.oldest_unpaid_at < t.due_cutoff) THEN 0
      WHEN {CORRECTED}
-     THEN s.credited + ({unsettled("coalesce(sum(d.unsettled), 0)")}
+     THEN s.credited + ({unsettled("CAST(coalesce(sum(d.unsettled), 0) AS bigint)")}
                         WHERE d.made_at < t.due_cutoff)
      ELSE {charged_before("t.due_cutoff")} END"""
 """Running charged total of the debits past due at ``q.as_of``; needs ``s`` and ``t``.
-For a corrected customer: what of it lies beyond ``credited`` is what is unsettled."""
+For a corrected customer: what of it lies beyond ``credited`` is what is unsettled.
+A ``bigint`` like its parts (a ``sum`` of ``bigint`` is ``numeric``, which the driver
+reads as a ``Decimal``, for every row of a page)."""

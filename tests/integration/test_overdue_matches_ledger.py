@@ -157,6 +157,9 @@ async def _check_statuses(
         terms, entries = history[customer]
         expected = overdue_status(entries, as_of=as_of or status.as_of, terms_days=terms)
         assert status == expected, (customer, as_of)
+        # Equal is not enough: Decimal(5) == 5, and the amounts are ints all the way.
+        amounts = (status.balance, status.overdue_amount, status.days_overdue)
+        assert [type(amount) for amount in amounts] == [int, int, int], (customer, as_of)
 
 
 async def _check_aging(
