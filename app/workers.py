@@ -11,7 +11,10 @@ with p99 54 ms when split 8:8.  ``SO_REUSEPORT`` would split by a hash of the
 address: 6:10 or worse in 45% of 20 tries.
 
 So the parent process accepts, and hands each connection to the next worker in
-turn over a Unix socket (``SCM_RIGHTS``); a worker adopts it with
+turn over a Unix socket (``SCM_RIGHTS``).  A burst can fill both sockets (a few
+hundred connections in flight each): the parent then holds what it accepted and
+accepts no more until a worker has taken some, so the rest wait in the listen
+backlog rather than being closed.  A worker adopts a connection with
 ``loop.connect_accepted_socket`` into uvicorn's own HTTP protocol, exactly as
 uvicorn's server would have.  Everything else is uvicorn's ``Server``: the
 lifespan, the HTTP protocol, graceful shutdown on ``SIGTERM``/``SIGINT``.  The
@@ -31,6 +34,7 @@ import signal
 import socket
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from types import FrameType
@@ -188,6 +192,10 @@ class Supervisor:
         self._beats: list[float | None] = [None] * workers
         self._started: list[float] = [0.0] * workers
         self._selector = selectors.DefaultSelector()
+        self._listener: socket.socket | None = None
+        self._held: deque[socket.socket] = deque()
+        """Accepted connections no worker's channel could take yet, oldest first."""
+        self._holding = False
         self._stopping = False
 
     def _start(self, slot: int) -> None:
@@ -198,9 +206,27 @@ class Supervisor:
         process.start()
         theirs.close()
         ours.setblocking(False)
-        self._selector.register(ours, selectors.EVENT_READ, slot)
+        self._selector.register(ours, self._channel_events(), slot)
         self._processes[slot], self._channels[slot] = process, ours
         self._beats[slot], self._started[slot] = None, time.monotonic()
+
+    def _channel_events(self) -> int:
+        """Beats to read; while connections are held, also room to hand them on."""
+        return selectors.EVENT_READ | (selectors.EVENT_WRITE if self._holding else 0)
+
+    def _set_holding(self, holding: bool) -> None:
+        """While connections are held the listener is not watched (new clients wait in
+        its backlog) and the channels are watched for room."""
+        if holding == self._holding or self._listener is None:
+            return
+        self._holding = holding
+        if holding:
+            self._selector.unregister(self._listener)
+        else:
+            self._selector.register(self._listener, selectors.EVENT_READ, None)
+        for slot, channel in enumerate(self._channels):
+            if channel is not None:
+                self._selector.modify(channel, self._channel_events(), slot)
 
     def _stop(self, signum: int, frame: FrameType | None) -> None:
         self._stopping = True
@@ -248,9 +274,9 @@ class Supervisor:
             self._close_channel(slot)
             self._start(slot)
 
-    def _hand(self, connection: socket.socket, turn: int) -> int:
+    def _hand(self, connection: socket.socket, turn: int) -> int | None:
         """Give ``connection`` to the next beating worker from ``turn`` (any live one if
-        none is beating); the next turn."""
+        none is beating); the next turn, or ``None`` if no channel has room for it."""
         now = time.monotonic()
         order = [(turn + offset) % self.workers for offset in range(self.workers)]
         beating = [
@@ -266,7 +292,7 @@ class Supervisor:
             except OSError:  # gone, or its channel full: it takes nothing now
                 continue
             return slot + 1
-        return turn  # no worker could take it: the client sees the connection close
+        return None
 
     def _accept(self, listener: socket.socket, turn: int) -> int:
         while True:
@@ -274,15 +300,29 @@ class Supervisor:
                 connection, _ = listener.accept()
             except (BlockingIOError, InterruptedError):
                 return turn
-            with connection:
-                connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                turn = self._hand(connection, turn)
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._held.append(connection)
+            turn = self._hand_held(turn)
+            if self._held:
+                return turn
+
+    def _hand_held(self, turn: int) -> int:
+        """Hand on the held connections, oldest first, while a channel has room."""
+        while self._held:
+            handed = self._hand(self._held[0], turn)
+            if handed is None:
+                break
+            self._held.popleft().close()  # the worker has its own descriptor now
+            turn = handed
+        self._set_holding(bool(self._held))
+        return turn
 
     def run(self) -> None:
         listener = self.config.bind_socket()
         listener.listen(self.config.backlog)
         listener.setblocking(False)
         self._selector.register(listener, selectors.EVENT_READ, None)
+        self._listener = listener
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self._stop)
         logger.info("Started parent process [%d]", os.getpid())
@@ -293,17 +333,23 @@ class Supervisor:
         checked = time.monotonic()
         try:
             while not self._stopping:
-                for key, _ in self._selector.select(CHECK_SECONDS):
+                for key, events in self._selector.select(CHECK_SECONDS):
                     if key.data is None:
                         turn = self._accept(listener, turn)
-                    else:
+                        continue
+                    if events & selectors.EVENT_READ:
                         self._heard(key.data)
+                    if events & selectors.EVENT_WRITE:
+                        turn = self._hand_held(turn)
                 if time.monotonic() - checked >= CHECK_SECONDS:
                     self._replace_dead_and_stalled()
                     checked = time.monotonic()
         finally:
-            self._selector.unregister(listener)
+            if not self._holding:
+                self._selector.unregister(listener)
             listener.close()
+            while self._held:  # never reached a worker: their clients see them close
+                self._held.popleft().close()
             self._shut_down()
 
     def _await_first_beats(self) -> None:

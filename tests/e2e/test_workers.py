@@ -220,21 +220,57 @@ async def _keep_alive_client(
     return statuses
 
 
-async def test_2000_concurrent_keep_alive_clients_are_all_served(
-    service: Service, owner_db: AsyncEngine, http: httpx.AsyncClient
-) -> None:
+async def _viewer_request(owner_db: AsyncEngine, http: httpx.AsyncClient) -> bytes:
+    """A raw HTTP/1.1 request of a new tenant's viewer, for clients on bare sockets."""
     tenant = await new_tenant(owner_db, http)
     body = b'{"query": "{ viewer { role } }"}'
-    request = (
+    return (
         f"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         f"Authorization: Bearer {tenant.keys[Role.VIEWER]}\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
+
+
+async def test_2000_concurrent_keep_alive_clients_are_all_served(
+    service: Service, owner_db: AsyncEngine, http: httpx.AsyncClient
+) -> None:
+    request = await _viewer_request(owner_db, http)
     together = asyncio.Barrier(CLIENTS)
     clients = (_keep_alive_client(service, request, together, 3) for _ in range(CLIENTS))
     results = await asyncio.wait_for(asyncio.gather(*clients), timeout=120)
     answers = Counter(status for statuses in results for status in statuses)
     assert answers == {"200": CLIENTS * 3}
+
+
+BURST = 1_500
+"""More connections than two workers' channels hold (a few hundred each here)."""
+
+
+async def test_a_burst_the_workers_cannot_take_yet_waits_and_is_all_served(
+    service: Service, owner_db: AsyncEngine, http: httpx.AsyncClient
+) -> None:
+    """With both workers stopped, the parent hands connections on until their channels
+    are full, then holds what it accepted and leaves the rest in the listen backlog:
+    once the workers run again, every client is served and none sees its connection
+    closed (it was, before the parent held them)."""
+    request = await _viewer_request(owner_db, http)
+    together = asyncio.Barrier(BURST + 1)
+    stopped = workers(service)
+    for worker in stopped:
+        worker.send_signal(signal.SIGSTOP)
+    try:
+        clients = [
+            asyncio.create_task(_keep_alive_client(service, request, together, 1))
+            for _ in range(BURST)
+        ]
+        # Well within the time a silent worker is given before it is replaced.
+        await asyncio.sleep(1.0)
+    finally:
+        for worker in stopped:
+            worker.send_signal(signal.SIGCONT)
+    await asyncio.wait_for(together.wait(), timeout=30)
+    results = await asyncio.wait_for(asyncio.gather(*clients), timeout=60)
+    assert Counter(status for statuses in results for status in statuses) == {"200": BURST}
 
 
 @pytest.mark.parametrize("workers", [1, 2])
