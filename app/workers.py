@@ -321,14 +321,16 @@ class Supervisor:
         listener = self.config.bind_socket()
         listener.listen(self.config.backlog)
         listener.setblocking(False)
-        self._selector.register(listener, selectors.EVENT_READ, None)
-        self._listener = listener
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self._stop)
         logger.info("Started parent process [%d]", os.getpid())
         for slot in range(self.workers):
             self._start(slot)
         self._await_first_beats()
+        # Watched only now: a client waiting in the backlog kept the listener readable,
+        # and the wait for the first beats turned without pause until they came.
+        self._selector.register(listener, selectors.EVENT_READ, None)
+        self._listener = listener
         turn = 0
         checked = time.monotonic()
         try:
