@@ -86,7 +86,7 @@ class SignInThrottle:
         await fetch(self._pool.fetchval, _SUCCEEDED, (f"email:{email}",))
 
 
-_ADD_COUNTS = """
+ADD_COUNTS = """
 WITH added AS (
     INSERT INTO request_counts AS c (subject, window_start, requests)
     SELECT u.subject, to_timestamp(u.window_start), u.requests
@@ -100,7 +100,9 @@ UNION ALL
 SELECT subject, extract(epoch FROM window_start)::float8, requests FROM request_counts
  WHERE subject = ANY($4::text[]) AND window_start = to_timestamp($5::float8)
 """
-_PRUNE = "DELETE FROM request_counts WHERE window_start < now() - make_interval(secs => $1)"
+"""What a sync runs: this worker's counts added, every subject's total read back.  A
+sync runs in the background, in no request."""
+PRUNE = "DELETE FROM request_counts WHERE window_start < now() - make_interval(secs => $1)"
 PRUNE_EVERY_SECONDS = 60.0
 
 
@@ -165,7 +167,7 @@ class RequestLimiter:
         try:
             rows = await fetch(
                 self._pool.fetch,
-                _ADD_COUNTS,
+                ADD_COUNTS,
                 ([s for s, _ in keys], [w for _, w in keys], [batch[k] for k in keys],
                  seen, self._window),
             )  # fmt: skip
@@ -178,4 +180,4 @@ class RequestLimiter:
                 self._totals[row["subject"]] = row["requests"]
         if time.monotonic() - self._pruned_at > PRUNE_EVERY_SECONDS:
             self._pruned_at = time.monotonic()
-            await fetch(self._pool.fetchval, _PRUNE, (2 * self._window_seconds + 60,))
+            await fetch(self._pool.fetchval, PRUNE, (2 * self._window_seconds + 60,))
