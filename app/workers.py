@@ -217,8 +217,9 @@ class Supervisor:
     def _set_holding(self, holding: bool) -> None:
         """While connections are held the listener is not watched (new clients wait in
         its backlog) and the channels are watched for room."""
-        if holding == self._holding or self._listener is None:
+        if holding == self._holding:
             return
+        assert self._listener is not None  # what is held was accepted from it
         self._holding = holding
         if holding:
             self._selector.unregister(self._listener)

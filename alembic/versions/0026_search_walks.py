@@ -7,7 +7,8 @@ indexes now carry the walk's other columns (``search_text``, ``archived_at``), s
 walk is an index-only scan (about 0.26 us a row at 100,000 customers) and only the
 page's rows are read from the table.  A key with included columns is still the same
 key: every other use of these indexes is unchanged, and a sale's stock and balance
-updates do not touch them.  bench/README.md, "Search walks the index only".
+updates do not touch them.  bench/README.md, "2026-12-05, fourth machine: search
+walks the index only".
 
 Revision ID: 0026_search_walks
 Revises: 0025_derived_columns
