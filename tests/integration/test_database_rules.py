@@ -33,6 +33,7 @@ APPEND_ONLY_TABLES = ("orders", "order_items", "payments", "credit_ledger", "sto
 INSUFFICIENT_PRIVILEGE = "42501"
 FOREIGN_KEY_VIOLATION = "23503"
 CHECK_VIOLATION = "23514"
+UNIQUE_VIOLATION = "23505"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,12 @@ class Seeded:
     product_id: int
     order_id: int
     payment_id: int
+
+    def params(self, prefix: str) -> dict[str, int]:
+        """Its ids as a statement's parameters: ``a``, ``a_customer``, ``a_order``..."""
+        return {prefix: self.business_id, f"{prefix}_customer": self.customer_id,
+                f"{prefix}_product": self.product_id, f"{prefix}_order": self.order_id,
+                f"{prefix}_payment": self.payment_id}  # fmt: skip
 
 
 async def bind(connection: AsyncConnection, business_id: int) -> None:
@@ -427,12 +434,7 @@ async def test_the_service_role_may_still_edit_a_customers_details(
 async def test_a_row_can_never_point_at_another_tenants_row(
     owner_db: AsyncEngine, business_a: Seeded, business_b: Seeded, sql: str
 ) -> None:
-    params = {
-        "a": business_a.business_id, "a_customer": business_a.customer_id,
-        "a_product": business_a.product_id, "a_order": business_a.order_id,
-        "b_customer": business_b.customer_id, "b_product": business_b.product_id,
-        "b_order": business_b.order_id, "b_payment": business_b.payment_id,
-    }  # fmt: skip
+    params = business_a.params("a") | business_b.params("b")
     async with transaction(owner_db, business_a.business_id) as owner:
         # Keys pointing at orders are checked at commit (0011): here, at each statement.
         await owner.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
@@ -473,8 +475,7 @@ async def test_a_row_can_never_point_at_another_tenants_row(
 async def test_the_service_role_cannot_write_into_another_tenant(
     owner_db: AsyncEngine, app_db: AsyncEngine, business_a: Seeded, business_b: Seeded, sql: str
 ) -> None:
-    params = {"b": business_b.business_id, "b_customer": business_b.customer_id,
-              "b_product": business_b.product_id, "b_payment": business_b.payment_id}  # fmt: skip
+    params = business_b.params("b")
     before = await _balance_and_stock(owner_db, business_b)
     async with transaction(app_db, business_a.business_id) as connection:
         if sql.startswith("UPDATE"):
@@ -626,12 +627,43 @@ async def _balance_and_stock(owner_db: AsyncEngine, business: Seeded) -> tuple[A
 async def test_check_constraints_refuse_impossible_values(
     owner_db: AsyncEngine, business_a: Seeded, sql: str, constraint: str
 ) -> None:
-    params = {"a": business_a.business_id, "a_customer": business_a.customer_id,
-              "a_product": business_a.product_id, "a_order": business_a.order_id,
-              "a_payment": business_a.payment_id}  # fmt: skip
     async with transaction(owner_db, business_a.business_id) as owner:
-        error = await refusal(owner, sql, **params)
+        error = await refusal(owner, sql, **business_a.params("a"))
     assert (sqlstate(error), constraint_name(error)) == (CHECK_VIOLATION, constraint), error
+
+
+@pytest.mark.parametrize(
+    ("sql", "index"),
+    [
+        pytest.param(
+            "INSERT INTO credit_ledger (business_id, customer_id, kind, amount, order_id)"
+            " VALUES (:a, :a_customer, 'charge', 100, :a_order)",
+            "credit_ledger_business_id_order_id_key",
+            id="an order charged twice",
+        ),
+        pytest.param(
+            "INSERT INTO credit_ledger (business_id, customer_id, kind, amount, payment_id)"
+            " VALUES (:a, :a_customer, 'payment', -100, :a_payment)",
+            "credit_ledger_business_id_payment_id_key",
+            id="a payment credited twice",
+        ),
+        pytest.param(
+            "INSERT INTO credit_ledger (business_id, customer_id, kind, amount,"
+            " reverses_entry_id) SELECT :a, CAST(:a_customer AS bigint), 'reversal', 500, id"
+            " FROM credit_ledger, generate_series(1, 2)"
+            " WHERE business_id = :a AND payment_id = :a_payment",
+            "credit_ledger_business_id_reverses_entry_id_key",
+            id="an entry reversed twice",
+        ),
+    ],
+)
+async def test_a_ledger_entry_points_at_what_it_records_once(
+    owner_db: AsyncEngine, business_a: Seeded, sql: str, index: str
+) -> None:
+    # Since 0027 each reference is unique through an index of the entries that carry it.
+    async with transaction(owner_db, business_a.business_id) as owner:
+        error = await refusal(owner, sql, **business_a.params("a"))
+    assert (sqlstate(error), constraint_name(error)) == (UNIQUE_VIOLATION, index), error
 
 
 # The rules of a product's catalogue and of a customer's profile are checked by
