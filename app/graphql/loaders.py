@@ -4,8 +4,10 @@ A resolver asks for a loader by name; the first call in a request creates it wit
 a batch function bound to that request's context, so batches never mix requests
 (or tenants).
 
-Each batch is one statement in one short unit of work, whatever the number of
-keys, so a response costs a constant number of queries per level.  Loaders live
+Each batch is one statement, whatever the number of keys, so a response costs a
+constant number of queries per level: customers, products, orders and their items
+in one round trip on the driver pool (``UnitsOfWork.read``, as the pages are
+read), the others in one short unit of work.  Loaders live
 only as long as their request: nothing is cached across requests or tenants.
 """
 
@@ -32,7 +34,7 @@ from app.services import (
     users,
 )
 from app.services.key_records import ApiKeyRecord
-from app.services.unit_of_work import UnitOfWork
+from app.services.unit_of_work import UnitOfWork, UnitsOfWork
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -68,6 +70,22 @@ def _by_id_loader(
     return request_loader(info, name, batch)
 
 
+def _read_loader(
+    info: Info,
+    name: str,
+    fetch: Callable[[UnitsOfWork, Sequence[K]], Awaitable[Mapping[K, V]]],
+) -> DataLoader[K, V | None]:
+    """Rows by key, one statement per batch on the driver pool: a single round trip,
+    where a unit of work costs four (begin, bind, select, roll back) and SQLAlchemy's
+    Python around each (bench/README.md, "a customer by id in one round trip")."""
+
+    async def batch(context: Context, keys: list[K]) -> list[V | None]:
+        found = await fetch(context.uow, keys)
+        return [found.get(key) for key in keys]
+
+    return request_loader(info, name, batch)
+
+
 async def load_by_client_id(loader: DataLoader[int, V | None], raw_id: str) -> V | None:
     """The row for a client-supplied ID; ``None`` when malformed, unknown or another tenant's."""
     id_ = parse_id(raw_id)
@@ -75,23 +93,23 @@ async def load_by_client_id(loader: DataLoader[int, V | None], raw_id: str) -> V
 
 
 def customer_by_id(info: Info) -> DataLoader[int, CustomerRecord | None]:
-    return _by_id_loader(info, "customer_by_id", customers.get_customers)
+    return _read_loader(info, "customer_by_id", customers.read_customers)
 
 
 def product_by_id(info: Info) -> DataLoader[int, ProductRecord | None]:
-    return _by_id_loader(info, "product_by_id", catalog.get_products)
+    return _read_loader(info, "product_by_id", catalog.read_products)
 
 
 def order_by_id(info: Info) -> DataLoader[int, OrderRecord | None]:
-    return _by_id_loader(info, "order_by_id", orders.get_orders)
+    return _read_loader(info, "order_by_id", orders.read_orders)
 
 
 def items_by_order(info: Info) -> DataLoader[int, tuple[OrderItemRecord, ...] | None]:
-    return _by_id_loader(info, "items_by_order", orders.get_items)
+    return _read_loader(info, "items_by_order", orders.read_items)
 
 
 def order_by_number(info: Info) -> DataLoader[str, OrderRecord | None]:
-    return _by_id_loader(info, "order_by_number", orders.get_orders_by_number)
+    return _read_loader(info, "order_by_number", orders.read_orders_by_number)
 
 
 def payment_by_id(info: Info) -> DataLoader[int, PaymentRecord | None]:

@@ -16,8 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from app.domain.records import ProductRecord
 from app.domain.results import Invalid, KeyReused, Missing
 from app.services import idempotency
+from app.services.reads import ReadQuery
 from app.services.retry import constraint_name
-from app.services.unit_of_work import ACTOR, CREATED_BY, TENANT, UnitOfWork
+from app.services.unit_of_work import ACTOR, CREATED_BY, TENANT, UnitOfWork, UnitsOfWork
 
 MAX_STOCK = 2**31 - 1
 """Product.stock is a GraphQL Int (32-bit): more stock than this could not be shown."""
@@ -39,14 +40,23 @@ def product_from_row(row: Any) -> ProductRecord:
     )  # fmt: skip
 
 
-_BY_IDS = text(
+_BY_IDS_SQL = (
     f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.business_id = {TENANT} AND p.id = ANY(:ids)"
 )
+_BY_IDS = text(_BY_IDS_SQL)
+_READ_BY_IDS = ReadQuery(_BY_IDS_SQL)
 
 
 async def get_products(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, ProductRecord]:
+    """Inside a transaction, which may have just written them."""
     rows = await uow.execute(_BY_IDS, {"ids": list(ids)})
     return {row.id: product_from_row(row._mapping) for row in rows}
+
+
+async def read_products(units: UnitsOfWork, ids: Sequence[int]) -> dict[int, ProductRecord]:
+    """Outside any transaction: one statement on the driver pool (``UnitsOfWork.read``)."""
+    rows = await _READ_BY_IDS.fetch(units, {"ids": list(ids)})
+    return {row["id"]: product_from_row(row) for row in rows}
 
 
 async def get_product(uow: UnitOfWork, product_id: int) -> ProductRecord | None:

@@ -10,7 +10,8 @@ from sqlalchemy import text
 
 from app.domain.records import CustomerRecord
 from app.domain.results import Invalid, Missing
-from app.services.unit_of_work import TENANT, UnitOfWork
+from app.services.reads import ReadQuery
+from app.services.unit_of_work import TENANT, UnitOfWork, UnitsOfWork
 
 CUSTOMER_COLUMNS = """
     c.id, c.name, c.phone, c.email, c.credit_limit,
@@ -37,15 +38,24 @@ def customer_from_row(row: Any) -> CustomerRecord:
     )
 
 
-_BY_IDS = text(
+_BY_IDS_SQL = (
     f"SELECT {CUSTOMER_COLUMNS} FROM {CUSTOMER_FROM}"
     f" WHERE c.business_id = {TENANT} AND c.id = ANY(:ids)"
 )
+_BY_IDS = text(_BY_IDS_SQL)
+_READ_BY_IDS = ReadQuery(_BY_IDS_SQL)
 
 
 async def get_customers(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, CustomerRecord]:
+    """Inside a transaction, which may have just written them."""
     rows = await uow.execute(_BY_IDS, {"ids": list(ids)})
     return {row.id: customer_from_row(row._mapping) for row in rows}
+
+
+async def read_customers(units: UnitsOfWork, ids: Sequence[int]) -> dict[int, CustomerRecord]:
+    """Outside any transaction: one statement on the driver pool (``UnitsOfWork.read``)."""
+    rows = await _READ_BY_IDS.fetch(units, {"ids": list(ids)})
+    return {row["id"]: customer_from_row(row) for row in rows}
 
 
 async def get_customer(uow: UnitOfWork, customer_id: int) -> CustomerRecord | None:

@@ -2,7 +2,10 @@
 first, and how many a customer made and what they came to.
 
 Each function answers a whole batch in one statement, so the dataloaders that
-call them cost one query per batch however many orders a response shows.
+call them cost one query per batch however many orders a response shows.  The
+``read_*`` functions run it on the driver pool, outside any transaction (one round
+trip); the ``get_*`` ones inside the caller's unit of work, for corrections that
+read what they lock.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from sqlalchemy import text
 
 from app.domain.identity import CreatedBy
 from app.domain.purchases import OrderItemRecord, OrderRecord
-from app.services.unit_of_work import TENANT, UnitOfWork
+from app.services.reads import ReadQuery
+from app.services.unit_of_work import TENANT, UnitOfWork, UnitsOfWork
 
 _COLUMNS = (
     "o.id, n.number, o.customer_id, o.total, o.note, o.created_at, o.discount_total,"
@@ -29,35 +33,45 @@ _NUMBER = f" LEFT JOIN bill_numbers n ON n.business_id = {TENANT} AND n.order_id
 
 
 def _order(row: Any) -> OrderRecord:
+    """From a row read by column name: the driver's record or a SQLAlchemy row's mapping."""
     return OrderRecord(
-        id=row.id, number=row.number, customer_id=row.customer_id, total=row.total,
-        note=row.note, created_at=row.created_at, discount_total=row.discount_total,
-        bill_discount=row.bill_discount, tax_total=row.tax_total,
-        prices_include_tax=row.prices_include_tax, paid_amount=row.paid_amount,
-        created_by=CreatedBy(row.created_by_user_id, row.created_by_key_id),
+        id=row["id"], number=row["number"], customer_id=row["customer_id"], total=row["total"],
+        note=row["note"], created_at=row["created_at"], discount_total=row["discount_total"],
+        bill_discount=row["bill_discount"], tax_total=row["tax_total"],
+        prices_include_tax=row["prices_include_tax"], paid_amount=row["paid_amount"],
+        created_by=CreatedBy(row["created_by_user_id"], row["created_by_key_id"]),
     )  # fmt: skip
 
 
-_BY_IDS = text(
+_BY_IDS_SQL = (
     f"SELECT {_COLUMNS} FROM orders o{_NUMBER} WHERE o.business_id = {TENANT} AND o.id = ANY(:ids)"
 )
+_BY_IDS = text(_BY_IDS_SQL)
+_READ_BY_IDS = ReadQuery(_BY_IDS_SQL)
 
 
 async def get_orders(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, OrderRecord]:
     rows = await uow.execute(_BY_IDS, {"ids": list(ids)})
-    return {row.id: _order(row) for row in rows}
+    return {row.id: _order(row._mapping) for row in rows}
 
 
-_BY_NUMBERS = text(
+async def read_orders(units: UnitsOfWork, ids: Sequence[int]) -> dict[int, OrderRecord]:
+    rows = await _READ_BY_IDS.fetch(units, {"ids": list(ids)})
+    return {row["id"]: _order(row) for row in rows}
+
+
+_READ_BY_NUMBERS = ReadQuery(
     f"SELECT {_COLUMNS} FROM bill_numbers n"
     f" JOIN orders o ON o.business_id = {TENANT} AND o.id = n.order_id"
     f" WHERE n.business_id = {TENANT} AND n.number = ANY(:numbers)"
 )
 
 
-async def get_orders_by_number(uow: UnitOfWork, numbers: Sequence[str]) -> dict[str, OrderRecord]:
-    rows = await uow.execute(_BY_NUMBERS, {"numbers": list(numbers)})
-    return {row.number: _order(row) for row in rows}
+async def read_orders_by_number(
+    units: UnitsOfWork, numbers: Sequence[str]
+) -> dict[str, OrderRecord]:
+    rows = await _READ_BY_NUMBERS.fetch(units, {"numbers": list(numbers)})
+    return {row["number"]: _order(row) for row in rows}
 
 
 _TOTALS = text(
@@ -75,33 +89,47 @@ async def customer_totals(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, tupl
     return {customer_id: found.get(customer_id, (0, 0)) for customer_id in ids}
 
 
-_ITEMS = text(
+_ITEMS_SQL = (
     f"SELECT order_id, product_id, product_name, quantity, unit_price, line_total, discount,"
     f" bill_discount, CAST(tax_rate * 100 AS integer) AS tax_rate, tax_amount"
     f" FROM order_items WHERE business_id = {TENANT} AND order_id = ANY(:ids)"
     f" ORDER BY order_id, line_no"
 )
+_ITEMS = text(_ITEMS_SQL)
+_READ_ITEMS = ReadQuery(_ITEMS_SQL)
+
+
+def _items(rows: Any, order_ids: Sequence[int]) -> dict[int, tuple[OrderItemRecord, ...]]:
+    """Each order's items, in line order, from rows read by column name."""
+    items: dict[int, list[OrderItemRecord]] = {order_id: [] for order_id in order_ids}
+    for row in rows:
+        items[row["order_id"]].append(
+            OrderItemRecord(
+                product_id=row["product_id"],
+                product_name=row["product_name"],
+                quantity=row["quantity"],
+                unit_price=row["unit_price"],
+                line_total=row["line_total"],
+                discount=row["discount"],
+                bill_discount=row["bill_discount"],
+                tax_rate=row["tax_rate"],
+                tax_amount=row["tax_amount"],
+            )
+        )
+    return {order_id: tuple(found) for order_id, found in items.items()}
 
 
 async def get_items(
     uow: UnitOfWork, order_ids: Sequence[int]
 ) -> dict[int, tuple[OrderItemRecord, ...]]:
-    items: dict[int, list[OrderItemRecord]] = {order_id: [] for order_id in order_ids}
-    for row in await uow.execute(_ITEMS, {"ids": list(order_ids)}):
-        items[row.order_id].append(
-            OrderItemRecord(
-                product_id=row.product_id,
-                product_name=row.product_name,
-                quantity=row.quantity,
-                unit_price=row.unit_price,
-                line_total=row.line_total,
-                discount=row.discount,
-                bill_discount=row.bill_discount,
-                tax_rate=row.tax_rate,
-                tax_amount=row.tax_amount,
-            )
-        )
-    return {order_id: tuple(found) for order_id, found in items.items()}
+    rows = await uow.execute(_ITEMS, {"ids": list(order_ids)})
+    return _items((row._mapping for row in rows), order_ids)
+
+
+async def read_items(
+    units: UnitsOfWork, order_ids: Sequence[int]
+) -> dict[int, tuple[OrderItemRecord, ...]]:
+    return _items(await _READ_ITEMS.fetch(units, {"ids": list(order_ids)}), order_ids)
 
 
 @dataclass(frozen=True)
@@ -139,5 +167,5 @@ async def customer_order_pages(
         },
     )
     for row in rows:
-        pages[row.n - 1].append(_order(row))
+        pages[row.n - 1].append(_order(row._mapping))
     return pages

@@ -219,7 +219,7 @@ def break_customer_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
     async def crash(*_: Any, **__: Any) -> None:
         raise RuntimeError("secret internal detail: password=hunter2")
 
-    monkeypatch.setattr(customers, "get_customers", crash)
+    monkeypatch.setattr(customers, "read_customers", crash)
 
 
 @pytest.mark.internal_error
