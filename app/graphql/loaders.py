@@ -5,9 +5,9 @@ a batch function bound to that request's context, so batches never mix requests
 (or tenants).
 
 Each batch is one statement, whatever the number of keys, so a response costs a
-constant number of queries per level: customers, products, orders and their items
-in one round trip on the driver pool (``UnitsOfWork.read``, as the pages are
-read), the others in one short unit of work.  Loaders live
+constant number of queries per level: customers, products, orders, their items and
+payments, and a customer's totals in one round trip on the driver pool
+(``UnitsOfWork.read``, as the pages are read), the others in one short unit of work.  Loaders live
 only as long as their request: nothing is cached across requests or tenants.
 """
 
@@ -113,11 +113,11 @@ def order_by_number(info: Info) -> DataLoader[str, OrderRecord | None]:
 
 
 def payment_by_id(info: Info) -> DataLoader[int, PaymentRecord | None]:
-    return _by_id_loader(info, "payment_by_id", payments.get_payments)
+    return _read_loader(info, "payment_by_id", payments.read_payments)
 
 
 def payments_by_order(info: Info) -> DataLoader[int, tuple[PaymentRecord, ...] | None]:
-    return _by_id_loader(info, "payments_by_order", payments.order_payments)
+    return _read_loader(info, "payments_by_order", payments.read_order_payments)
 
 
 def corrections_by_order(
@@ -129,7 +129,7 @@ def corrections_by_order(
 
 def customer_totals(info: Info) -> DataLoader[int, tuple[int, int] | None]:
     """A customer's number of orders and what they came to."""
-    return _by_id_loader(info, "customer_totals", orders.customer_totals)
+    return _read_loader(info, "customer_totals", orders.read_customer_totals)
 
 
 def customer_orders(info: Info) -> DataLoader[orders.PageRequest, list[OrderRecord] | None]:

@@ -74,18 +74,19 @@ async def read_orders_by_number(
     return {row["number"]: _order(row) for row in rows}
 
 
-_TOTALS = text(
+_TOTALS = ReadQuery(
     f"SELECT customer_id, count(*) AS orders, sum(total) AS spent FROM orders"
     f" WHERE business_id = {TENANT} AND customer_id = ANY(:ids) GROUP BY customer_id"
 )
 
 
-async def customer_totals(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+async def read_customer_totals(
+    units: UnitsOfWork, ids: Sequence[int]
+) -> dict[int, tuple[int, int]]:
     """Each customer's number of orders and their totals' sum (an index-only scan of
     ``orders_customer_idx``, which carries the total)."""
-    found = {row.customer_id: (row.orders, int(row.spent)) for row in await uow.execute(
-        _TOTALS, {"ids": list(ids)}
-    )}  # fmt: skip
+    rows = await _TOTALS.fetch(units, {"ids": list(ids)})
+    found = {row["customer_id"]: (row["orders"], int(row["spent"])) for row in rows}
     return {customer_id: found.get(customer_id, (0, 0)) for customer_id in ids}
 
 

@@ -25,6 +25,7 @@ from app.services.call_results import (
     missing_from_json,
 )
 from app.services.idempotency import request_hash
+from app.services.reads import ReadQuery
 from app.services.unit_of_work import TENANT, DriverStatement, UnitOfWork, UnitsOfWork
 
 OPERATION = "recordPayment"
@@ -118,37 +119,57 @@ _FROM = (
     " r.created_by_key_id AS reversed_by_key_id FROM payments p"
     f" LEFT JOIN payment_reversals r ON r.business_id = {TENANT} AND r.payment_id = p.id"
 )
-_BY_IDS = text(f"{_FROM} WHERE p.business_id = {TENANT} AND p.id = ANY(:ids)")
-_BY_ORDERS = text(
-    f"{_FROM} WHERE p.business_id = {TENANT} AND p.order_id = ANY(:ids) ORDER BY p.id"
-)
+_BY_IDS_SQL = f"{_FROM} WHERE p.business_id = {TENANT} AND p.id = ANY(:ids)"
+_BY_ORDERS_SQL = f"{_FROM} WHERE p.business_id = {TENANT} AND p.order_id = ANY(:ids) ORDER BY p.id"
+_BY_IDS, _READ_BY_IDS = text(_BY_IDS_SQL), ReadQuery(_BY_IDS_SQL)
+_BY_ORDERS, _READ_BY_ORDERS = text(_BY_ORDERS_SQL), ReadQuery(_BY_ORDERS_SQL)
 
 
 def _payment(row: Any) -> PaymentRecord:
+    """From a row read by column name: the driver's record or a SQLAlchemy row's mapping."""
     return PaymentRecord(
-        id=row.id,
-        customer_id=row.customer_id,
-        amount=row.amount,
-        method=PaymentMethod(row.method),
-        reference=row.reference,
-        created_at=row.created_at,
-        reversed_at=row.reversed_at,
-        reversal_reason=row.reversal_reason,
-        created_by=CreatedBy(row.created_by_user_id, row.created_by_key_id),
-        reversed_by=CreatedBy(row.reversed_by_user_id, row.reversed_by_key_id),
+        id=row["id"],
+        customer_id=row["customer_id"],
+        amount=row["amount"],
+        method=PaymentMethod(row["method"]),
+        reference=row["reference"],
+        created_at=row["created_at"],
+        reversed_at=row["reversed_at"],
+        reversal_reason=row["reversal_reason"],
+        created_by=CreatedBy(row["created_by_user_id"], row["created_by_key_id"]),
+        reversed_by=CreatedBy(row["reversed_by_user_id"], row["reversed_by_key_id"]),
     )
 
 
+def _by_order(rows: Any, order_ids: Sequence[int]) -> dict[int, tuple[PaymentRecord, ...]]:
+    found: dict[int, list[PaymentRecord]] = {order_id: [] for order_id in order_ids}
+    for row in rows:
+        found[row["order_id"]].append(_payment(row))
+    return {order_id: tuple(payments) for order_id, payments in found.items()}
+
+
 async def get_payments(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, PaymentRecord]:
+    """Inside a transaction: a reversal reads the payment it locked, and then reversed."""
     rows = await uow.execute(_BY_IDS, {"ids": list(ids)})
-    return {row.id: _payment(row) for row in rows}
+    return {row.id: _payment(row._mapping) for row in rows}
+
+
+async def read_payments(units: UnitsOfWork, ids: Sequence[int]) -> dict[int, PaymentRecord]:
+    """Outside any transaction: one statement on the driver pool (``UnitsOfWork.read``)."""
+    rows = await _READ_BY_IDS.fetch(units, {"ids": list(ids)})
+    return {row["id"]: _payment(row) for row in rows}
 
 
 async def order_payments(
     uow: UnitOfWork, order_ids: Sequence[int]
 ) -> dict[int, tuple[PaymentRecord, ...]]:
     """The payments made at the counter with each order, in the order they were made."""
-    found: dict[int, list[PaymentRecord]] = {order_id: [] for order_id in order_ids}
-    for row in await uow.execute(_BY_ORDERS, {"ids": list(order_ids)}):
-        found[row.order_id].append(_payment(row))
-    return {order_id: tuple(payments) for order_id, payments in found.items()}
+    rows = await uow.execute(_BY_ORDERS, {"ids": list(order_ids)})
+    return _by_order((row._mapping for row in rows), order_ids)
+
+
+async def read_order_payments(
+    units: UnitsOfWork, order_ids: Sequence[int]
+) -> dict[int, tuple[PaymentRecord, ...]]:
+    """``order_payments`` in one statement on the driver pool."""
+    return _by_order(await _READ_BY_ORDERS.fetch(units, {"ids": list(order_ids)}), order_ids)
