@@ -7,8 +7,9 @@ a batch function bound to that request's context, so batches never mix requests
 Each batch is one statement, whatever the number of keys, so a response costs a
 constant number of queries per level: customers, products, orders, their items and
 payments, and a customer's totals in one round trip on the driver pool
-(``UnitsOfWork.read``, as the pages are read), the others in one short unit of work.  Loaders live
-only as long as their request: nothing is cached across requests or tenants.
+(``UnitsOfWork.read``, as the pages are read), the others in one short unit of
+work.  Loaders live only as long as their request: nothing is cached across
+requests or tenants.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def _read_loader(
 ) -> DataLoader[K, V | None]:
     """Rows by key, one statement per batch on the driver pool: a single round trip,
     where a unit of work costs four (begin, bind, select, roll back) and SQLAlchemy's
-    Python around each (bench/README.md, "a customer by id in one round trip")."""
+    Python around each (bench/README.md, "seventh machine")."""
 
     async def batch(context: Context, keys: list[K]) -> list[V | None]:
         found = await fetch(context.uow, keys)
