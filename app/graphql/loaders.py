@@ -4,7 +4,7 @@ A resolver asks for a loader by name; the first call in a request creates it wit
 a batch function bound to that request's context, so batches never mix requests
 (or tenants).
 
-Each batch is one statement, whatever the number of keys, so a response costs a
+A batch costs the same whatever the number of keys, so a response costs a
 constant number of queries per level: customers, products, orders, their items and
 payments, and a customer's totals in one round trip on the driver pool
 (``UnitsOfWork.read``, as the pages are read), the others in one short unit of
@@ -61,7 +61,8 @@ def _by_id_loader(
     name: str,
     fetch: Callable[[UnitOfWork, Sequence[K]], Awaitable[Mapping[K, V]]],
 ) -> DataLoader[K, V | None]:
-    """Rows by key, one statement per batch in one short unit of work."""
+    """Rows by key, each batch in one short unit of work: one snapshot for a read of
+    several statements (an order's void, returns and refunds)."""
 
     async def batch(context: Context, keys: list[K]) -> list[V | None]:
         async with context.uow() as uow:

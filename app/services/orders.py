@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from app.domain.identity import CreatedBy
 from app.domain.purchases import OrderItemRecord, OrderRecord
-from app.services.reads import ReadQuery
+from app.services.reads import ReadQuery, by_order
 from app.services.unit_of_work import TENANT, UnitOfWork, UnitsOfWork
 
 _COLUMNS = (
@@ -100,37 +100,32 @@ _ITEMS = text(_ITEMS_SQL)
 _READ_ITEMS = ReadQuery(_ITEMS_SQL)
 
 
-def _items(rows: Any, order_ids: Sequence[int]) -> dict[int, tuple[OrderItemRecord, ...]]:
-    """Each order's items, in line order, from rows read by column name."""
-    items: dict[int, list[OrderItemRecord]] = {order_id: [] for order_id in order_ids}
-    for row in rows:
-        items[row["order_id"]].append(
-            OrderItemRecord(
-                product_id=row["product_id"],
-                product_name=row["product_name"],
-                quantity=row["quantity"],
-                unit_price=row["unit_price"],
-                line_total=row["line_total"],
-                discount=row["discount"],
-                bill_discount=row["bill_discount"],
-                tax_rate=row["tax_rate"],
-                tax_amount=row["tax_amount"],
-            )
-        )
-    return {order_id: tuple(found) for order_id, found in items.items()}
+def _item(row: Any) -> OrderItemRecord:
+    """From a row read by column name: the driver's record or a SQLAlchemy row's mapping."""
+    return OrderItemRecord(
+        product_id=row["product_id"],
+        product_name=row["product_name"],
+        quantity=row["quantity"],
+        unit_price=row["unit_price"],
+        line_total=row["line_total"],
+        discount=row["discount"],
+        bill_discount=row["bill_discount"],
+        tax_rate=row["tax_rate"],
+        tax_amount=row["tax_amount"],
+    )
 
 
 async def get_items(
     uow: UnitOfWork, order_ids: Sequence[int]
 ) -> dict[int, tuple[OrderItemRecord, ...]]:
     rows = await uow.execute(_ITEMS, {"ids": list(order_ids)})
-    return _items((row._mapping for row in rows), order_ids)
+    return by_order((row._mapping for row in rows), order_ids, _item)
 
 
 async def read_items(
     units: UnitsOfWork, order_ids: Sequence[int]
 ) -> dict[int, tuple[OrderItemRecord, ...]]:
-    return _items(await _READ_ITEMS.fetch(units, {"ids": list(order_ids)}), order_ids)
+    return by_order(await _READ_ITEMS.fetch(units, {"ids": list(order_ids)}), order_ids, _item)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from app.services.call_results import (
     missing_from_json,
 )
 from app.services.idempotency import request_hash
-from app.services.reads import ReadQuery
+from app.services.reads import ReadQuery, by_order
 from app.services.unit_of_work import TENANT, DriverStatement, UnitOfWork, UnitsOfWork
 
 OPERATION = "recordPayment"
@@ -141,13 +141,6 @@ def _payment(row: Any) -> PaymentRecord:
     )
 
 
-def _by_order(rows: Any, order_ids: Sequence[int]) -> dict[int, tuple[PaymentRecord, ...]]:
-    found: dict[int, list[PaymentRecord]] = {order_id: [] for order_id in order_ids}
-    for row in rows:
-        found[row["order_id"]].append(_payment(row))
-    return {order_id: tuple(payments) for order_id, payments in found.items()}
-
-
 async def get_payments(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, PaymentRecord]:
     """Inside a transaction: a reversal reads the payment it locked, and then reversed."""
     rows = await uow.execute(_BY_IDS, {"ids": list(ids)})
@@ -165,11 +158,12 @@ async def order_payments(
 ) -> dict[int, tuple[PaymentRecord, ...]]:
     """The payments made at the counter with each order, in the order they were made."""
     rows = await uow.execute(_BY_ORDERS, {"ids": list(order_ids)})
-    return _by_order((row._mapping for row in rows), order_ids)
+    return by_order((row._mapping for row in rows), order_ids, _payment)
 
 
 async def read_order_payments(
     units: UnitsOfWork, order_ids: Sequence[int]
 ) -> dict[int, tuple[PaymentRecord, ...]]:
     """``order_payments`` in one statement on the driver pool."""
-    return _by_order(await _READ_BY_ORDERS.fetch(units, {"ids": list(order_ids)}), order_ids)
+    rows = await _READ_BY_ORDERS.fetch(units, {"ids": list(order_ids)})
+    return by_order(rows, order_ids, _payment)
