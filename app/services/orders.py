@@ -56,6 +56,7 @@ async def get_orders(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, OrderReco
 
 
 async def read_orders(units: UnitsOfWork, ids: Sequence[int]) -> dict[int, OrderRecord]:
+    """``get_orders`` in one statement on the driver pool."""
     rows = await _READ_BY_IDS.fetch(units, {"ids": list(ids)})
     return {row["id"]: _order(row) for row in rows}
 
@@ -125,6 +126,7 @@ async def get_items(
 async def read_items(
     units: UnitsOfWork, order_ids: Sequence[int]
 ) -> dict[int, tuple[OrderItemRecord, ...]]:
+    """``get_items`` in one statement on the driver pool."""
     return by_order(await _READ_ITEMS.fetch(units, {"ids": list(order_ids)}), order_ids, _item)
 
 

@@ -120,9 +120,11 @@ _FROM = (
     f" LEFT JOIN payment_reversals r ON r.business_id = {TENANT} AND r.payment_id = p.id"
 )
 _BY_IDS_SQL = f"{_FROM} WHERE p.business_id = {TENANT} AND p.id = ANY(:ids)"
+_BY_IDS = text(_BY_IDS_SQL)
+_READ_BY_IDS = ReadQuery(_BY_IDS_SQL)
 _BY_ORDERS_SQL = f"{_FROM} WHERE p.business_id = {TENANT} AND p.order_id = ANY(:ids) ORDER BY p.id"
-_BY_IDS, _READ_BY_IDS = text(_BY_IDS_SQL), ReadQuery(_BY_IDS_SQL)
-_BY_ORDERS, _READ_BY_ORDERS = text(_BY_ORDERS_SQL), ReadQuery(_BY_ORDERS_SQL)
+_BY_ORDERS = text(_BY_ORDERS_SQL)
+_READ_BY_ORDERS = ReadQuery(_BY_ORDERS_SQL)
 
 
 def _payment(row: Any) -> PaymentRecord:
